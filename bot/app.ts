@@ -1,0 +1,133 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import {
+  App,
+  type Logger as BoltLogger,
+  type CustomRoute,
+  HTTPReceiver,
+  LogLevel,
+  SocketModeReceiver,
+} from '@slack/bolt';
+import { register as registerChatops } from '../handlers/chatops.js';
+import { register as registerNotYet } from '../handlers/not-yet-available.js';
+import { register as registerResetPassword } from '../handlers/reset-password.js';
+import type { Logger } from '../infra/logger.js';
+import { redisAnswers } from '../infra/redis.js';
+import type { BotDeps } from './command.js';
+
+/** Bolt's logger interface on top of pino. */
+export function boltLogger(log: Logger): BoltLogger {
+  let level = LogLevel.INFO;
+  return {
+    debug: (...m) => log.debug({ bolt: true }, m.map(String).join(' ')),
+    info: (...m) => log.info({ bolt: true }, m.map(String).join(' ')),
+    warn: (...m) => log.warn({ bolt: true }, m.map(String).join(' ')),
+    error: (...m) => log.error({ bolt: true }, m.map(String).join(' ')),
+    setLevel: (l) => {
+      level = l;
+    },
+    getLevel: () => level,
+    setName: () => {},
+  };
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+/** /healthz (alive), /readyz (Redis answers, config loaded) and the dump webhook's placeholder. */
+export function customRoutes(deps: BotDeps): CustomRoute[] {
+  return [
+    {
+      path: '/healthz',
+      method: 'GET',
+      handler: (_req: IncomingMessage, res) => json(res, 200, { status: 'ok' }),
+    },
+    {
+      path: '/readyz',
+      method: 'GET',
+      handler: (_req: IncomingMessage, res) => {
+        void redisAnswers(deps.redis, 1_000).then((redis) =>
+          json(res, redis ? 200 : 503, {
+            status: redis ? 'ready' : 'not ready',
+            redis: redis ? 'ok' : 'unreachable',
+            config: 'loaded',
+          }),
+        );
+      },
+    },
+    {
+      path: '/hooks/dumps',
+      method: 'POST',
+      handler: (_req: IncomingMessage, res) =>
+        json(res, 501, { error: 'dump failure alerts are not yet available' }),
+    },
+  ];
+}
+
+export interface BotApp {
+  app: App;
+  /** Starts listening; resolves to the bound HTTP port (or the health port in Socket Mode). */
+  start(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** Builds the Bolt app: receiver (HTTP, or Socket Mode when SLACK_APP_TOKEN is set), middleware, handlers. */
+export function createBotApp(deps: BotDeps, ids: { botId?: string; botUserId?: string }): BotApp {
+  const { env, logger } = deps;
+  const log = boltLogger(logger.child({ component: 'bolt' }));
+  const routes = customRoutes(deps);
+  const socketMode = Boolean(env.SLACK_APP_TOKEN);
+  const receiver = socketMode
+    ? new SocketModeReceiver({
+        appToken: env.SLACK_APP_TOKEN as string,
+        customRoutes: routes,
+        installerOptions: { port: env.PORT },
+        logger: log,
+      })
+    : new HTTPReceiver({
+        signingSecret: env.SLACK_SIGNING_SECRET as string,
+        endpoints: '/slack/events',
+        customRoutes: routes,
+        logger: log,
+        processBeforeResponse: false,
+      });
+  const app = new App({
+    receiver,
+    token: env.SLACK_BOT_TOKEN,
+    // Resolved once at start-up: without them Bolt would call auth.test on every request.
+    botId: ids.botId,
+    botUserId: ids.botUserId,
+    tokenVerificationEnabled: false,
+    // Bolt's default conversation store lives in process memory; replicas must not depend on it.
+    convoStore: false,
+    logger: log,
+    clientOptions: { slackApiUrl: env.SLACK_API_URL, retryConfig: { retries: 3 } },
+  });
+  app.error(async (err) => {
+    logger.error(
+      { err: err.message, code: (err as { code?: string }).code },
+      'unhandled error in a Slack handler',
+    );
+  });
+  registerResetPassword(app, deps);
+  registerChatops(app, deps);
+  registerNotYet(app, deps);
+
+  let server: Server | undefined;
+  return {
+    app,
+    async start() {
+      const started = (await app.start(env.PORT)) as unknown;
+      if (!socketMode) {
+        server = started as Server;
+        const addr = server.address();
+        return typeof addr === 'object' && addr ? addr.port : env.PORT;
+      }
+      return env.PORT;
+    },
+    async stop() {
+      await app.stop();
+    },
+  };
+}

@@ -1,0 +1,41 @@
+// Composition root: environment and secrets, config, logger, then the bot and/or workers per CHATOPS_ROLE.
+import { loadConfig } from '../infra/config.js';
+import { parseEnv } from '../infra/env.js';
+import { ConfigError } from '../infra/errors.js';
+import { createLogger } from '../infra/logger.js';
+import { withSecretsFromAws } from '../infra/secrets.js';
+import { startChatops } from './start.js';
+
+async function main(): Promise<void> {
+  const bootLog = createLogger({ level: process.env.LOG_LEVEL ?? 'info' });
+  let chatops: Awaited<ReturnType<typeof startChatops>>;
+  try {
+    const env = parseEnv(await withSecretsFromAws(process.env));
+    const config = loadConfig(env.CHATOPS_CONFIG);
+    const logger = createLogger({ level: env.LOG_LEVEL });
+    chatops = await startChatops({ env, config, logger });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      // One line per bad key, readable in a terminal and in a log pipeline alike.
+      process.stderr.write(`${err.message}\n`);
+      bootLog.fatal({ problems: err.problems }, 'configuration is invalid');
+    } else {
+      bootLog.fatal({ err: err instanceof Error ? err.message : String(err) }, 'start-up failed');
+    }
+    process.exit(1);
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    bootLog.info({ signal }, 'shutting down');
+    chatops.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+void main();

@@ -1,0 +1,42 @@
+// Loaded only by processes that run workers: the AWS SDK, openpgp and nodemailer stay out of a bot-only process.
+import { WebClient } from '@slack/web-api';
+import type { AuditLog } from '../infra/audit.js';
+import { type ActionRecorder, createAwsClients } from '../infra/aws.js';
+import type { Config } from '../infra/config.js';
+import type { Env } from '../infra/env.js';
+import { fileKeyDirectory } from '../infra/key-directory.js';
+import type { Logger } from '../infra/logger.js';
+import { createSmtpMailer } from '../infra/mailer.js';
+import { slackNotifier } from '../infra/notifier.js';
+import { openpgpEncryptor } from '../infra/pgp.js';
+import type { WorkerDeps } from '../jobs/common.js';
+
+export { startWorkers } from '../jobs/workers.js';
+
+/** The real adapters a worker needs; `overrides` lets tests swap one (e.g. a throttling IAM endpoint). */
+export function createWorkerDeps(opts: {
+  config: Config;
+  env: Env;
+  logger: Logger;
+  audit: AuditLog;
+  recorder?: ActionRecorder;
+  overrides?: Partial<WorkerDeps>;
+}): WorkerDeps {
+  const slack = new WebClient(opts.env.SLACK_BOT_TOKEN, {
+    slackApiUrl: opts.env.SLACK_API_URL,
+    retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 5_000 },
+    timeout: 10_000,
+  });
+  return {
+    config: opts.config,
+    env: opts.env,
+    logger: opts.logger,
+    audit: opts.audit,
+    notifier: slackNotifier(slack),
+    aws: createAwsClients(opts.config, { recorder: opts.recorder }),
+    mailer: createSmtpMailer(opts.env.SMTP_URL),
+    encryptor: openpgpEncryptor,
+    keys: fileKeyDirectory(opts.config.baseDir),
+    ...opts.overrides,
+  };
+}

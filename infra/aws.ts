@@ -1,0 +1,109 @@
+import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import type { MiddlewareStack, Pluggable } from '@smithy/types';
+import type { Config } from './config.js';
+import { UserError } from './errors.js';
+
+/** Called with the IAM action (`iam:GetUser`) of every AWS request the bot sends. */
+export type ActionRecorder = (action: string) => void;
+
+// IAM actions whose name differs from the SDK command name.
+const ACTION_ALIASES: Record<string, string> = {
+  's3:ListObjectsV2': 's3:ListBucket',
+  's3:HeadObject': 's3:GetObject',
+  's3:HeadBucket': 's3:ListBucket',
+};
+
+const SERVICE_PREFIX: Record<string, string> = {
+  IAMClient: 'iam',
+  STSClient: 'sts',
+  SecretsManagerClient: 'secretsmanager',
+  DynamoDBClient: 'dynamodb',
+  DataPipelineClient: 'datapipeline',
+  S3Client: 's3',
+  EC2Client: 'ec2',
+};
+
+/** The IAM action for an SDK client and command name (`IAMClient`, `GetUserCommand` → `iam:GetUser`). */
+export function iamActionOf(clientName: string, commandName: string): string {
+  const prefix = SERVICE_PREFIX[clientName] ?? clientName.replace(/Client$/, '').toLowerCase();
+  const action = `${prefix}:${commandName.replace(/Command$/, '')}`;
+  return ACTION_ALIASES[action] ?? action;
+}
+
+/** An SDK plugin that reports each request's IAM action before it is sent. */
+export function recorderPlugin(record: ActionRecorder): Pluggable<object, object> {
+  return {
+    applyToStack(stack: MiddlewareStack<object, object>) {
+      stack.add(
+        (next, context) => async (args) => {
+          const action = iamActionOf(String(context.clientName), String(context.commandName));
+          record(action);
+          // Assuming a role with a SourceIdentity also needs sts:SetSourceIdentity.
+          const input = args.input as { SourceIdentity?: string } | undefined;
+          if (action === 'sts:AssumeRole' && input?.SourceIdentity) record('sts:SetSourceIdentity');
+          return next(args);
+        },
+        { step: 'initialize', name: 'chatopsActionRecorder' },
+      );
+    },
+  };
+}
+
+// Role session names and source identities allow only [\w+=,.@-].
+function sessionSafe(s: string): string {
+  return s.replace(/[^\w+=,.@-]/g, '-').slice(0, 64);
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: SDK client constructors take service-specific config types
+type ClientCtor<C> = new (config: any) => C;
+// biome-ignore lint/suspicious/noExplicitAny: each SDK client has its own input/output unions
+type SdkClient = { middlewareStack: { use(p: Pluggable<any, any>): void } };
+
+/** Builds AWS SDK clients per account alias, carrying the requesting Slack user into CloudTrail. */
+export interface AwsClients {
+  /** A client for `alias`; with a roleArn the calls run as that role, session named after `requester`. */
+  client<C extends SdkClient>(ctor: ClientCtor<C>, alias: string, requester: string): C;
+  /** The account record for an alias, or a UserError naming the known aliases. */
+  account(alias: string): Config['accounts'][string];
+}
+
+export interface AwsClientsOptions {
+  maxAttempts?: number;
+  recorder?: ActionRecorder;
+}
+
+/** The production AwsClients: region from config, STS assume-role where configured, SDK retries on. */
+export function createAwsClients(config: Config, opts: AwsClientsOptions = {}): AwsClients {
+  const plugins = opts.recorder ? [recorderPlugin(opts.recorder)] : [];
+  const account = (alias: string) => {
+    const a = config.accounts[alias];
+    if (!a) {
+      throw new UserError(
+        'unknown_account',
+        `unknown account "${alias}"; known accounts: ${Object.keys(config.accounts).join(', ')}`,
+      );
+    }
+    return a;
+  };
+  return {
+    account,
+    client(ctor, alias, requester) {
+      const a = account(alias);
+      const credentials = a.roleArn
+        ? fromTemporaryCredentials({
+            params: {
+              RoleArn: a.roleArn,
+              RoleSessionName: sessionSafe(`chatops-${requester}`),
+              SourceIdentity: sessionSafe(requester),
+              DurationSeconds: 900,
+            },
+            clientConfig: { region: a.region, maxAttempts: opts.maxAttempts ?? 5 },
+            clientPlugins: plugins,
+          })
+        : undefined;
+      const client = new ctor({ region: a.region, maxAttempts: opts.maxAttempts ?? 5, credentials });
+      for (const p of plugins) client.middlewareStack.use(p);
+      return client;
+    },
+  };
+}

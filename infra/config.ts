@@ -1,0 +1,193 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { type ZodError, z } from 'zod';
+import { ConfigError } from './errors.js';
+
+const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id like U0123ABCD');
+const channelId = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'must be a Slack channel id like C0123ABCD');
+const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id (quote it in YAML)');
+const roleName = z.string().regex(/^[a-z][a-z0-9-]*$/, 'role names are lower-case words');
+
+const account = z.strictObject({
+  id: accountId,
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region like us-east-1'),
+  roleArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'must be an IAM role ARN')
+    .optional(),
+});
+
+const person = z.strictObject({
+  slack: slackUserId,
+  name: z.string().min(1).optional(),
+  email: z.email('must be an email address'),
+  gpgKey: z.string().min(1, 'path to an armored public key, or the armored key itself').optional(),
+  iamUsers: z
+    .record(z.string(), z.string().regex(/^[\w+=,.@-]{1,64}$/, 'must be an IAM user name'))
+    .default({}),
+});
+
+const dumpJob = z.strictObject({
+  name: z.string().regex(/^[\w.-]+$/),
+  cron: z.string().min(9),
+  prefix: z.string(),
+  graceMinutes: z.number().int().min(0).default(30),
+  sizeTolerancePct: z.number().min(0).max(100).default(20),
+});
+
+/** Which roles may run each action; `everyone` means any Slack user, `people` anyone listed in `people`. */
+export const DEFAULT_PERMISSIONS: Record<string, string[]> = {
+  'reset-password.self': ['people'],
+  'reset-password.other': ['admin', 'interrupt-catcher'],
+  'ddb-export': ['admin', 'interrupt-catcher'],
+  migration: ['admin'],
+  'migration.approve': ['approver'],
+  maintenance: ['admin'],
+  dumps: ['everyone'],
+  chatops: ['everyone'],
+  'chatops.audit': ['admin'],
+};
+
+export const configSchema = z
+  .strictObject({
+    timezone: z.string().default('UTC'),
+    accounts: z.record(
+      z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'account aliases are lower-case words'),
+      account,
+    ),
+    channels: z
+      .strictObject({
+        alerts: channelId.optional(),
+        maintenance: channelId.optional(),
+        approvals: channelId.optional(),
+      })
+      .default({}),
+    roles: z.record(roleName, z.array(slackUserId)).default({}),
+    permissions: z.record(z.string(), z.array(z.string())).default({}),
+    people: z.array(person).default([]),
+    resetPassword: z
+      .strictObject({
+        defaultAccount: z.string().optional(),
+        mailFrom: z.string().default('chatops@localhost'),
+      })
+      .default({ mailFrom: 'chatops@localhost' }),
+    ddbExport: z
+      .strictObject({ sourceAccount: z.string(), targetAccount: z.string(), bucket: z.string().min(3) })
+      .optional(),
+    migration: z
+      .strictObject({
+        account: z.string(),
+        instanceId: z.string().regex(/^i-[0-9a-f]{8,17}$/, 'must be an EC2 instance id'),
+        role: z.string(),
+        instanceProfile: z.string(),
+        secretId: z.string(),
+        bucket: z.string(),
+        approvals: z.number().int().min(1).default(2),
+      })
+      .optional(),
+    maintenance: z.strictObject({ emailTo: z.array(z.email()).default([]) }).default({ emailTo: [] }),
+    dumps: z
+      .strictObject({ account: z.string(), bucket: z.string(), jobs: z.array(dumpJob).default([]) })
+      .optional(),
+    jobs: z
+      .strictObject({
+        attempts: z.number().int().min(1).max(20).default(5),
+        backoffMs: z.number().int().min(10).default(5_000),
+        keepCompleted: z.number().int().min(0).default(1_000),
+        keepFailed: z.number().int().min(0).default(5_000),
+      })
+      .default({ attempts: 5, backoffMs: 5_000, keepCompleted: 1_000, keepFailed: 5_000 }),
+    audit: z
+      .strictObject({ maxEntries: z.number().int().min(100).default(100_000) })
+      .default({ maxEntries: 100_000 }),
+  })
+  .superRefine((c, ctx) => {
+    const alias = (path: (string | number)[], value: string | undefined) => {
+      if (value !== undefined && !(value in c.accounts)) {
+        ctx.addIssue({ code: 'custom', path, message: `"${value}" is not an alias under accounts` });
+      }
+    };
+    alias(['resetPassword', 'defaultAccount'], c.resetPassword.defaultAccount);
+    alias(['ddbExport', 'sourceAccount'], c.ddbExport?.sourceAccount);
+    alias(['ddbExport', 'targetAccount'], c.ddbExport?.targetAccount);
+    alias(['migration', 'account'], c.migration?.account);
+    alias(['dumps', 'account'], c.dumps?.account);
+    c.people.forEach((p, i) => {
+      for (const a of Object.keys(p.iamUsers)) alias(['people', i, 'iamUsers', a], a);
+    });
+    const seen = new Set<string>();
+    c.people.forEach((p, i) => {
+      if (seen.has(p.slack))
+        ctx.addIssue({ code: 'custom', path: ['people', i, 'slack'], message: 'listed twice' });
+      seen.add(p.slack);
+    });
+    for (const key of Object.keys(c.permissions)) {
+      if (!(key in DEFAULT_PERMISSIONS)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['permissions', key],
+          message: `unknown action; known: ${Object.keys(DEFAULT_PERMISSIONS).join(', ')}`,
+        });
+      }
+    }
+  });
+
+export type Config = z.infer<typeof configSchema> & { readonly baseDir: string };
+export type Person = Config['people'][number];
+export type Account = Config['accounts'][string];
+
+function describeIssues(err: ZodError): string[] {
+  return err.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}
+
+/** Validates a parsed config object; throws ConfigError listing every bad key. */
+export function parseConfig(raw: unknown, baseDir: string): Config {
+  const res = configSchema.safeParse(raw ?? {});
+  if (!res.success) throw new ConfigError(describeIssues(res.error));
+  return deepFreeze({ ...res.data, baseDir });
+}
+
+/** Reads and validates the YAML config file once; the result is typed and frozen. */
+export function loadConfig(path: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`${path}: cannot read the config file (${(err as NodeJS.ErrnoException).code})`]);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError([`${path}: not valid YAML: ${(err as Error).message.split('\n')[0]}`]);
+  }
+  return parseConfig(raw, dirname(resolve(path)));
+}
+
+/** The roles allowed to run `action` (config overrides the PRODUCT defaults). */
+export function allowedRoles(config: Config, action: string): string[] {
+  return config.permissions[action] ?? DEFAULT_PERMISSIONS[action] ?? ['admin'];
+}
+
+/** The roles a Slack user holds, plus the implicit `everyone` and (when listed) `people`. */
+export function rolesOf(config: Config, userId: string): Set<string> {
+  const roles = new Set(['everyone']);
+  if (config.people.some((p) => p.slack === userId)) roles.add('people');
+  for (const [role, users] of Object.entries(config.roles)) if (users.includes(userId)) roles.add(role);
+  return roles;
+}
+
+/** True when the user holds one of the roles allowed for the action. */
+export function isAllowed(config: Config, userId: string, action: string): boolean {
+  const held = rolesOf(config, userId);
+  return allowedRoles(config, action).some((r) => held.has(r));
+}

@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+/** Keys that may also come from the Secrets Manager secret named by CHATOPS_SECRETS_ID. */
+export const SECRET_KEYS = [
+  'SLACK_BOT_TOKEN',
+  'SLACK_SIGNING_SECRET',
+  'SLACK_APP_TOKEN',
+  'SMTP_URL',
+  'DUMP_WEBHOOK_SECRET',
+] as const;
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+
+export const envSchema = z.object({
+  CHATOPS_ROLE: z.enum(['bot', 'worker', 'all']).default('all'),
+  CHATOPS_CONFIG: z.string().default('./chatops.yaml'),
+  CHATOPS_SECRETS_ID: optionalString,
+  CHATOPS_REDIS_PREFIX: z
+    .string()
+    .regex(/^[\w:.-]+$/)
+    .default('chatops'),
+  CHATOPS_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(25_000),
+  SLACK_BOT_TOKEN: optionalString,
+  SLACK_SIGNING_SECRET: optionalString,
+  SLACK_APP_TOKEN: optionalString,
+  SLACK_API_URL: z.url().default('https://slack.com/api/'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  SMTP_URL: optionalString,
+  DUMP_WEBHOOK_SECRET: optionalString,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+/** Validates the environment (after secrets are merged in); throws ConfigError listing every bad variable. */
+export function parseEnv(raw: Record<string, string | undefined>): Env {
+  const res = envSchema.safeParse(raw);
+  const problems = res.success ? [] : res.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  const env = res.success ? res.data : undefined;
+  if (env && env.CHATOPS_ROLE !== 'worker') {
+    if (!env.SLACK_SIGNING_SECRET && !env.SLACK_APP_TOKEN) {
+      problems.push('SLACK_SIGNING_SECRET: required to verify requests from Slack');
+    }
+  }
+  if (env && !env.SLACK_BOT_TOKEN) problems.push('SLACK_BOT_TOKEN: required to post to Slack');
+  if (problems.length || !env) throw new ConfigError(problems);
+  return env;
+}

@@ -1,0 +1,140 @@
+import { type Job, type JobsOptions, type Processor, UnrecoverableError } from 'bullmq';
+import type { AuditLog } from '../infra/audit.js';
+import type { AwsClients } from '../infra/aws.js';
+import type { Config } from '../infra/config.js';
+import type { Env } from '../infra/env.js';
+import { ChatopsError, UserError, userMessage } from '../infra/errors.js';
+import type { KeyDirectory } from '../infra/key-directory.js';
+import type { Logger } from '../infra/logger.js';
+import type { Mailer } from '../infra/mailer.js';
+import type { Blocks, MessageRef, Notifier } from '../infra/notifier.js';
+import type { Encryptor } from '../infra/pgp.js';
+
+/** What every job carries: who asked, under which request id, and where its status message is. */
+export interface BaseJobData {
+  requestId: string;
+  requester: string;
+  /** The status message the worker posted and keeps editing; saved so retries edit the same one. */
+  report?: MessageRef;
+}
+
+/** Everything a processor may use. Built once per worker process. */
+export interface WorkerDeps {
+  config: Config;
+  env: Env;
+  logger: Logger;
+  audit: AuditLog;
+  notifier: Notifier;
+  aws: AwsClients;
+  mailer: Mailer;
+  encryptor: Encryptor;
+  keys: KeyDirectory;
+}
+
+export interface JobContext<D extends BaseJobData> {
+  deps: WorkerDeps;
+  log: Logger;
+  /** Posts the job's status message to the requester, or edits it when it exists. */
+  report(text: string, blocks?: Blocks): Promise<void>;
+  /** Merges `patch` into the job's data in Redis, so the next attempt sees it. Never pass a secret. */
+  save(patch: Partial<D>): Promise<void>;
+  /** True when a failure now ends the job (last attempt). */
+  isLastAttempt(): boolean;
+}
+
+/** A job kind: one queue, its audit action, and its work. */
+export interface JobKind<D extends BaseJobData, R> {
+  queue: string;
+  action: string;
+  describe(data: D): string;
+  run(job: Job<D, R>, ctx: JobContext<D>): Promise<R>;
+  /** Called once when the job has failed for good, after the requester's message says so. */
+  onFinalFailure?(job: Job<D, R>, ctx: JobContext<D>, err: unknown): Promise<void>;
+  /** Short outcome for the audit trail (no secrets). */
+  summarize?(result: R): string;
+}
+
+/** Retry and retention policy shared by every queue; the numbers come from `jobs` in config. */
+export function jobOptions(config: Config): JobsOptions {
+  return {
+    attempts: config.jobs.attempts,
+    backoff: { type: 'exponential', delay: config.jobs.backoffMs },
+    removeOnComplete: { count: config.jobs.keepCompleted },
+    removeOnFail: { count: config.jobs.keepFailed },
+  };
+}
+
+/** Wraps a JobKind into a BullMQ processor with per-job logging, status reporting and audit. */
+export function makeProcessor<D extends BaseJobData, R>(
+  kind: JobKind<D, R>,
+  deps: WorkerDeps,
+): Processor<D, R> {
+  return async (job) => {
+    const log = deps.logger.child({ requestId: job.data.requestId, queue: kind.queue, jobId: job.id });
+    const ctx: JobContext<D> = {
+      deps,
+      log,
+      async report(text, blocks) {
+        try {
+          if (job.data.report) {
+            await deps.notifier.update(job.data.report, text, blocks);
+          } else {
+            const ref = await deps.notifier.post(job.data.requester, text, blocks);
+            await ctx.save({ report: ref } as Partial<D>);
+          }
+        } catch (err) {
+          // A Slack outage must not fail the AWS work; the audit trail still has the outcome.
+          log.warn({ err: errorSummary(err) }, 'could not post the status message');
+        }
+      },
+      async save(patch) {
+        await job.updateData({ ...job.data, ...patch });
+      },
+      isLastAttempt: () => job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+    };
+    const target = kind.describe(job.data);
+    log.info({ attempt: job.attemptsMade + 1, target }, 'job started');
+    try {
+      const result = await kind.run(job, ctx);
+      await deps.audit.record({
+        requestId: job.data.requestId,
+        user: job.data.requester,
+        action: kind.action,
+        target,
+        outcome: 'succeeded',
+        detail: kind.summarize?.(result),
+      });
+      log.info({ target }, 'job succeeded');
+      return result;
+    } catch (err) {
+      const final = err instanceof UserError || err instanceof UnrecoverableError || ctx.isLastAttempt();
+      log.warn({ err: errorSummary(err), final, attempt: job.attemptsMade + 1 }, 'job attempt failed');
+      if (!final) throw err;
+      await deps.audit.record({
+        requestId: job.data.requestId,
+        user: job.data.requester,
+        action: kind.action,
+        target,
+        outcome: 'failed',
+        detail: errorCode(err),
+      });
+      await kind.onFinalFailure?.(job, ctx, err);
+      if (err instanceof UserError) throw new UnrecoverableError(`${err.code}: ${err.message}`);
+      throw err;
+    }
+  };
+}
+
+/** A log-safe summary of an error: name, code and message, never the raw object (it may hold request data). */
+export function errorSummary(err: unknown): { name: string; code?: string; message: string } {
+  if (err instanceof ChatopsError) return { name: err.name, code: err.code, message: err.message };
+  if (err instanceof Error) return { name: err.name, message: err.message };
+  return { name: 'unknown', message: String(err) };
+}
+
+function errorCode(err: unknown): string {
+  if (err instanceof ChatopsError) return err.code;
+  return err instanceof Error ? err.name : 'unknown';
+}
+
+export { userMessage };

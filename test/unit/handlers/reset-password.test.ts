@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { parseResetArgs, resetAction, resolveReset } from '../../../handlers/reset-password.js';
+import { parseConfig } from '../../../infra/config.js';
+
+const config = parseConfig(
+  {
+    accounts: {
+      osio: { id: '386414299200', region: 'us-east-1' },
+      'osio-dev': { id: '619539278362', region: 'us-east-1' },
+    },
+    roles: { admin: ['U0ADMIN'] },
+    people: [
+      {
+        slack: 'U0ALICE',
+        name: 'alice',
+        email: 'alice@example.com',
+        gpgKey: 'k.asc',
+        iamUsers: { 'osio-dev': 'alice', osio: 'alice.smith' },
+      },
+      { slack: 'U0BOB', email: 'bob@example.com', iamUsers: { 'osio-dev': 'bob' } },
+    ],
+    resetPassword: { defaultAccount: 'osio-dev' },
+  },
+  '/tmp',
+);
+
+describe('/reset-password arguments', () => {
+  it('reads no argument as "me, in the default account"', () => {
+    expect(parseResetArgs('', config, 'U0ALICE')).toEqual({ target: { kind: 'self' }, account: undefined });
+    expect(resolveReset({ target: { kind: 'self' } }, config, 'U0ALICE')).toMatchObject({
+      account: 'osio-dev',
+      iamUser: 'alice',
+    });
+  });
+
+  it('reads mentions with and without a label, and an account after them', () => {
+    expect(parseResetArgs('<@U0BOB|bob> osio', config, 'U0ALICE')).toEqual({
+      target: { kind: 'mention', slack: 'U0BOB' },
+      account: 'osio',
+    });
+    expect(parseResetArgs('<@U0BOB>', config, 'U0ALICE').target).toEqual({ kind: 'mention', slack: 'U0BOB' });
+    expect(parseResetArgs('<@U0ALICE>', config, 'U0ALICE').target).toEqual({ kind: 'self' });
+  });
+
+  it('reads a lone account alias as "me, in that account"', () => {
+    const args = parseResetArgs('osio', config, 'U0ALICE');
+    expect(args).toEqual({ target: { kind: 'self' }, account: 'osio' });
+    expect(resolveReset(args, config, 'U0ALICE').iamUser).toBe('alice.smith');
+  });
+
+  it('refuses unknown accounts, junk and extra words with a clear message', () => {
+    expect(() => parseResetArgs('bob mars', config, 'U0ALICE')).toThrow(
+      /unknown account "mars"; known accounts: osio, osio-dev/,
+    );
+    expect(() => parseResetArgs('$(id)', config, 'U0ALICE')).toThrow(
+      /neither a Slack mention nor an IAM user name/,
+    );
+    expect(() => parseResetArgs('a b c', config, 'U0ALICE')).toThrow(/too many/);
+  });
+
+  it('needs the "other" permission for someone else, even when named by IAM user', () => {
+    expect(resetAction(parseResetArgs('bob', config, 'U0ALICE'), config, 'U0ALICE')).toBe(
+      'reset-password.other',
+    );
+    expect(resetAction(parseResetArgs('alice', config, 'U0ALICE'), config, 'U0ALICE')).toBe(
+      'reset-password.self',
+    );
+    expect(resetAction(parseResetArgs('<@U0BOB>', config, 'U0ALICE'), config, 'U0ALICE')).toBe(
+      'reset-password.other',
+    );
+  });
+
+  it('explains an unknown person, a missing IAM user and a missing key', () => {
+    expect(() => resolveReset({ target: { kind: 'mention', slack: 'U0NOBODY' } }, config, 'U0ADMIN')).toThrow(
+      /not listed in people/,
+    );
+    expect(() => resolveReset({ target: { kind: 'iam', name: 'zed' } }, config, 'U0ADMIN')).toThrow(
+      /nobody in people has the IAM user "zed"/,
+    );
+    expect(() =>
+      resolveReset({ target: { kind: 'mention', slack: 'U0BOB' }, account: 'osio' }, config, 'U0ADMIN'),
+    ).toThrow(/has no IAM user in osio \(they have one in: osio-dev\).*app-interface/);
+    expect(() => resolveReset({ target: { kind: 'mention', slack: 'U0BOB' } }, config, 'U0ADMIN')).toThrow(
+      /no GPG key/,
+    );
+    expect(() => resolveReset({ target: { kind: 'self' } }, config, 'U0STRANGER')).toThrow(
+      /not listed in people/,
+    );
+  });
+});
