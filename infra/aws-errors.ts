@@ -6,6 +6,12 @@ export function awsErrorName(err: unknown): string | undefined {
   return undefined;
 }
 
+/** True for IAM's "no such entity" (named NoSuchEntity or NoSuchEntityException depending on the SDK version). */
+export function isNotFound(err: unknown): boolean {
+  const name = awsErrorName(err);
+  return name === 'NoSuchEntity' || name === 'NoSuchEntityException';
+}
+
 const THROTTLING = new Set([
   'Throttling',
   'ThrottlingException',

@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { awsErrorName, awsFailure } from '../infra/aws-errors.js';
+import { awsFailure, isNotFound } from '../infra/aws-errors.js';
 import type { Config, Person } from '../infra/config.js';
 import { UserError, userMessage } from '../infra/errors.js';
 import type { Blocks } from '../infra/notifier.js';
@@ -71,7 +71,7 @@ async function changePassword(job: Job<ResetPasswordData>, ctx: JobContext<Reset
   try {
     await iam.send(new iamSdk.GetUserCommand({ UserName: d.iamUser }));
   } catch (err) {
-    if (awsErrorName(err) === 'NoSuchEntity') {
+    if (isNotFound(err)) {
       throw new UserError(
         'iam_user_missing',
         `IAM user ${d.iamUser} does not exist in ${d.account}: fix people[].iamUsers.${d.account} in the config, or create the user`,
@@ -83,8 +83,7 @@ async function changePassword(job: Job<ResetPasswordData>, ctx: JobContext<Reset
   try {
     policy = (await iam.send(new iamSdk.GetAccountPasswordPolicyCommand({}))).PasswordPolicy;
   } catch (err) {
-    if (awsErrorName(err) !== 'NoSuchEntity')
-      throw awsFailure(err, `GetAccountPasswordPolicy in ${d.account}`);
+    if (!isNotFound(err)) throw awsFailure(err, `GetAccountPasswordPolicy in ${d.account}`);
   }
   const { generatePassword, policyFromIam } = await import('../infra/password.js');
   let password = generatePassword(policyFromIam(policy));
@@ -98,7 +97,7 @@ async function changePassword(job: Job<ResetPasswordData>, ctx: JobContext<Reset
       }),
     );
   } catch (err) {
-    if (awsErrorName(err) !== 'NoSuchEntity') throw awsFailure(err, `UpdateLoginProfile ${d.iamUser}`);
+    if (!isNotFound(err)) throw awsFailure(err, `UpdateLoginProfile ${d.iamUser}`);
     try {
       await iam.send(
         new iamSdk.CreateLoginProfileCommand({

@@ -1,0 +1,185 @@
+import { createHmac } from 'node:crypto';
+
+/** Values Slack puts in every payload that tests rarely care about. */
+const DEFAULT_TEAM_ID = 'T0DEVKIT';
+const DEFAULT_TEAM_DOMAIN = 'devkit';
+const DEFAULT_CHANNEL_ID = 'C0DEVKIT';
+const API_APP_ID = 'A0DEVKIT';
+// Deprecated verification token; Slack still sends it and Bolt ignores it.
+const VERIFICATION_TOKEN = 'devkit-verification-token';
+
+export interface SlackSignatureHeaders {
+  'x-slack-request-timestamp': string;
+  'x-slack-signature': string;
+  'content-type': 'application/x-www-form-urlencoded';
+  [header: string]: string;
+}
+
+/** Headers Slack sends with a signed request: `v0=` + hex HMAC-SHA256 of `v0:<ts>:<body>`. */
+export function signSlackRequest(
+  signingSecret: string,
+  body: string,
+  timestamp: number = Math.floor(Date.now() / 1000),
+): SlackSignatureHeaders {
+  const hmac = createHmac('sha256', signingSecret).update(`v0:${timestamp}:${body}`).digest('hex');
+  return {
+    'x-slack-request-timestamp': String(timestamp),
+    'x-slack-signature': `v0=${hmac}`,
+    'content-type': 'application/x-www-form-urlencoded',
+  };
+}
+
+let triggerSeq = 0;
+/** Trigger ids only need to look plausible and be unique within a run. */
+function makeTriggerId(): string {
+  triggerSeq += 1;
+  return `${Date.now()}.${triggerSeq}.devkit${triggerSeq.toString(16).padStart(8, '0')}`;
+}
+
+/** Slack action_ts format: seconds with microseconds. */
+function makeActionTs(): string {
+  return (Date.now() / 1000).toFixed(6);
+}
+
+function channelName(channelId: string): string {
+  return channelId.startsWith('D') ? 'directmessage' : 'devkit';
+}
+
+export interface SlashCommandInput {
+  /** With the leading slash, e.g. `/aws`. */
+  command: string;
+  text: string;
+  userId: string;
+  userName?: string;
+  channelId?: string;
+  teamId?: string;
+  responseUrl: string;
+  triggerId?: string;
+}
+
+/** Form-encoded body of a slash command exactly as Slack posts it. */
+export function slashCommandBody(input: SlashCommandInput): string {
+  const teamId = input.teamId ?? DEFAULT_TEAM_ID;
+  const channelId = input.channelId ?? DEFAULT_CHANNEL_ID;
+  return new URLSearchParams({
+    token: VERIFICATION_TOKEN,
+    team_id: teamId,
+    team_domain: DEFAULT_TEAM_DOMAIN,
+    channel_id: channelId,
+    channel_name: channelName(channelId),
+    user_id: input.userId,
+    user_name: input.userName ?? input.userId.toLowerCase(),
+    command: input.command,
+    text: input.text,
+    api_app_id: API_APP_ID,
+    is_enterprise_install: 'false',
+    response_url: input.responseUrl,
+    trigger_id: input.triggerId ?? makeTriggerId(),
+  }).toString();
+}
+
+export interface BlockActionInput {
+  userId: string;
+  userName?: string;
+  teamId?: string;
+  actionId: string;
+  value: string;
+  blockId?: string;
+  channelId: string;
+  messageTs: string;
+  responseUrl: string;
+  triggerId?: string;
+}
+
+/** Form-encoded `payload=<json>` body of a button click (`block_actions`) as Slack posts it. */
+export function blockActionsBody(input: BlockActionInput): string {
+  const teamId = input.teamId ?? DEFAULT_TEAM_ID;
+  const userName = input.userName ?? input.userId.toLowerCase();
+  const payload = {
+    type: 'block_actions',
+    user: { id: input.userId, username: userName, name: userName, team_id: teamId },
+    api_app_id: API_APP_ID,
+    token: VERIFICATION_TOKEN,
+    container: {
+      type: 'message',
+      message_ts: input.messageTs,
+      channel_id: input.channelId,
+      is_ephemeral: false,
+    },
+    trigger_id: input.triggerId ?? makeTriggerId(),
+    team: { id: teamId, domain: DEFAULT_TEAM_DOMAIN },
+    enterprise: null,
+    is_enterprise_install: false,
+    channel: { id: input.channelId, name: channelName(input.channelId) },
+    message: { type: 'message', ts: input.messageTs, text: '' },
+    state: { values: {} },
+    response_url: input.responseUrl,
+    actions: [
+      {
+        action_id: input.actionId,
+        block_id: input.blockId ?? 'devkit-block',
+        value: input.value,
+        type: 'button',
+        action_ts: makeActionTs(),
+      },
+    ],
+  };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+export interface SlackSendOptions {
+  /** Overrides the signed timestamp (seconds), e.g. to send a stale request. */
+  timestamp?: number;
+  /** Replaces the computed signature, e.g. to send a forged request. */
+  signature?: string;
+}
+
+export interface SlackHttpResponse {
+  status: number;
+  body: string;
+  /** Parsed body when it was JSON. */
+  json?: unknown;
+}
+
+export interface SlackClientOptions {
+  /** The bot's events endpoint, e.g. `http://127.0.0.1:3000/slack/events`. */
+  url: string;
+  signingSecret: string;
+}
+
+export interface SlackRequestClient {
+  /** Signs and posts a raw form-encoded body. */
+  send(body: string, opts?: SlackSendOptions): Promise<SlackHttpResponse>;
+  /** Builds, signs and posts a slash command. */
+  command(input: SlashCommandInput, opts?: SlackSendOptions): Promise<SlackHttpResponse>;
+  /** Builds, signs and posts a button click. */
+  click(input: BlockActionInput, opts?: SlackSendOptions): Promise<SlackHttpResponse>;
+}
+
+/**
+ * A client that plays Slack's side towards the bot's HTTP receiver.
+ * Uses the global fetch, whose undici agent keeps connections alive between calls.
+ */
+export function createSlackClient(opts: SlackClientOptions): SlackRequestClient {
+  const send = async (body: string, sendOpts: SlackSendOptions = {}): Promise<SlackHttpResponse> => {
+    const headers = signSlackRequest(opts.signingSecret, body, sendOpts.timestamp);
+    if (sendOpts.signature !== undefined) headers['x-slack-signature'] = sendOpts.signature;
+    const res = await fetch(opts.url, { method: 'POST', headers, body });
+    const text = await res.text();
+    const result: SlackHttpResponse = { status: res.status, body: text };
+    const looksJson = /^\s*[[{]/.test(text) || (res.headers.get('content-type') ?? '').includes('json');
+    if (text.length > 0 && looksJson) {
+      try {
+        result.json = JSON.parse(text);
+      } catch {
+        // Mislabelled body: callers still get the raw text.
+      }
+    }
+    return result;
+  };
+  return {
+    send,
+    command: (input, sendOpts) => send(slashCommandBody(input), sendOpts),
+    click: (input, sendOpts) => send(blockActionsBody(input), sendOpts),
+  };
+}

@@ -1,0 +1,307 @@
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CreateLoginProfileCommand,
+  CreateUserCommand,
+  IAMClient,
+  UpdateAccountPasswordPolicyCommand,
+} from '@aws-sdk/client-iam';
+import { inject } from 'vitest';
+import { stringify } from 'yaml';
+import { type Chatops, startChatops } from '../../bot/start.js';
+import {
+  createSlackClient,
+  type FakeSlack,
+  resetMoto,
+  type SmtpCapture,
+  startFakeSlack,
+  startSmtpCapture,
+} from '../../devkit/index.js';
+import { createAwsClients } from '../../infra/aws.js';
+import { type Config, loadConfig } from '../../infra/config.js';
+import { parseEnv } from '../../infra/env.js';
+import { createLogger } from '../../infra/logger.js';
+import { createRedis, type Redis } from '../../infra/redis.js';
+import type { WorkerDeps } from '../../jobs/common.js';
+import { makeKey, makeKeys, type TestKey } from '../fixtures/keys.js';
+
+export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
+export const BOT_TOKEN = 'xoxb-test-token-not-real';
+export const ACCOUNTS = {
+  'osio-dev': {
+    id: '619539278362',
+    region: 'us-east-1',
+    roleArn: 'arn:aws:iam::619539278362:role/chatops-bot',
+  },
+  osio: { id: '386414299200', region: 'us-east-1', roleArn: 'arn:aws:iam::386414299200:role/chatops-bot' },
+};
+
+export interface StackPerson {
+  slack: string;
+  name: string;
+  key?: TestKey | 'none';
+  iamUsers?: Record<string, string>;
+}
+
+export interface StackOptions {
+  people?: StackPerson[];
+  roles?: Record<string, string[]>;
+  /** Extra top-level config keys. */
+  extraConfig?: Record<string, unknown>;
+  jobs?: { attempts?: number; backoffMs?: number };
+  /** Start the stack with no SMTP_URL. */
+  noSmtp?: boolean;
+  workerOverrides?: Partial<WorkerDeps>;
+  /** How many chatops processes (in this process) to start: 'all' once, or separate bots and workers. */
+  topology?: { bots: number; workers: number };
+}
+
+/** Everything an integration test needs around one bot: fake Slack, SMTP, moto accounts, Redis, captured logs. */
+export interface Stack {
+  config: Config;
+  slack: FakeSlack;
+  smtp: SmtpCapture;
+  redis: Redis;
+  prefix: string;
+  logs: string[];
+  actions: Set<string>;
+  keys: Record<string, TestKey>;
+  instances: Chatops[];
+  /** Base URL of the first bot's HTTP server. */
+  baseUrl: string;
+  command(
+    user: string,
+    command: string,
+    text?: string,
+    botIndex?: number,
+  ): Promise<{ status: number; text: string }>;
+  /** An IAM client for seeding an account alias in moto (not recorded as a bot action). */
+  iam(alias: keyof typeof ACCOUNTS): IAMClient;
+  /** The console password moto stores for a user, read from moto's model data. */
+  motoPassword(accountId: string, userName: string): Promise<string | null | undefined>;
+  auditRows(): Promise<Record<string, string>[]>;
+  close(): Promise<void>;
+}
+
+/** The people most tests use: alice and bob (no role), carol (interrupt-catcher), ops (admin). */
+export async function defaultPeople(): Promise<StackPerson[]> {
+  const k = await makeKeys();
+  return [
+    { slack: 'U0ALICE', name: 'alice', key: k.valid, iamUsers: { 'osio-dev': 'alice', osio: 'alice.smith' } },
+    { slack: 'U0BOB', name: 'bob', key: await makeKey('bob@example.com'), iamUsers: { 'osio-dev': 'bob' } },
+    {
+      slack: 'U0CAROL',
+      name: 'carol',
+      key: await makeKey('carol@example.com'),
+      iamUsers: { 'osio-dev': 'carol' },
+    },
+    { slack: 'U0OPS', name: 'ops', key: await makeKey('ops@example.com'), iamUsers: { 'osio-dev': 'ops' } },
+  ];
+}
+
+let stackCount = 0;
+
+/** Starts fake Slack, SMTP capture and chatops against the shared moto and Redis; resets moto first. */
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const motoUrl = inject('motoUrl');
+  const redisUrl = inject('redisUrl');
+  process.env.AWS_ENDPOINT_URL = motoUrl;
+  process.env.AWS_ACCESS_KEY_ID = 'testing';
+  process.env.AWS_SECRET_ACCESS_KEY = 'testing';
+  process.env.AWS_REGION = 'us-east-1';
+  await resetMoto(motoUrl);
+
+  const prefix = `t${process.pid}-${++stackCount}-${Date.now().toString(36)}`;
+  const dir = mkdtempSync(join(tmpdir(), 'chatops-stack-'));
+  const people = opts.people ?? (await defaultPeople());
+  const keys: Record<string, TestKey> = {};
+  const configPeople = people.map((p) => {
+    if (p.key && p.key !== 'none') keys[p.name] = p.key;
+    return {
+      slack: p.slack,
+      name: p.name,
+      email: `${p.name}@example.com`,
+      ...(p.key && p.key !== 'none' ? { gpgKey: p.key.publicKey } : {}),
+      iamUsers: p.iamUsers ?? {},
+    };
+  });
+  const rawConfig = {
+    timezone: 'Asia/Tokyo',
+    accounts: ACCOUNTS,
+    channels: { alerts: 'C0ALERTS', maintenance: 'C0MAINT', approvals: 'C0APPROVE' },
+    roles: opts.roles ?? {
+      admin: ['U0OPS'],
+      'interrupt-catcher': ['U0CAROL'],
+      approver: ['U0DAVE', 'U0ERIN'],
+    },
+    people: configPeople,
+    resetPassword: { defaultAccount: 'osio-dev', mailFrom: 'chatops@example.com' },
+    jobs: { attempts: opts.jobs?.attempts ?? 3, backoffMs: opts.jobs?.backoffMs ?? 200 },
+    ...opts.extraConfig,
+  };
+  const configPath = join(dir, 'chatops.yaml');
+  writeFileSync(configPath, stringify(rawConfig));
+  const config = loadConfig(configPath);
+
+  const slack = await startFakeSlack();
+  const smtp = await startSmtpCapture();
+  const logs: string[] = [];
+  const logger = createLogger({ level: 'debug', destination: { write: (s: string) => void logs.push(s) } });
+  const actions = new Set<string>();
+  const recorder = (a: string) => {
+    actions.add(a);
+  };
+  const baseEnv = {
+    SLACK_BOT_TOKEN: BOT_TOKEN,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.url,
+    PORT: '0',
+    REDIS_URL: redisUrl,
+    CHATOPS_REDIS_PREFIX: prefix,
+    CHATOPS_CONFIG: configPath,
+    CHATOPS_SHUTDOWN_TIMEOUT_MS: '5000',
+    ...(opts.noSmtp ? {} : { SMTP_URL: smtp.url }),
+  };
+  const topology = opts.topology ?? { bots: 0, workers: 0 };
+  const roles: ('all' | 'bot' | 'worker')[] =
+    topology.bots + topology.workers === 0
+      ? ['all']
+      : [...Array(topology.bots).fill('bot'), ...Array(topology.workers).fill('worker')];
+  const instances: Chatops[] = [];
+  for (const role of roles) {
+    const env = parseEnv({ ...baseEnv, CHATOPS_ROLE: role });
+    instances.push(
+      await startChatops({
+        env,
+        config,
+        logger: logger.child({ instance: instances.length, role }),
+        recorder,
+        workerOverrides: opts.workerOverrides,
+      }),
+    );
+  }
+  const botPorts = instances.map((i) => i.port).filter((p): p is number => p !== undefined);
+  const clients = botPorts.map((port) =>
+    createSlackClient({ url: `http://127.0.0.1:${port}/slack/events`, signingSecret: SIGNING_SECRET }),
+  );
+  const redis = createRedis(redisUrl);
+  const seedAws = createAwsClients(config);
+
+  return {
+    config,
+    slack,
+    smtp,
+    redis,
+    prefix,
+    logs,
+    actions,
+    keys,
+    instances,
+    baseUrl: `http://127.0.0.1:${botPorts[0]}`,
+    async command(user, command, text = '', botIndex = 0) {
+      const client = clients[botIndex];
+      if (!client) throw new Error(`no bot instance ${botIndex}`);
+      const res = await client.command({
+        command,
+        text,
+        userId: user,
+        channelId: 'C0GENERAL',
+        responseUrl: slack.responseUrl('C0GENERAL', user),
+      });
+      const json = res.json as { text?: string } | undefined;
+      return { status: res.status, text: json?.text ?? res.body };
+    },
+    iam: (alias) => seedAws.client(IAMClient, alias, 'test-seed'),
+    async motoPassword(accountId, userName) {
+      const data = (await (await fetch(`${motoUrl}/moto-api/data.json`)).json()) as {
+        iam?: { User?: { account_id?: string; name?: string; password?: string | null }[] };
+      };
+      const user = data.iam?.User?.find((u) => u.account_id === accountId && u.name === userName);
+      return user ? (user.password ?? null) : undefined;
+    },
+    async auditRows() {
+      const rows = await redis.xrange(`${prefix}:audit`, '-', '+');
+      return rows.map(([, flat]) => {
+        const o: Record<string, string> = {};
+        for (let i = 0; i + 1 < flat.length; i += 2) o[flat[i] as string] = flat[i + 1] as string;
+        return o;
+      });
+    },
+    async close() {
+      for (const i of instances) await i.close();
+      appendFileSync(join(ACTIONS_DIR_ABS, `${process.pid}.txt`), [...actions].map((a) => `${a}\n`).join(''));
+      let cursor = '0';
+      do {
+        const [next, keysFound] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+        cursor = next;
+        if (keysFound.length) await redis.del(...keysFound);
+      } while (cursor !== '0');
+      await redis.quit();
+      await slack.close();
+      await smtp.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const ACTIONS_DIR_ABS = join(process.cwd(), '.artifacts/aws-actions');
+
+/** Creates an IAM user with a login profile in an account, and optionally sets a password policy. */
+export async function seedIamUser(
+  iam: IAMClient,
+  userName: string,
+  opts: { loginProfile?: boolean } = {},
+): Promise<void> {
+  await iam.send(new CreateUserCommand({ UserName: userName }));
+  if (opts.loginProfile ?? true) {
+    await iam.send(
+      new CreateLoginProfileCommand({
+        UserName: userName,
+        Password: 'Initial-Passw0rd!',
+        PasswordResetRequired: false,
+      }),
+    );
+  }
+}
+
+/** A stricter-than-default password policy, so the test proves the bot reads it. */
+export async function seedStrictPolicy(iam: IAMClient): Promise<void> {
+  await iam.send(
+    new UpdateAccountPasswordPolicyCommand({
+      MinimumPasswordLength: 32,
+      RequireSymbols: true,
+      RequireNumbers: true,
+      RequireUppercaseCharacters: true,
+      RequireLowercaseCharacters: true,
+    }),
+  );
+}
+
+/** Every key and value in Redis as text, for searching for secrets. */
+export async function dumpRedis(redis: Redis): Promise<string> {
+  const out: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'COUNT', 1000);
+    cursor = next;
+    for (const key of keys) {
+      const type = await redis.type(key);
+      out.push(key);
+      if (type === 'string') out.push((await redis.getBuffer(key))?.toString('latin1') ?? '');
+      else if (type === 'hash')
+        out.push(
+          ...(await redis
+            .hgetallBuffer(key)
+            .then((h) => Object.entries(h).flatMap(([k, v]) => [k, v.toString('latin1')]))),
+        );
+      else if (type === 'list')
+        out.push(...(await redis.lrangeBuffer(key, 0, -1)).map((b) => b.toString('latin1')));
+      else if (type === 'set') out.push(...(await redis.smembers(key)));
+      else if (type === 'zset') out.push(...(await redis.zrange(key, 0, -1)));
+      else if (type === 'stream')
+        out.push(...(await redis.xrange(key, '-', '+')).flatMap(([id, f]) => [id, ...f]));
+    }
+  } while (cursor !== '0');
+  return out.join('\n');
+}

@@ -1,0 +1,368 @@
+import { GetLoginProfileCommand } from '@aws-sdk/client-iam';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createGpgHome } from '../../devkit/index.js';
+import { TransientError } from '../../infra/errors.js';
+import { createSmtpMailer, type Mailer } from '../../infra/mailer.js';
+import { checkPassword, policyFromIam } from '../../infra/password.js';
+import { makeKeys } from '../fixtures/keys.js';
+import {
+  ACCOUNTS,
+  defaultPeople,
+  dumpRedis,
+  type Stack,
+  seedIamUser,
+  seedStrictPolicy,
+  startStack,
+} from '../helpers/stack.js';
+
+const DEV = ACCOUNTS['osio-dev'].id;
+let stack: Stack | undefined;
+
+afterEach(async () => {
+  await stack?.close();
+  stack = undefined;
+});
+
+/** Waits until the requester's status message in their DM says `pattern`. */
+async function statusMessage(s: Stack, user: string, pattern: RegExp, timeoutMs = 20_000) {
+  const dm = `D${user.slice(1)}`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const msg = s.slack.messages(dm).find((m) => pattern.test(m.text));
+    if (msg) return msg;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `no status message matching ${pattern} in ${dm}; have: ${JSON.stringify(s.slack.messages(dm).map((m) => m.text))}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function decryptMail(s: Stack, to: string, privateKey: string): Promise<string> {
+  const mail = await s.smtp
+    .waitForMessage((m) => m.to.includes(to), 20_000)
+    .catch((err) => {
+      throw new Error(
+        `${err.message}; Slack messages: ${JSON.stringify(s.slack.messages().map((m) => m.blocks ?? m.text))}`,
+      );
+    });
+  const armored = /-----BEGIN PGP MESSAGE-----[\s\S]+?-----END PGP MESSAGE-----/.exec(mail.text)?.[0];
+  expect(armored, 'the mail carries an armored PGP message').toBeTruthy();
+  const gpg = await createGpgHome();
+  try {
+    await gpg.importKey(privateKey);
+    return await gpg.decrypt(armored as string);
+  } finally {
+    await gpg.close();
+  }
+}
+
+function passwordIn(plaintext: string): string {
+  const pw = /^Password:\s+(\S+)$/m.exec(plaintext)?.[1];
+  if (!pw) throw new Error('no password line in the decrypted mail');
+  return pw;
+}
+
+describe('/reset-password end to end', () => {
+  it('resets my own password, mails it encrypted, and the password is the one IAM now has', async () => {
+    stack = await startStack();
+    const s = stack;
+    const iam = s.iam('osio-dev');
+    await seedStrictPolicy(iam);
+    await seedIamUser(iam, 'alice');
+    const before = await s.motoPassword(DEV, 'alice');
+
+    const ack = await s.command('U0ALICE', '/reset-password');
+    expect(ack.status).toBe(200);
+    expect(ack.text).toMatch(/Resetting the console password of alice in osio-dev/);
+
+    const keys = await makeKeys();
+    const plaintext = await decryptMail(s, 'alice@example.com', keys.valid.privateKey);
+    const password = passwordIn(plaintext);
+    expect(await s.motoPassword(DEV, 'alice')).toBe(password);
+    expect(password).not.toBe(before);
+    expect(password.length).toBeGreaterThanOrEqual(32);
+    expect(
+      checkPassword(
+        password,
+        policyFromIam({
+          MinimumPasswordLength: 32,
+          RequireSymbols: true,
+          RequireNumbers: true,
+          RequireUppercaseCharacters: true,
+          RequireLowercaseCharacters: true,
+        }),
+      ),
+    ).toEqual([]);
+    const profile = await iam.send(new GetLoginProfileCommand({ UserName: 'alice' }));
+    expect(profile.LoginProfile?.PasswordResetRequired).toBe(true);
+
+    const done = await statusMessage(s, 'U0ALICE', /done, mailed to a\*\*\*@example\.com/);
+    expect(done.edits).toBeGreaterThanOrEqual(1);
+    expect(JSON.stringify(done.blocks)).toContain(keys.valid.fingerprint);
+    // One status message per job, edited in place.
+    expect(s.slack.messages('D0ALICE')).toHaveLength(1);
+
+    const audit = await s.auditRows();
+    expect(audit.map((r) => `${r.action}:${r.outcome}`)).toEqual([
+      'reset-password.self:queued',
+      'reset-password:succeeded',
+    ]);
+    expect(audit[0]?.requestId).toBe(audit[1]?.requestId);
+    // The request id is carried into the job's log lines.
+    expect(s.logs.some((l) => l.includes(audit[0]?.requestId as string) && l.includes('job succeeded'))).toBe(
+      true,
+    );
+
+    // The password is nowhere but in the mail: not in Redis, logs, Slack traffic or the audit trail.
+    const redisText = await dumpRedis(s.redis);
+    expect(redisText).not.toContain(password);
+    expect(s.logs.join('\n')).not.toContain(password);
+    expect(JSON.stringify(s.slack.calls)).not.toContain(password);
+    expect(JSON.stringify(audit)).not.toContain(password);
+    expect(s.smtp.messages.map((m) => m.raw).join()).not.toContain(password);
+    expect(s.actions).toEqual(
+      new Set([
+        'sts:AssumeRole',
+        'sts:SetSourceIdentity',
+        'iam:GetUser',
+        'iam:GetAccountPasswordPolicy',
+        'iam:UpdateLoginProfile',
+      ]),
+    );
+  });
+
+  it('creates the login profile when the user has none, with the default policy', async () => {
+    stack = await startStack();
+    const s = stack;
+    await seedIamUser(s.iam('osio-dev'), 'alice', { loginProfile: false });
+    await s.command('U0ALICE', '/reset-password');
+    const keys = await makeKeys();
+    const password = passwordIn(await decryptMail(s, 'alice@example.com', keys.valid.privateKey));
+    expect(await s.motoPassword(DEV, 'alice')).toBe(password);
+    expect(password).toHaveLength(20);
+    expect(checkPassword(password, policyFromIam(undefined))).toEqual([]);
+    await statusMessage(s, 'U0ALICE', /done/);
+    expect(s.actions.has('iam:CreateLoginProfile')).toBe(true);
+  });
+
+  it('lets an interrupt-catcher reset someone else, named by mention or IAM user, in another account', async () => {
+    stack = await startStack();
+    const s = stack;
+    await seedIamUser(s.iam('osio'), 'alice.smith');
+    const ack = await s.command('U0CAROL', '/reset-password', '<@U0ALICE|alice> osio');
+    expect(ack.text).toMatch(/alice\.smith in osio/);
+    const keys = await makeKeys();
+    const password = passwordIn(await decryptMail(s, 'alice@example.com', keys.valid.privateKey));
+    expect(await s.motoPassword(ACCOUNTS.osio.id, 'alice.smith')).toBe(password);
+    await statusMessage(s, 'U0CAROL', /done/);
+  });
+
+  it('denies a user without the role resetting someone else: audited, nothing changed, no mail', async () => {
+    stack = await startStack();
+    const s = stack;
+    await seedIamUser(s.iam('osio-dev'), 'alice');
+    const before = await s.motoPassword(DEV, 'alice');
+    const ack = await s.command('U0BOB', '/reset-password', '<@U0ALICE>');
+    expect(ack.text).toMatch(/not allowed.*reset-password\.other.*admin, interrupt-catcher/);
+    const byName = await s.command('U0BOB', '/reset-password', 'alice');
+    expect(byName.text).toMatch(/not allowed/);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await s.motoPassword(DEV, 'alice')).toBe(before);
+    expect(s.smtp.messages).toHaveLength(0);
+    const audit = await s.auditRows();
+    expect(audit.map((r) => `${r.user}:${r.action}:${r.outcome}`)).toEqual([
+      'U0BOB:reset-password.other:denied',
+      'U0BOB:reset-password.other:denied',
+    ]);
+    expect(s.logs.some((l) => l.includes('"outcome":"denied"'))).toBe(true);
+  });
+
+  it('refuses a stranger who is not in people, even for themselves', async () => {
+    stack = await startStack();
+    const ack = await stack.command('U0STRANGER', '/reset-password');
+    expect(ack.text).toMatch(/not allowed.*reset-password\.self/);
+  });
+});
+
+describe('/reset-password errors change nothing in IAM and say why', () => {
+  async function expectNothingChanged(s: Stack, user: string, password: string | null | undefined) {
+    expect(await s.motoPassword(DEV, user)).toBe(password);
+    expect(s.smtp.messages).toHaveLength(0);
+  }
+
+  it('answers at once for an unknown person, an account with no IAM user, a missing key, and no SMTP', async () => {
+    const people = await defaultPeople();
+    people.push({ slack: 'U0NOKEY', name: 'nokey', key: 'none', iamUsers: { 'osio-dev': 'nokey' } });
+    stack = await startStack({ people });
+    const s = stack;
+    expect((await s.command('U0OPS', '/reset-password', '<@U0GHOST>')).text).toMatch(
+      /<@U0GHOST> is not listed in people/,
+    );
+    expect((await s.command('U0OPS', '/reset-password', 'ghost')).text).toMatch(
+      /nobody in people has the IAM user "ghost"/,
+    );
+    expect((await s.command('U0BOB', '/reset-password', 'osio')).text).toMatch(
+      /has no IAM user in osio.*app-interface/,
+    );
+    expect((await s.command('U0NOKEY', '/reset-password')).text).toMatch(/no GPG key/);
+    expect((await s.command('U0OPS', '/reset-password', 'bob mars')).text).toMatch(/unknown account "mars"/);
+    expect((await s.command('U0ALICE', '/reset-password', '"a;rm -rf /"')).text).toMatch(/Usage/);
+    const audit = await s.auditRows();
+    expect(audit.every((r) => r.outcome === 'invalid')).toBe(true);
+    expect(audit).toHaveLength(6);
+    expect(await stack.redis.keys(`${s.prefix}:reset-password:rp-*`)).toEqual([]);
+    expect(await stack.redis.exists(`${s.prefix}:reset-password:wait`)).toBe(0);
+  });
+
+  it('says so when the IAM user does not exist in AWS', async () => {
+    stack = await startStack();
+    const s = stack;
+    await s.command('U0ALICE', '/reset-password');
+    const msg = await statusMessage(s, 'U0ALICE', /failed/);
+    expect(JSON.stringify(msg.blocks)).toMatch(
+      /nothing was changed: IAM user alice does not exist in osio-dev/,
+    );
+    await expectNothingChanged(s, 'alice', undefined);
+    expect(s.actions.has('iam:UpdateLoginProfile')).toBe(false);
+  });
+
+  for (const kind of ['expired', 'revoked', 'signOnly'] as const) {
+    it(`refuses a ${kind} key before changing anything`, async () => {
+      const keys = await makeKeys();
+      const people = await defaultPeople();
+      (people[0] as { key: unknown }).key = keys[kind];
+      stack = await startStack({ people });
+      const s = stack;
+      await seedIamUser(s.iam('osio-dev'), 'alice');
+      const before = await s.motoPassword(DEV, 'alice');
+      await s.command('U0ALICE', '/reset-password');
+      const msg = await statusMessage(s, 'U0ALICE', /failed/);
+      const expected = {
+        expired: /expired/,
+        revoked: /revoked/,
+        signOnly: /no encryption (sub)?key|sign-only/,
+      }[kind];
+      expect(JSON.stringify(msg.blocks)).toMatch(expected);
+      expect(JSON.stringify(msg.blocks)).toMatch(/nothing was changed/);
+      await expectNothingChanged(s, 'alice', before);
+      // A key problem is not retried: one attempt.
+      expect(s.logs.filter((l) => l.includes('job attempt failed'))).toHaveLength(1);
+    });
+  }
+
+  it('retries while SMTP is down, then tells the requester; nothing changed in IAM', async () => {
+    stack = await startStack({ jobs: { attempts: 3, backoffMs: 100 } });
+    const s = stack;
+    await seedIamUser(s.iam('osio-dev'), 'alice');
+    const before = await s.motoPassword(DEV, 'alice');
+    s.smtp.stopAccepting();
+    await s.command('U0ALICE', '/reset-password');
+    const msg = await statusMessage(s, 'U0ALICE', /failed/);
+    expect(JSON.stringify(msg.blocks)).toMatch(
+      /nothing was changed: the mail server .* (is not answering|refused)/,
+    );
+    expect(s.logs.filter((l) => l.includes('job attempt failed'))).toHaveLength(3);
+    await expectNothingChanged(s, 'alice', before);
+  });
+
+  it('retries the mail without changing the password again when SMTP fails after the change', async () => {
+    // The pre-check passes, then sending fails twice, as when the mail server drops mid-way.
+    let real: Mailer | undefined;
+    let sends = 0;
+    const mailer = () => real as Mailer;
+    stack = await startStack({
+      jobs: { attempts: 4, backoffMs: 300 },
+      workerOverrides: {
+        mailer: {
+          verify: () => mailer().verify(),
+          async send(m) {
+            sends++;
+            if (sends < 3)
+              throw new TransientError('smtp_unavailable', 'the mail server is not answering: ECONNRESET');
+            return mailer().send(m);
+          },
+          close: () => mailer().close(),
+        },
+      },
+    });
+    const s = stack;
+    real = createSmtpMailer(s.smtp.url);
+    await seedIamUser(s.iam('osio-dev'), 'alice');
+    await s.command('U0ALICE', '/reset-password');
+    const keys = await makeKeys();
+    const password = passwordIn(await decryptMail(s, 'alice@example.com', keys.valid.privateKey));
+    expect(await s.motoPassword(DEV, 'alice')).toBe(password);
+    expect(sends).toBe(3);
+    // Changed once; only the mail was retried.
+    expect(s.logs.filter((l) => l.includes('login profile updated'))).toHaveLength(1);
+    await statusMessage(s, 'U0ALICE', /done/);
+    const redisText = await dumpRedis(s.redis);
+    expect(redisText).not.toContain(password);
+    // The ciphertext kept for the retry is dropped once the mail went out.
+    expect(redisText).not.toMatch(/BEGIN PGP MESSAGE/);
+  });
+
+  it('after the last mail retry, tells the requester the password changed and alerts the channel', async () => {
+    stack = await startStack({
+      jobs: { attempts: 2, backoffMs: 100 },
+      workerOverrides: {
+        mailer: {
+          verify: async () => {},
+          send: async () => {
+            throw new TransientError('smtp_unavailable', 'the mail server is not answering: ECONNRESET');
+          },
+          close: () => {},
+        },
+      },
+    });
+    const s = stack;
+    await seedIamUser(s.iam('osio-dev'), 'alice');
+    await s.command('U0ALICE', '/reset-password');
+    const msg = await statusMessage(s, 'U0ALICE', /failed/);
+    expect(JSON.stringify(msg.blocks)).toMatch(
+      /the password WAS changed, but the mail could not be delivered/,
+    );
+    const alert = await s.slack.waitFor(
+      (c) => c.method === 'chat.postMessage' && c.args.channel === 'C0ALERTS',
+    );
+    expect(String(alert.args.text)).toMatch(/alice in osio-dev was reset but could not be mailed/);
+    expect(await dumpRedis(s.redis)).not.toMatch(/BEGIN PGP MESSAGE/);
+  });
+});
+
+describe('the Slack endpoint', () => {
+  it('rejects a forged signature and a stale timestamp with 401, and runs nothing', async () => {
+    stack = await startStack();
+    const s = stack;
+    const { createSlackClient } = await import('../../devkit/index.js');
+    const client = createSlackClient({ url: `${s.baseUrl}/slack/events`, signingSecret: 'wrong-secret' });
+    const forged = await client.command({
+      command: '/chatops',
+      text: 'help',
+      userId: 'U0OPS',
+      responseUrl: s.slack.responseUrl('C1', 'U0OPS'),
+    });
+    expect(forged.status).toBe(401);
+    const good = createSlackClient({
+      url: `${s.baseUrl}/slack/events`,
+      signingSecret: (await import('../helpers/stack.js')).SIGNING_SECRET,
+    });
+    const stale = await good.command(
+      { command: '/chatops', text: 'help', userId: 'U0OPS', responseUrl: s.slack.responseUrl('C1', 'U0OPS') },
+      { timestamp: Math.floor(Date.now() / 1000) - 6 * 60 },
+    );
+    expect(stale.status).toBe(401);
+    expect(await s.auditRows()).toEqual([]);
+  });
+
+  it('answers /healthz and /readyz', async () => {
+    stack = await startStack();
+    const health = await fetch(`${stack.baseUrl}/healthz`);
+    expect(health.status).toBe(200);
+    const ready = await fetch(`${stack.baseUrl}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ redis: 'ok', config: 'loaded' });
+  });
+});
