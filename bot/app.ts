@@ -7,9 +7,7 @@ import {
   LogLevel,
   SocketModeReceiver,
 } from '@slack/bolt';
-import { register as registerChatops } from '../handlers/chatops.js';
-import { register as registerNotYet } from '../handlers/not-yet-available.js';
-import { register as registerResetPassword } from '../handlers/reset-password.js';
+import { registerHandlers } from '../handlers/index.js';
 import type { Logger } from '../infra/logger.js';
 import { redisAnswers } from '../infra/redis.js';
 import type { BotDeps } from './command.js';
@@ -110,9 +108,7 @@ export function createBotApp(deps: BotDeps, ids: { botId?: string; botUserId?: s
       'unhandled error in a Slack handler',
     );
   });
-  registerResetPassword(app, deps);
-  registerChatops(app, deps);
-  registerNotYet(app, deps);
+  registerHandlers(app, deps);
 
   let server: Server | undefined;
   return {

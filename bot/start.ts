@@ -7,10 +7,8 @@ import type { Logger } from '../infra/logger.js';
 import { createRedis } from '../infra/redis.js';
 import type { WorkerDeps } from '../jobs/common.js';
 import { createQueues } from '../jobs/queues.js';
-import { RESET_PASSWORD_QUEUE } from '../jobs/reset-password.js';
+import { QUEUE_NAMES } from '../jobs/registry.js';
 import { createBotApp } from './app.js';
-
-export const QUEUE_NAMES = [RESET_PASSWORD_QUEUE];
 
 export interface Chatops {
   /** The HTTP port the bot listens on (undefined for a worker-only process). */
