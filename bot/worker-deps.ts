@@ -9,6 +9,7 @@ import type { Logger } from '../infra/logger.js';
 import { createSmtpMailer } from '../infra/mailer.js';
 import { slackNotifier } from '../infra/notifier.js';
 import { openpgpEncryptor } from '../infra/pgp.js';
+import type { Redis } from '../infra/redis.js';
 import type { WorkerDeps } from '../jobs/common.js';
 
 export { startWorkers } from '../jobs/workers.js';
@@ -19,6 +20,7 @@ export function createWorkerDeps(opts: {
   env: Env;
   logger: Logger;
   audit: AuditLog;
+  redis: Redis;
   recorder?: ActionRecorder;
   overrides?: Partial<WorkerDeps>;
 }): WorkerDeps {
@@ -37,6 +39,8 @@ export function createWorkerDeps(opts: {
     mailer: createSmtpMailer(opts.env.SMTP_URL),
     encryptor: openpgpEncryptor,
     keys: fileKeyDirectory(opts.config.baseDir),
+    redis: opts.redis,
+    prefix: opts.env.CHATOPS_REDIS_PREFIX,
     ...opts.overrides,
   };
 }

@@ -9,6 +9,7 @@ import type { Logger } from '../infra/logger.js';
 import type { Mailer } from '../infra/mailer.js';
 import type { Blocks, MessageRef, Notifier } from '../infra/notifier.js';
 import type { Encryptor } from '../infra/pgp.js';
+import type { Redis } from '../infra/redis.js';
 
 /** What every job carries: who asked, under which request id, and where its status message is. */
 export interface BaseJobData {
@@ -29,6 +30,10 @@ export interface WorkerDeps {
   mailer: Mailer;
   encryptor: Encryptor;
   keys: KeyDirectory;
+  /** Shared Redis connection (not the workers' blocking ones), for state that jobs share. */
+  redis: Redis;
+  /** Prefix for every Redis key of this deployment (CHATOPS_REDIS_PREFIX). */
+  prefix: string;
 }
 
 export interface JobContext<D extends BaseJobData> {
