@@ -68,6 +68,7 @@ export async function startChatops(opts: StartOptions): Promise<Chatops> {
     if (env.CHATOPS_ROLE !== 'bot') {
       const { createWorkerDeps, startWorkers } = await import('./worker-deps.js');
       const deps = createWorkerDeps({
+        redis,
         config,
         env,
         logger,
