@@ -230,7 +230,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     },
     async close() {
       for (const i of instances) await i.close();
-      appendFileSync(join(ACTIONS_DIR_ABS, `${process.pid}.txt`), [...actions].map((a) => `${a}\n`).join(''));
+      saveActions(actions);
       let cursor = '0';
       do {
         const [next, keysFound] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
@@ -246,6 +246,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 }
 
 const ACTIONS_DIR_ABS = join(process.cwd(), '.artifacts/aws-actions');
+
+/** Adds AWS actions the code sent to the record the IAM-policy test reads. */
+export function saveActions(actions: Iterable<string>): void {
+  appendFileSync(join(ACTIONS_DIR_ABS, `${process.pid}.txt`), [...actions].map((a) => `${a}\n`).join(''));
+}
 
 /** Creates an IAM user with a login profile in an account, and optionally sets a password policy. */
 export async function seedIamUser(

@@ -1,0 +1,345 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { startFakeSlack } from '../../devkit/index.js';
+import { createSmtpMailer, type Mailer } from '../../infra/mailer.js';
+import { withSecretsFromAws } from '../../infra/secrets.js';
+import { makeKey } from '../fixtures/keys.js';
+import {
+  ACCOUNTS,
+  dumpRedis,
+  SIGNING_SECRET,
+  type Stack,
+  type StackPerson,
+  saveActions,
+  seedIamUser,
+  startStack,
+} from '../helpers/stack.js';
+
+const DEV = ACCOUNTS['osio-dev'].id;
+let stack: Stack | undefined;
+
+afterEach(async () => {
+  await stack?.close();
+  stack = undefined;
+});
+
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('/chatops', () => {
+  it('lists only the commands the caller may run', async () => {
+    stack = await startStack();
+    const alice = (await stack.command('U0ALICE', '/chatops', 'help')).text;
+    expect(alice).toContain('/reset-password [account]');
+    expect(alice).not.toContain('someone else');
+    expect(alice).not.toContain('/chatops audit');
+    expect(alice).not.toContain('/ddb-export');
+    const ops = (await stack.command('U0OPS', '/chatops', '')).text;
+    expect(ops).toContain("someone else's console password");
+    expect(ops).toContain('/chatops audit');
+    expect(ops).toContain('/ddb-export');
+  });
+
+  it('shows recent jobs with their state, and the audit trail to admins only', async () => {
+    stack = await startStack();
+    const s = stack;
+    await seedIamUser(s.iam('osio-dev'), 'alice');
+    await s.command('U0ALICE', '/reset-password');
+    await until('the job to finish', async () =>
+      (await s.auditRows()).some((r) => r.outcome === 'succeeded'),
+    );
+    const jobs = (await s.command('U0BOB', '/chatops', 'jobs')).text;
+    expect(jobs).toMatch(/`reset-password` alice@osio-dev: \*completed\* \(by <@U0ALICE>/);
+    expect((await s.command('U0ALICE', '/chatops', 'audit')).text).toMatch(/not allowed.*chatops\.audit/);
+    const audit = (await s.command('U0OPS', '/chatops', 'audit 3')).text;
+    expect(audit).toMatch(/<@U0ALICE> chatops.audit: \*denied\*/);
+    expect(audit).toMatch(/<@U0ALICE> reset-password alice@osio-dev: \*succeeded\*/);
+    expect(audit.split('\n').filter((l) => l.startsWith('`'))).toHaveLength(3);
+    expect((await s.command('U0OPS', '/chatops', 'reboot')).text).toMatch(
+      /unknown subcommand "reboot"\nUsage/,
+    );
+  });
+
+  it('answers the commands of later releases with "not yet available", audited', async () => {
+    stack = await startStack();
+    expect((await stack.command('U0OPS', '/migration', 'status')).text).toMatch(/not yet available/);
+    expect((await stack.command('U0ALICE', '/maintenance', 'list')).text).toMatch(/not allowed/);
+    expect((await stack.auditRows()).map((r) => r.outcome)).toEqual(['invalid', 'denied']);
+  });
+});
+
+describe('queues', () => {
+  it('does not run a double-submitted reset twice', async () => {
+    // A bot with no worker: the first job stays queued while the second command arrives.
+    stack = await startStack({ topology: { bots: 1, workers: 0 } });
+    const first = await stack.command('U0ALICE', '/reset-password');
+    const second = await stack.command('U0ALICE', '/reset-password');
+    expect(first.text).toMatch(/Resetting/);
+    expect(second.text).toMatch(/already in progress \(job rp-[0-9a-f-]+\); it was not started twice/);
+    expect(await stack.redis.llen(`${stack.prefix}:reset-password:wait`)).toBe(1);
+  });
+
+  it('two bots and two workers on one Redis process a burst of 20 resets exactly once each', async () => {
+    const people: StackPerson[] = [];
+    for (let i = 0; i < 20; i++) {
+      const name = `user${i}`;
+      people.push({
+        slack: `U0USER${i}`,
+        name,
+        key: await makeKey(`${name}@example.com`),
+        iamUsers: { 'osio-dev': name },
+      });
+    }
+    stack = await startStack({ people, topology: { bots: 2, workers: 2 } });
+    const s = stack;
+    for (const p of people) await seedIamUser(s.iam('osio-dev'), p.name);
+    const acks = await Promise.all(people.map((p, i) => s.command(p.slack, '/reset-password', '', i % 2)));
+    expect(acks.every((a) => a.status === 200 && /Resetting/.test(a.text))).toBe(true);
+    await until('20 mails', () => (s.smtp.messages.length >= 20 ? true : undefined), 60_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(s.smtp.messages).toHaveLength(20);
+    expect(new Set(s.smtp.messages.map((m) => m.to.join()))).toEqual(
+      new Set(people.map((p) => `${p.name}@example.com`)),
+    );
+    const audit = await s.auditRows();
+    expect(audit.filter((r) => r.outcome === 'succeeded')).toHaveLength(20);
+    expect(s.logs.filter((l) => l.includes('login profile updated'))).toHaveLength(20);
+    // Both workers took part.
+    const workersUsed = new Set(
+      s.logs.filter((l) => l.includes('"job succeeded"')).map((l) => JSON.parse(l).instance),
+    );
+    expect(workersUsed.size).toBe(2);
+    for (const p of people) expect(await s.motoPassword(DEV, p.name)).not.toBe('Initial-Passw0rd!');
+  });
+});
+
+describe('AWS throttling', () => {
+  let proxy: Server | undefined;
+  afterEach(() => {
+    proxy?.close();
+    proxy = undefined;
+  });
+
+  /** A loopback proxy in front of moto that answers Throttling to the first `n` UpdateLoginProfile calls. */
+  async function throttlingProxy(
+    motoUrl: string,
+    n: number,
+  ): Promise<{ url: string; throttled: () => number }> {
+    let count = 0;
+    proxy = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const body = Buffer.concat(chunks);
+      if (body.toString().includes('Action=UpdateLoginProfile') && count < n) {
+        count++;
+        res.writeHead(400, { 'content-type': 'text/xml' });
+        res.end(
+          '<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>t</RequestId></ErrorResponse>',
+        );
+        return;
+      }
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length'),
+      ) as Record<string, string>;
+      const upstream = await fetch(`${motoUrl}${req.url}`, {
+        method: req.method,
+        headers,
+        body: req.method === 'GET' ? undefined : body,
+      });
+      res.writeHead(upstream.status, Object.fromEntries(upstream.headers));
+      res.end(Buffer.from(await upstream.arrayBuffer()));
+    });
+    await new Promise<void>((r) => proxy?.listen(0, '127.0.0.1', r));
+    const addr = proxy.address();
+    return {
+      url: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`,
+      throttled: () => count,
+    };
+  }
+
+  it('is retried by the SDK, and past its retries by the queue, without a second password change', async () => {
+    stack = await startStack({ jobs: { attempts: 3, backoffMs: 200 } });
+    const s = stack;
+    await seedIamUser(s.iam('osio-dev'), 'alice');
+    // 6 throttles: the SDK's 5 attempts all fail, so the job fails once and its retry succeeds.
+    const p = await throttlingProxy(inject('motoUrl'), 6);
+    process.env.AWS_ENDPOINT_URL = p.url;
+    try {
+      await s.command('U0ALICE', '/reset-password');
+      await s.smtp.waitForMessage(undefined, 40_000);
+    } finally {
+      process.env.AWS_ENDPOINT_URL = inject('motoUrl');
+    }
+    expect(p.throttled()).toBe(6);
+    expect(s.logs.filter((l) => l.includes('job attempt failed'))).toHaveLength(1);
+    expect(s.logs.filter((l) => l.includes('job attempt failed'))[0]).toMatch(/Throttling/);
+    expect(s.logs.filter((l) => l.includes('login profile updated'))).toHaveLength(1);
+    await until('the success audit', async () =>
+      (await s.auditRows()).some((r) => r.outcome === 'succeeded'),
+    );
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('lets an active job finish before the workers close', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let real: Mailer | undefined;
+    let sending = false;
+    stack = await startStack({
+      workerOverrides: {
+        mailer: {
+          verify: async () => {},
+          async send(m) {
+            sending = true;
+            await gate;
+            return (real as Mailer).send(m);
+          },
+          close: () => real?.close(),
+        },
+      },
+    });
+    const s = stack;
+    real = createSmtpMailer(s.smtp.url);
+    await seedIamUser(s.iam('osio-dev'), 'alice');
+    await s.command('U0ALICE', '/reset-password');
+    await until('the job to be sending', () => sending || undefined);
+    const instance = s.instances[0];
+    const closed = instance?.close();
+    setTimeout(release, 300);
+    await closed;
+    expect(s.smtp.messages).toHaveLength(1);
+    expect((await s.auditRows()).at(-1)?.outcome).toBe('succeeded');
+    s.instances.length = 0;
+  });
+
+  it('exits 0 on SIGTERM after closing, and exits 1 listing every bad config key', async () => {
+    const slack = await startFakeSlack();
+    const dir = mkdtempSync(join(tmpdir(), 'chatops-main-'));
+    const env = {
+      ...process.env,
+      SLACK_BOT_TOKEN: 'xoxb-test',
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: slack.url,
+      PORT: '0',
+      REDIS_URL: inject('redisUrl'),
+      CHATOPS_REDIS_PREFIX: `sigterm-${process.pid}`,
+    };
+    const run = (config: string, signalAfterReady: boolean) =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        const path = join(dir, `c${Math.random()}.yaml`);
+        writeFileSync(path, config);
+        const child = spawn(process.execPath, ['--import', 'tsx', 'bot/main.ts'], {
+          env: { ...env, CHATOPS_CONFIG: path },
+        });
+        let out = '';
+        const onData = (d: Buffer) => {
+          out += d.toString();
+          if (
+            signalAfterReady &&
+            out.includes('bot listening') &&
+            out.includes('workers started') &&
+            !child.killed
+          )
+            child.kill('SIGTERM');
+        };
+        child.stdout.on('data', onData);
+        child.stderr.on('data', onData);
+        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+        child.on('exit', (code) => {
+          clearTimeout(timer);
+          resolve({ code, out });
+        });
+      });
+    try {
+      const good = await run(`accounts: { osio: { id: "386414299200", region: us-east-1 } }\n`, true);
+      expect(good.code).toBe(0);
+      expect(good.out).toMatch(/"msg":"stopped"/);
+      const bad = await run(
+        `accounts: { osio: { id: 12, region: nowhere } }\nroles: { Admin: [me] }\nbogus: 1\n`,
+        false,
+      );
+      expect(bad.code).toBe(1);
+      expect(bad.out).toMatch(/accounts\.osio\.id/);
+      expect(bad.out).toMatch(/accounts\.osio\.region/);
+      expect(bad.out).toMatch(/roles/);
+      expect(bad.out).toMatch(/bogus|Unrecognized key/);
+    } finally {
+      await slack.close();
+    }
+  });
+});
+
+describe('secrets', () => {
+  it('reads Slack and SMTP secrets from Secrets Manager at start-up, and never logs or stores them', async () => {
+    process.env.AWS_ENDPOINT_URL = inject('motoUrl');
+    process.env.AWS_ACCESS_KEY_ID = 'testing';
+    process.env.AWS_SECRET_ACCESS_KEY = 'testing';
+    process.env.AWS_REGION = 'us-east-1';
+    const sm = new SecretsManagerClient({});
+    const name = `chatops/test-${Date.now()}`;
+    const secret = {
+      SLACK_BOT_TOKEN: 'xoxb-from-secrets-manager',
+      SLACK_SIGNING_SECRET: 'signing-from-sm-7f3a9',
+    };
+    await sm.send(new CreateSecretCommand({ Name: name, SecretString: JSON.stringify(secret) }));
+    const actions: string[] = [];
+    const env = await withSecretsFromAws(
+      { CHATOPS_SECRETS_ID: name, SMTP_URL: 'smtp://127.0.0.1:25' },
+      { recorder: (a) => actions.push(a) },
+    );
+    saveActions(actions);
+    expect(env.SLACK_BOT_TOKEN).toBe(secret.SLACK_BOT_TOKEN);
+    expect(env.SLACK_SIGNING_SECRET).toBe(secret.SLACK_SIGNING_SECRET);
+    expect(env.SMTP_URL).toBe('smtp://127.0.0.1:25');
+    expect(actions).toEqual(['secretsmanager:GetSecretValue']);
+
+    await sm.send(
+      new CreateSecretCommand({
+        Name: `${name}-bad`,
+        SecretString: '{"SLACK_BOT_TOKEN": "xoxb-leak-me", "EXTRA": "1"}',
+      }),
+    );
+    const err = await withSecretsFromAws({ CHATOPS_SECRETS_ID: `${name}-bad` }).catch((e: Error) => e);
+    expect(String(err)).toMatch(/unexpected key EXTRA/);
+    expect(String(err)).not.toContain('xoxb-leak-me');
+    await expect(withSecretsFromAws({ CHATOPS_SECRETS_ID: 'chatops/missing' })).rejects.toThrow(
+      /cannot read secret chatops\/missing: ResourceNotFoundException/,
+    );
+  });
+
+  it('keeps the Slack token and signing secret out of logs, Redis and Slack message text', async () => {
+    stack = await startStack();
+    const s = stack;
+    await seedIamUser(s.iam('osio-dev'), 'alice');
+    await s.command('U0ALICE', '/reset-password');
+    await until('the job to finish', async () =>
+      (await s.auditRows()).some((r) => r.outcome === 'succeeded'),
+    );
+    const haystack = [
+      s.logs.join('\n'),
+      await dumpRedis(s.redis),
+      JSON.stringify(s.slack.calls.map((c) => c.args)),
+    ].join('\n');
+    expect(haystack).not.toContain(SIGNING_SECRET);
+    expect(haystack).not.toContain('xoxb-test-token-not-real');
+  });
+});
