@@ -80,7 +80,8 @@ export function createBotApp(deps: BotDeps, ids: { botId?: string; botUserId?: s
     ? new SocketModeReceiver({
         appToken: env.SLACK_APP_TOKEN as string,
         customRoutes: routes,
-        installerOptions: { port: env.PORT },
+        // The WebSocket URL comes from apps.connections.open, so it too follows SLACK_API_URL.
+        installerOptions: { port: env.PORT, clientOptions: { slackApiUrl: env.SLACK_API_URL } },
         logger: log,
       })
     : new HTTPReceiver({

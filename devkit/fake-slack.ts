@@ -78,6 +78,8 @@ export interface FakeSlack {
   responseUrl(channel: string, user: string, messageTs?: string): string;
   /** Makes the next `times` calls to `method` fail; `ratelimited` answers HTTP 429 with Retry-After: 1. */
   failNext(method: string, error?: string, times?: number): void;
+  /** Answers `method` with `{ ok: true, ...body }` from now on (e.g. apps.connections.open's WebSocket URL). */
+  setResponse(method: string, body: Record<string, unknown>): void;
   /** Overrides what users.info returns for `id`. */
   setUser(id: string, user: FakeSlackUser): void;
   close(): Promise<void>;
@@ -158,6 +160,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
   // Map keeps insertion order, which is post order; key is `${channel}\n${ts}`.
   const store = new Map<string, FakeSlackMessage>();
   const failures = new Map<string, { error: string; times: number }>();
+  const customResponses = new Map<string, Record<string, unknown>>();
   const users = new Map<string, FakeSlackUser>();
   const listeners = new Set<(call: FakeSlackCall) => void>();
   const waiters = new Set<Waiter>();
@@ -214,6 +217,8 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
   const fail = (error: string): Reply => ({ status: 200, body: { ok: false, error } });
 
   const api = (method: string, args: Record<string, unknown>): Reply => {
+    const custom = customResponses.get(method);
+    if (custom) return ok(custom);
     switch (method) {
       case 'auth.test':
         return ok({
@@ -473,6 +478,9 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       responseSeq += 1;
       const path = `/response/${encodeURIComponent(channel)}/${encodeURIComponent(user)}/${responseSeq}`;
       return `${baseUrl}${path}${messageTs ? `?ts=${encodeURIComponent(messageTs)}` : ''}`;
+    },
+    setResponse(method, body) {
+      customResponses.set(method, body);
     },
     failNext(method, error = 'ratelimited', times = 1) {
       failures.set(method, { error, times });

@@ -53,6 +53,10 @@ export interface StackOptions {
   /** Start the stack with no SMTP_URL. */
   noSmtp?: boolean;
   workerOverrides?: Partial<WorkerDeps>;
+  /** Called with the fake Slack before the bot starts (e.g. to set canned responses). */
+  beforeStart?: (slack: FakeSlack) => void;
+  /** Extra environment variables for every chatops instance. */
+  env?: Record<string, string>;
   /** How many chatops processes (in this process) to start: 'all' once, or separate bots and workers. */
   topology?: { bots: number; workers: number };
 }
@@ -145,6 +149,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const config = loadConfig(configPath);
 
   const slack = await startFakeSlack();
+  opts.beforeStart?.(slack);
   const smtp = await startSmtpCapture();
   const logs: string[] = [];
   const logger = createLogger({ level: 'debug', destination: { write: (s: string) => void logs.push(s) } });
@@ -162,6 +167,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     CHATOPS_CONFIG: configPath,
     CHATOPS_SHUTDOWN_TIMEOUT_MS: '5000',
     ...(opts.noSmtp ? {} : { SMTP_URL: smtp.url }),
+    ...opts.env,
   };
   const topology = opts.topology ?? { bots: 0, workers: 0 };
   const roles: ('all' | 'bot' | 'worker')[] =
