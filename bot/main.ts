@@ -4,16 +4,33 @@ import { parseEnv } from '../infra/env.js';
 import { ConfigError } from '../infra/errors.js';
 import { createLogger } from '../infra/logger.js';
 import { withSecretsFromAws } from '../infra/secrets.js';
-import { startChatops } from './start.js';
+import { type Chatops, startChatops } from './start.js';
 
 async function main(): Promise<void> {
   const bootLog = createLogger({ level: process.env.LOG_LEVEL ?? 'info' });
-  let chatops: Awaited<ReturnType<typeof startChatops>>;
+  let starting: Promise<Chatops> | undefined;
+  let stopping = false;
+  // Registered before start-up, so a SIGTERM during start still shuts down in order.
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    bootLog.info({ signal }, 'shutting down');
+    if (!starting) process.exit(0);
+    starting
+      .then((c) => c.close())
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
   try {
     const env = parseEnv(await withSecretsFromAws(process.env));
     const config = loadConfig(env.CHATOPS_CONFIG);
     const logger = createLogger({ level: env.LOG_LEVEL });
-    chatops = await startChatops({ env, config, logger });
+    starting = startChatops({ env, config, logger });
+    await starting;
   } catch (err) {
     if (err instanceof ConfigError) {
       // One line per bad key, readable in a terminal and in a log pipeline alike.
@@ -24,18 +41,6 @@ async function main(): Promise<void> {
     }
     process.exit(1);
   }
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    bootLog.info({ signal }, 'shutting down');
-    chatops.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 void main();
