@@ -3,12 +3,6 @@ import { type BotDeps, registerCommand } from '../bot/command.js';
 
 const PLANNED: { command: string; action: string; usage: string; line: string }[] = [
   {
-    command: '/ddb-export',
-    action: 'ddb-export',
-    usage: '`/ddb-export <table> [table…] [--native]`',
-    line: '`/ddb-export <table…> [--native]`: export DynamoDB tables to the cross-account backup bucket (not yet available)',
-  },
-  {
     command: '/migration',
     action: 'migration',
     usage: '`/migration [status | check N | phase3 request <start> | rollback N | cutover <cron>]`',

@@ -73,7 +73,16 @@ export const configSchema = z
       })
       .default({ mailFrom: 'chatops@localhost' }),
     ddbExport: z
-      .strictObject({ sourceAccount: z.string(), targetAccount: z.string(), bucket: z.string().min(3) })
+      .strictObject({
+        sourceAccount: z.string(),
+        targetAccount: z.string(),
+        bucket: z.string().min(3),
+        watchTimeoutMinutes: z.number().positive().default(360),
+        pollStartSeconds: z.number().positive().default(15),
+        pollMaxSeconds: z.number().positive().default(120),
+        readThroughputRatio: z.number().min(0.1).max(1).default(0.25),
+        restoreManualUrl: z.url().optional(),
+      })
       .optional(),
     migration: z
       .strictObject({

@@ -1,4 +1,4 @@
-import { type Job, type JobsOptions, type Processor, UnrecoverableError } from 'bullmq';
+import { DelayedError, type Job, type JobsOptions, type Processor, UnrecoverableError } from 'bullmq';
 import type { AuditLog } from '../infra/audit.js';
 import type { AwsClients } from '../infra/aws.js';
 import type { Config } from '../infra/config.js';
@@ -45,6 +45,13 @@ export interface JobContext<D extends BaseJobData> {
   save(patch: Partial<D>): Promise<void>;
   /** True when a failure now ends the job (last attempt). */
   isLastAttempt(): boolean;
+  /** The worker's lock on this job; BullMQ needs it to move the job to delayed. */
+  token?: string;
+  /**
+   * Parks the job until `timestamp` (epoch ms) without using an attempt, then runs it again from
+   * its saved data, on whichever worker is up then: waits that survive restarts. Never returns.
+   */
+  delayUntil(timestamp: number): Promise<never>;
 }
 
 /** A job kind: one queue, its audit action, and its work. */
@@ -74,7 +81,7 @@ export function makeProcessor<D extends BaseJobData, R>(
   kind: JobKind<D, R>,
   deps: WorkerDeps,
 ): Processor<D, R> {
-  return async (job) => {
+  return async (job, token) => {
     const log = deps.logger.child({ requestId: job.data.requestId, queue: kind.queue, jobId: job.id });
     const ctx: JobContext<D> = {
       deps,
@@ -96,6 +103,11 @@ export function makeProcessor<D extends BaseJobData, R>(
         await job.updateData({ ...job.data, ...patch });
       },
       isLastAttempt: () => job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+      token,
+      async delayUntil(timestamp) {
+        await job.moveToDelayed(timestamp, token);
+        throw new DelayedError();
+      },
     };
     const target = kind.describe(job.data);
     log.info({ attempt: job.attemptsMade + 1, target }, 'job started');
@@ -112,6 +124,8 @@ export function makeProcessor<D extends BaseJobData, R>(
       log.info({ target }, 'job succeeded');
       return result;
     } catch (err) {
+      // A parked job is waiting, not failing: no audit, no retry count.
+      if (err instanceof DelayedError) throw err;
       const final = err instanceof UserError || err instanceof UnrecoverableError || ctx.isLastAttempt();
       log.warn({ err: errorSummary(err), final, attempt: job.attemptsMade + 1 }, 'job attempt failed');
       if (!final) throw err;

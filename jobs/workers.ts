@@ -1,10 +1,11 @@
 import { Worker } from 'bullmq';
 import type { Logger } from '../infra/logger.js';
 import { type BaseJobData, type JobKind, makeProcessor, type WorkerDeps } from './common.js';
+import { ddbExportJob } from './ddb-export.js';
 import { resetPasswordJob } from './reset-password.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds kinds of different data types
-export const JOB_KINDS: JobKind<any, unknown>[] = [resetPasswordJob];
+export const JOB_KINDS: JobKind<any, unknown>[] = [resetPasswordJob, ddbExportJob];
 
 export interface Workers {
   close(timeoutMs: number): Promise<void>;

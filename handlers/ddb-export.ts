@@ -1,0 +1,147 @@
+import type { App } from '@slack/bolt';
+import { type BotDeps, type CommandSpec, registerCommand } from '../bot/command.js';
+import { UserError } from '../infra/errors.js';
+import {
+  cardTtlSeconds,
+  DDB_EXPORT_QUEUE,
+  type DdbEngine,
+  type DdbExportData,
+  ddbDedupKey,
+  ddbExportConfig,
+  ddbJobId,
+  engineName,
+} from '../jobs/ddb-export.js';
+import { TABLE_NAME } from '../jobs/ddb-export-definition.js';
+import { initCard, markReady, setItem } from '../jobs/progress-card.js';
+
+const USAGE = '`/ddb-export <table> [table…] [--native]`';
+const FLAGS = new Set(['--native']);
+/** One command fans out into one job per table; more than this is a mistake or abuse. */
+export const MAX_TABLES = 20;
+
+export interface DdbExportArgs {
+  tables: string[];
+  engine: DdbEngine;
+}
+
+// Shown back to the user: short, and inert in Slack (no mentions, links or code-span breaks).
+function shown(word: string): string {
+  const cut = word.length > 40 ? `${word.slice(0, 40)}…` : word;
+  return `"${cut.replace(/[^\x20-\x7e…]|[<>&`]/g, '?')}"`;
+}
+
+/**
+ * Parses `<table> [table…] [--native]`. Every table name is checked before anything else: one bad
+ * name refuses the whole command. Repeated names count once.
+ */
+export function parseDdbExportArgs(text: string): DdbExportArgs {
+  const words = text.split(/\s+/).filter(Boolean);
+  const flags = words.filter((w) => w.startsWith('-'));
+  const names = words.filter((w) => !w.startsWith('-'));
+  const bad = names.filter((n) => !TABLE_NAME.test(n));
+  if (bad.length) {
+    throw new UserError(
+      'bad_table_name',
+      `${bad.map(shown).join(', ')} ${bad.length > 1 ? 'are not table names' : 'is not a table name'}: ` +
+        'table names are 3 to 255 letters, digits, "_", "." or "-". Nothing was exported.',
+    );
+  }
+  const unknown = flags.filter((f) => !FLAGS.has(f));
+  if (unknown.length) {
+    throw new UserError(
+      'usage',
+      `unknown option ${unknown.map(shown).join(', ')}; the only option is --native`,
+    );
+  }
+  const tables = [...new Set(names)];
+  if (!tables.length) throw new UserError('usage', 'name at least one DynamoDB table');
+  if (tables.length > MAX_TABLES) {
+    throw new UserError('usage', `at most ${MAX_TABLES} tables per command (got ${tables.length})`);
+  }
+  return { tables, engine: flags.includes('--native') ? 'native' : 'datapipeline' };
+}
+
+export const ddbExportCommand: CommandSpec<DdbExportArgs> = {
+  command: '/ddb-export',
+  usage: USAGE,
+  help: [
+    {
+      action: 'ddb-export',
+      line: '`/ddb-export <table…> [--native]`: export DynamoDB tables to the cross-account backup bucket (Data Pipeline; `--native`: DynamoDB export to S3)',
+    },
+  ],
+  parse: (text) => parseDdbExportArgs(text),
+  action: () => 'ddb-export',
+  async execute(args, req, deps: BotDeps) {
+    const cfg = ddbExportConfig(deps.config);
+    const store = { redis: deps.redis, prefix: deps.env.CHATOPS_REDIS_PREFIX };
+    const where = `s3://${cfg.bucket}/backups/`;
+    const how = engineName(args.engine);
+    await initCard(
+      store,
+      {
+        title: `:package: *DynamoDB export* of ${args.tables.length > 1 ? `${args.tables.length} tables` : 'a table'} from ${cfg.sourceAccount} to \`${where}\` (${cfg.targetAccount}), with ${how}`,
+        channel: req.userId,
+        items: args.tables,
+        requestId: req.requestId,
+      },
+      cardTtlSeconds(cfg),
+    );
+    const queued: string[] = [];
+    const duplicates: { table: string; job: string }[] = [];
+    for (const table of args.tables) {
+      const data: DdbExportData = {
+        requestId: req.requestId,
+        requester: req.userId,
+        table,
+        engine: args.engine,
+      };
+      const { id, duplicate } = await deps.queues.enqueue(DDB_EXPORT_QUEUE, table, data, {
+        jobId: ddbJobId(req.requestId, table),
+        dedupKey: ddbDedupKey(args.engine, table),
+      });
+      if (duplicate) {
+        duplicates.push({ table, job: id });
+        await setItem(store, req.requestId, table, {
+          state: 'duplicate',
+          detail: `already being exported (job ${id})`,
+        });
+      } else {
+        queued.push(table);
+      }
+    }
+    await markReady(store, req.requestId);
+    const list = (ts: string[]) => ts.map((t) => `\`${t}\``).join(', ');
+    const dupText = duplicates.length
+      ? `:hourglass: Already being exported, so not started twice: ${duplicates.map((d) => `\`${d.table}\` (job ${d.job})`).join(', ')}.`
+      : '';
+    const target = args.tables.join(',').slice(0, 200);
+    if (!queued.length) {
+      return {
+        outcome: 'invalid',
+        target,
+        detail: `duplicate of ${duplicates.map((d) => d.job).join(', ')}`,
+        reply: { text: dupText },
+      };
+    }
+    return {
+      outcome: 'queued',
+      target,
+      detail: `${args.engine}; jobs ${queued.map((t) => ddbJobId(req.requestId, t)).join(', ')}`.slice(
+        0,
+        500,
+      ),
+      reply: {
+        text:
+          `:package: Exporting ${list(queued)} from ${cfg.sourceAccount} to \`${where}\` with ${how}. ` +
+          `I'll keep a progress card up to date in our DM. (request ${req.requestId})` +
+          (dupText ? `\n${dupText}` : ''),
+      },
+    };
+  },
+};
+
+/** Registers /ddb-export. */
+export function register(app: App, deps: BotDeps): void {
+  registerCommand(app, deps, ddbExportCommand);
+}
