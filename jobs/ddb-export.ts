@@ -154,7 +154,8 @@ export function classifyPipelineRun(pipelineState: string, instances: PipelineIn
   const failed = instances.filter((i) => INSTANCE_FAILED.has(i.status));
   if (failed.length) {
     // CASCADE_FAILED objects only echo the failure upstream of them: report the root one.
-    const root = failed.find((i) => i.status !== 'CASCADE_FAILED') ?? failed[0];
+    const roots = failed.filter((i) => i.status !== 'CASCADE_FAILED');
+    const root = roots.find((i) => i.error) ?? roots[0] ?? failed[0];
     const why = root?.error ? `: ${root.error}` : '';
     return { outcome: 'failed', detail: `the run failed: ${root?.component} ${root?.status}${why}` };
   }
