@@ -30,7 +30,15 @@ export function iamActionOf(clientName: string, commandName: string): string {
   return ACTION_ALIASES[action] ?? action;
 }
 
-/** An SDK plugin that reports each request's IAM action before it is sent. */
+// Permissions a call needs beyond its own action: IAM checks them, the SDK never sends them.
+const IMPLIED_ACTIONS: Record<string, string[]> = {
+  // The pipeline's definition names DataPipelineDefaultRole and DataPipelineDefaultResourceRole.
+  'datapipeline:PutPipelineDefinition': ['iam:PassRole'],
+  // DynamoDB writes the export into the target account's bucket as the caller.
+  'dynamodb:ExportTableToPointInTime': ['s3:PutObject', 's3:PutObjectAcl', 's3:AbortMultipartUpload'],
+};
+
+/** An SDK plugin that reports each request's IAM action (and the permissions it implies) before it is sent. */
 export function recorderPlugin(record: ActionRecorder): Pluggable<object, object> {
   return {
     applyToStack(stack: MiddlewareStack<object, object>) {
@@ -38,6 +46,7 @@ export function recorderPlugin(record: ActionRecorder): Pluggable<object, object
         (next, context) => async (args) => {
           const action = iamActionOf(String(context.clientName), String(context.commandName));
           record(action);
+          for (const implied of IMPLIED_ACTIONS[action] ?? []) record(implied);
           // Assuming a role with a SourceIdentity also needs sts:SetSourceIdentity.
           const input = args.input as { SourceIdentity?: string } | undefined;
           if (action === 'sts:AssumeRole' && input?.SourceIdentity) record('sts:SetSourceIdentity');

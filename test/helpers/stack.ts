@@ -292,26 +292,24 @@ export async function seedStrictPolicy(iam: IAMClient): Promise<void> {
 /** Every key and value in Redis as text, for searching for secrets. */
 export async function dumpRedis(redis: Redis): Promise<string> {
   const out: string[] = [];
+  const add = (values: string[]) => {
+    // A loop, not push(...values): streams can hold more entries than the call stack takes arguments.
+    for (const v of values) out.push(v);
+  };
   let cursor = '0';
   do {
     const [next, keys] = await redis.scan(cursor, 'COUNT', 1000);
     cursor = next;
     for (const key of keys) {
       const type = await redis.type(key);
-      out.push(key);
-      if (type === 'string') out.push((await redis.getBuffer(key))?.toString('latin1') ?? '');
+      add([key]);
+      if (type === 'string') add([(await redis.getBuffer(key))?.toString('latin1') ?? '']);
       else if (type === 'hash')
-        out.push(
-          ...(await redis
-            .hgetallBuffer(key)
-            .then((h) => Object.entries(h).flatMap(([k, v]) => [k, v.toString('latin1')]))),
-        );
-      else if (type === 'list')
-        out.push(...(await redis.lrangeBuffer(key, 0, -1)).map((b) => b.toString('latin1')));
-      else if (type === 'set') out.push(...(await redis.smembers(key)));
-      else if (type === 'zset') out.push(...(await redis.zrange(key, 0, -1)));
-      else if (type === 'stream')
-        out.push(...(await redis.xrange(key, '-', '+')).flatMap(([id, f]) => [id, ...f]));
+        add(Object.entries(await redis.hgetallBuffer(key)).flatMap(([k, v]) => [k, v.toString('latin1')]));
+      else if (type === 'list') add((await redis.lrangeBuffer(key, 0, -1)).map((b) => b.toString('latin1')));
+      else if (type === 'set') add(await redis.smembers(key));
+      else if (type === 'zset') add(await redis.zrange(key, 0, -1));
+      else if (type === 'stream') add((await redis.xrange(key, '-', '+')).flatMap(([id, f]) => [id, ...f]));
     }
   } while (cursor !== '0');
   return out.join('\n');

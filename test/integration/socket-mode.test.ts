@@ -17,7 +17,7 @@ describe('Socket Mode', () => {
     wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await new Promise((r) => wss?.once('listening', r));
     const address = wss.address();
-    const wsUrl = `ws://127.0.0.1:${typeof address === 'object' ? address.port : 0}/link`;
+    const wsUrl = `ws://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/link`;
     const acked = new Promise<{ envelope_id: string; payload?: { text?: string } }>((resolve) => {
       wss?.on('connection', (socket) => {
         socket.on('message', (raw) => resolve(JSON.parse(String(raw))));
