@@ -7,6 +7,13 @@ import { ConfigError } from './errors.js';
 const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id like U0123ABCD');
 const channelId = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'must be a Slack channel id like C0123ABCD');
 const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id (quote it in YAML)');
+// S3 bucket names; they also end up inside the pipeline's shell command, so nothing else passes.
+const bucketName = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+    'must be an S3 bucket name (lower-case letters, digits, dots, hyphens)',
+  );
 const roleName = z.string().regex(/^[a-z][a-z0-9-]*$/, 'role names are lower-case words');
 
 const account = z.strictObject({
@@ -76,7 +83,7 @@ export const configSchema = z
       .strictObject({
         sourceAccount: z.string(),
         targetAccount: z.string(),
-        bucket: z.string().min(3),
+        bucket: bucketName,
         watchTimeoutMinutes: z.number().positive().default(360),
         pollStartSeconds: z.number().positive().default(15),
         pollMaxSeconds: z.number().positive().default(120),
@@ -91,13 +98,13 @@ export const configSchema = z
         role: z.string(),
         instanceProfile: z.string(),
         secretId: z.string(),
-        bucket: z.string(),
+        bucket: bucketName,
         approvals: z.number().int().min(1).default(2),
       })
       .optional(),
     maintenance: z.strictObject({ emailTo: z.array(z.email()).default([]) }).default({ emailTo: [] }),
     dumps: z
-      .strictObject({ account: z.string(), bucket: z.string(), jobs: z.array(dumpJob).default([]) })
+      .strictObject({ account: z.string(), bucket: bucketName, jobs: z.array(dumpJob).default([]) })
       .optional(),
     jobs: z
       .strictObject({

@@ -89,3 +89,13 @@ describe('config', () => {
     expect(isAllowed(c2, 'U0ALICE', 'chatops.audit')).toBe(true);
   });
 });
+
+describe('config bucket names', () => {
+  it('refuses a bucket name that is not an S3 name, since it reaches a shell command', () => {
+    const list = problems({
+      ...good,
+      ddbExport: { sourceAccount: 'osio', targetAccount: 'osio', bucket: 'b; rm -rf /' },
+    });
+    expect(list.join()).toMatch(/ddbExport\.bucket: must be an S3 bucket name/);
+  });
+});
