@@ -1,0 +1,283 @@
+// The playground as a new user runs it: `playground/main.ts --script`, a child process with its own
+// moto, the suite's Redis, and everything else private. The test checks each outcome where it lands
+// (the mail on disk, the password in moto, the pipeline in the osio account, the audit trail in Redis),
+// then stops the playground and checks that nothing it started is still running.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DataPipelineClient, ListPipelinesCommand } from '@aws-sdk/client-data-pipeline';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { createGpgHome, parseMail, resetMoto } from '../../devkit/index.js';
+import { createAwsClients } from '../../infra/aws.js';
+import { loadConfig } from '../../infra/config.js';
+import { createRedis } from '../../infra/redis.js';
+
+const REPO = resolve(import.meta.dirname, '../..');
+const OSIO = '386414299200';
+const OSIO_DEV = '619539278362';
+
+interface State {
+  pid: number;
+  motoUrl: string;
+  motoStarted: boolean;
+  redisUrl: string;
+  redisStarted: boolean;
+  prefix: string;
+  smtpUrl: string;
+  slackApiUrl: string;
+  botUrl: string;
+  botPid: number;
+  config: string;
+}
+
+interface Run {
+  child: ChildProcess;
+  output(): string;
+  /** Resolves once stdout matches `re`; rejects with the output so far when the process ends or time runs out. */
+  waitFor(re: RegExp, timeoutMs: number): Promise<void>;
+  exited: Promise<number | null>;
+}
+
+let run: Run | undefined;
+let dir: string | undefined;
+
+afterEach(async () => {
+  if (run && run.child.exitCode === null && run.child.signalCode === null) {
+    run.child.kill('SIGTERM');
+    await Promise.race([run.exited, new Promise((r) => setTimeout(r, 20_000))]);
+    run.child.kill('SIGKILL');
+  }
+  run = undefined;
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+function startPlayground(args: string[], env: Record<string, string | undefined>): Run {
+  const childEnv: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) childEnv[k] = v;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'playground/main.ts', ...args], {
+    cwd: REPO,
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const listeners = new Set<() => void>();
+  const onData = (c: Buffer) => {
+    out += c.toString('utf8');
+    for (const l of listeners) l();
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return {
+    child,
+    output: () => out,
+    exited,
+    waitFor(re, timeoutMs) {
+      return new Promise((resolvePromise, reject) => {
+        const check = () => {
+          if (re.test(out)) {
+            done();
+            resolvePromise();
+          }
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`playground output never matched ${re} within ${timeoutMs} ms:\n${out}`));
+        }, timeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          listeners.delete(check);
+        };
+        listeners.add(check);
+        void exited.then((code) => {
+          if (!re.test(out)) {
+            done();
+            reject(new Error(`playground exited (${code}) before its output matched ${re}:\n${out}`));
+          }
+        });
+        check();
+      });
+    },
+  };
+}
+
+/** The console password moto stores for a user. */
+async function motoPassword(motoUrl: string, accountId: string, user: string): Promise<string | undefined> {
+  const data = (await (await fetch(`${motoUrl}/moto-api/data.json`)).json()) as {
+    iam?: { User?: { account_id?: string; name?: string; password?: string | null }[] };
+  };
+  return data.iam?.User?.find((u) => u.account_id === accountId && u.name === user)?.password ?? undefined;
+}
+
+async function pipelinesIn(state: State, alias: string): Promise<string[]> {
+  process.env.AWS_ENDPOINT_URL = state.motoUrl;
+  process.env.AWS_ACCESS_KEY_ID = 'testing';
+  process.env.AWS_SECRET_ACCESS_KEY = 'testing';
+  const aws = createAwsClients(loadConfig(state.config));
+  const dp = aws.client(DataPipelineClient, alias, 'playground-test');
+  const out = await dp.send(new ListPipelinesCommand({}));
+  return (out.pipelineIdList ?? []).map((p) => p.name ?? '');
+}
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    await fetch(url, { signal: AbortSignal.timeout(2_000) });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The output between the line that echoes `command` and the next prompt echo. */
+function replyTo(output: string, prompt: string): string {
+  const start = output.indexOf(prompt);
+  if (start === -1) throw new Error(`no "${prompt}" in the output:\n${output}`);
+  const rest = output.slice(start + prompt.length);
+  const next = rest.search(/\n\w+@#\w+> /);
+  return next === -1 ? rest : rest.slice(0, next);
+}
+
+describe('npm run playground -- --script', () => {
+  it('resets a password (mailed, decrypts to what moto holds), exports to osio, helps, and denies', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'chatops-playground-'));
+    const script = join(dir, 'e2e.script');
+    writeFileSync(
+      script,
+      [
+        '# alice resets her own password',
+        '/as alice',
+        '/reset-password',
+        '/wait 30',
+        '# the interrupt-catcher exports the production table',
+        '/as carol',
+        '/ddb-export prod_txlog',
+        '/wait 30',
+        '/chatops help',
+        '# no role: denied',
+        '/as bob',
+        '/ddb-export prod_txlog',
+        '',
+      ].join('\n'),
+    );
+    run = startPlayground(['--script', script, '--dir', dir, '--keep', '--timeout', '45'], {
+      REDIS_URL: inject('redisUrl'),
+      // Its own moto, as for a new user.
+      AWS_ENDPOINT_URL: undefined,
+      LOG_LEVEL: 'info',
+    });
+    await run.waitFor(/--keep: everything keeps running/, 120_000);
+    const out = run.output();
+    expect(out, out).toMatch(/── script done: 4 steps; .* 0 failed; 0 errors/);
+    const state = JSON.parse(readFileSync(join(dir, 'run/state.json'), 'utf8')) as State;
+    expect(state.motoStarted).toBe(true);
+    expect(state.redisStarted).toBe(false);
+
+    // /reset-password: the ack, the progress card edited to done, one mail saved for alice.
+    expect(replyTo(out, 'alice@#general> /reset-password')).toMatch(
+      /\(only visible to you\)\n.*Resetting the console password of alice in osio-dev/,
+    );
+    expect(out).toMatch(
+      /\[DM\] chatops \[edited\]\n.*Password reset for alice in osio-dev\n.*mailed to a\*\*\*@example\.com/,
+    );
+    const mails = readdirSync(join(dir, 'mail')).filter((f) => f.endsWith('.eml'));
+    expect(mails).toHaveLength(1);
+    const raw = readFileSync(join(dir, 'mail', mails[0] as string), 'utf8');
+    const mail = parseMail(raw, { from: '', to: [] });
+    expect(mail.headers.to).toBe('alice@example.com');
+    const armored = /-----BEGIN PGP MESSAGE-----[\s\S]+?-----END PGP MESSAGE-----/.exec(mail.text)?.[0];
+    expect(armored, 'the saved mail carries a PGP message').toBeTruthy();
+    const gpg = await createGpgHome();
+    let plaintext: string;
+    try {
+      await gpg.importKey(readFileSync(join(dir, 'keys/alice.sec.asc'), 'utf8'));
+      plaintext = await gpg.decrypt(armored as string);
+    } finally {
+      await gpg.close();
+    }
+    const password = /^Password:\s+(\S+)$/m.exec(plaintext)?.[1];
+    expect(password, plaintext).toBeTruthy();
+    expect(await motoPassword(state.motoUrl, OSIO_DEV, 'alice')).toBe(password);
+    // The seeded osio-dev policy asks for 24+ characters.
+    expect((password as string).length).toBeGreaterThanOrEqual(24);
+
+    // /ddb-export as carol: queued, and the pipeline exists in osio (the source account) only.
+    expect(replyTo(out, 'carol@#general> /ddb-export prod_txlog')).toMatch(
+      /Exporting `prod_txlog` from osio/,
+    );
+    expect(await pipelinesIn(state, 'osio')).toContain('prod_txlog');
+    expect(await pipelinesIn(state, 'osio-dev')).not.toContain('prod_txlog');
+    expect(out).toMatch(/job still watching AWS \(settled for now\): ddb-export prod_txlog: delayed/);
+
+    // /chatops help lists the commands carol may run, and not the admin's.
+    const help = replyTo(out, 'carol@#general> /chatops help');
+    expect(help).toMatch(/Commands you can run/);
+    for (const c of ['/reset-password', '/ddb-export', '/chatops help', '/dumps']) {
+      expect(help).toContain(c);
+    }
+    expect(help).not.toContain('/chatops audit');
+
+    // bob has no role: denied, and the denial is audited.
+    expect(replyTo(out, 'bob@#general> /ddb-export prod_txlog')).toMatch(
+      /You are not allowed to do that \(ddb-export; allowed roles: admin, interrupt-catcher\)/,
+    );
+    const redis = createRedis(state.redisUrl);
+    try {
+      const rows = (await redis.xrange(`${state.prefix}:audit`, '-', '+')).map(([, f]) => {
+        const o: Record<string, string> = {};
+        for (let i = 0; i + 1 < f.length; i += 2) o[f[i] as string] = f[i + 1] as string;
+        return `${o.user}:${o.action}:${o.outcome}`;
+      });
+      expect(rows).toContain('U0BOB:ddb-export:denied');
+      expect(rows).toContain('U0ALICE:reset-password:succeeded');
+      expect(rows).toContain('U0CAROL:ddb-export:queued');
+
+      // Stopping leaves nothing behind: bot, moto, SMTP, fake Slack, and this run's Redis keys.
+      run.child.kill('SIGTERM');
+      expect(await run.exited).toBe(0);
+      expect(run.output()).toMatch(/Nothing is left running/);
+      expect(alive(state.botPid)).toBe(false);
+      expect(await answers(`${state.motoUrl}/moto-api/`)).toBe(false);
+      expect(await answers(state.botUrl)).toBe(false);
+      expect(await answers(state.slackApiUrl)).toBe(false);
+      expect(await redis.keys(`${state.prefix}:*`)).toEqual([]);
+      expect(existsSync(join(dir, 'run/state.json'))).toBe(false);
+    } finally {
+      await redis.quit();
+    }
+  }, 180_000);
+
+  it('exits non-zero when a step errors, and names the step', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'chatops-playground-'));
+    const motoUrl = inject('motoUrl');
+    // Seeding into a moto the user already runs: only what is missing is created.
+    await resetMoto(motoUrl);
+    const script = join(dir, 'bad.script');
+    writeFileSync(script, ['/chatops help', '/no-such-command', '/click 7', '/as nobody', ''].join('\n'));
+    run = startPlayground(['--script', script, '--dir', dir, '--timeout', '10'], {
+      REDIS_URL: inject('redisUrl'),
+      AWS_ENDPOINT_URL: motoUrl,
+    });
+    const code = await run.exited;
+    const out = run.output();
+    expect(code, out).toBe(1);
+    expect(out).toMatch(/Commands you can run/);
+    expect(out).toMatch(/✗ \/no-such-command is not a valid command/);
+    expect(out).toMatch(/✗ there is no button 7/);
+    expect(out).toMatch(/✗ \/as needs one of alice, bob, carol, dave, erin, ops/);
+    expect(out).toMatch(/── script done: 1 step; .* 3 errors/);
+    // Its moto was the user's: still running, and seeded.
+    expect(await answers(`${motoUrl}/moto-api/`)).toBe(true);
+    expect(await motoPassword(motoUrl, OSIO, 'alice.smith')).toBeTruthy();
+  }, 120_000);
+});
