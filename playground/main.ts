@@ -221,12 +221,16 @@ async function main(): Promise<number> {
   let keepWaiter: (() => void) | undefined;
   let scriptStatus: number | undefined;
   let started = false;
+  let interruptedAt = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted !== undefined) {
-      // A second Ctrl-C while stopping: stop waiting (children are killed as this process exits).
-      process.exit(signal === 'SIGINT' ? 130 : 143);
+      // tsx relays the terminal's SIGINT, so one Ctrl-C can arrive twice; a later one means "stop waiting"
+      // (children are killed as this process exits).
+      if (Date.now() - interruptedAt > 1_500) process.exit(signal === 'SIGINT' ? 130 : 143);
+      return;
     }
     interrupted = signal === 'SIGINT' ? 130 : 143;
+    interruptedAt = Date.now();
     // During start-up, the start-up code notices at its next step and stops what it started.
     if (!started) return;
     if (keepWaiter) {

@@ -279,13 +279,19 @@ export function renderBlock(block: unknown, ctx: RenderContext): string[] {
       const lines: string[] = [];
       const text = textOf(block.text, ctx);
       if (text) lines.push(...text.split('\n'));
-      if (Array.isArray(block.fields)) lines.push(...fieldsGrid(block.fields.map((f) => textOf(f, ctx))));
+      // Slack shows the accessory beside the section's text.
       if (isObj(block.accessory)) {
         const acc = element(block.accessory, blockId, ctx);
-        if (acc) {
-          if (lines.length > 0) lines[lines.length - 1] = `${lines[lines.length - 1]}  ${acc}`;
-          else lines.push(acc);
-        }
+        if (acc && lines.length > 0) lines[lines.length - 1] = `${lines[lines.length - 1]}  ${acc}`;
+        else if (acc) lines.push(acc);
+      }
+      if (Array.isArray(block.fields)) {
+        // A field is usually "*Title*\nvalue": one line, "Title: value".
+        const fields = block.fields.map((f) => {
+          const parts = textOf(f, ctx).split('\n');
+          return parts.length === 2 ? `${parts[0]}: ${parts[1]}` : parts.join(' · ');
+        });
+        lines.push(...fieldsGrid(fields));
       }
       return lines;
     }
@@ -314,8 +320,11 @@ export function renderBlock(block: unknown, ctx: RenderContext): string[] {
 
 /** A message body: its blocks when it has any (that is what Slack shows), else its text. */
 export function renderBody(msg: { text?: string; blocks?: unknown[] }, ctx: RenderContext): string[] {
-  if (msg.blocks && msg.blocks.length > 0) {
-    return msg.blocks.flatMap((b) => renderBlock(b, ctx)).flatMap((l) => indent(l));
-  }
-  return indent(mrkdwn(msg.text ?? '', ctx));
+  const lines =
+    msg.blocks && msg.blocks.length > 0
+      ? msg.blocks.flatMap((b) => renderBlock(b, ctx))
+      : mrkdwn(msg.text ?? '', ctx).split('\n');
+  while (lines.length > 1 && !lines[0]?.trim()) lines.shift();
+  while (lines.length > 1 && !lines[lines.length - 1]?.trim()) lines.pop();
+  return lines.flatMap((l) => indent(l));
 }

@@ -450,6 +450,8 @@ export interface Console {
   print(lines: string | string[]): void;
   /** Attaches a readline prompt; output then redraws it. */
   attach(rl: Interface, session: Session): void;
+  /** Back to plain output once the prompt is gone. */
+  detach(): void;
   /** While busy (a command runs), output does not redraw the prompt. */
   setBusy(busy: boolean): void;
 }
@@ -474,6 +476,10 @@ export function createConsole(out: NodeJS.WriteStream = process.stdout): Console
       rl = r;
       session = s;
     },
+    detach() {
+      rl = undefined;
+      session = undefined;
+    },
     setBusy(b) {
       busy = b;
     },
@@ -493,6 +499,7 @@ export function runRepl(session: Session, console: Console): Promise<void> {
   return new Promise((resolve) => {
     let queue = Promise.resolve();
     let done = false;
+    let closed = false;
     const finish = () => {
       if (done) return;
       done = true;
@@ -515,12 +522,18 @@ export function runRepl(session: Session, console: Console): Promise<void> {
         } finally {
           console.setBusy(false);
         }
+        if (closed) return;
         rl.setPrompt(session.prompt());
         rl.prompt();
       });
     });
     rl.on('SIGINT', finish);
-    rl.on('close', finish);
+    // End of input (Ctrl-D, or the end of piped input): finish what was typed first.
+    rl.on('close', () => {
+      closed = true;
+      console.detach();
+      void queue.then(finish);
+    });
     rl.setPrompt(session.prompt());
     rl.prompt();
   });
