@@ -16,7 +16,15 @@ describe('logger', () => {
       'hello',
     );
     const text = lines.join('');
-    for (const secret of ['p4ss-top', 'p4ss-sdk', 'xoxb-1', 'p4ss-smtp', 'xoxb-2', 'aws-secret', 'aws-session']) {
+    for (const secret of [
+      'p4ss-top',
+      'p4ss-sdk',
+      'xoxb-1',
+      'p4ss-smtp',
+      'xoxb-2',
+      'aws-secret',
+      'aws-session',
+    ]) {
       expect(text).not.toContain(secret);
     }
     expect(text).toContain('alice');
