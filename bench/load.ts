@@ -1,0 +1,160 @@
+// Closed-loop load generator: `c` workers on one keep-alive agent, each sending a freshly signed
+// slash command and waiting for the full response before sending the next.
+import { Agent, request } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { signSlackRequest } from '../devkit/slack-signer.js';
+
+export interface HttpReply {
+  status: number;
+  body: string;
+  /** False when the request had to open a new connection. */
+  reused: boolean;
+}
+
+/** One signed POST to /slack/events on `agent`; resolves with the full response. */
+export function postSigned(
+  agent: Agent,
+  port: number,
+  signingSecret: string,
+  body: string,
+  timeoutMs = 10_000,
+): Promise<HttpReply> {
+  const headers = {
+    ...signSlackRequest(signingSecret, body),
+    'content-length': String(Buffer.byteLength(body)),
+  };
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, path: '/slack/events', method: 'POST', headers, agent, timeout: timeoutMs },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, reused: req.reusedSocket }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no response within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+export interface LoadOptions {
+  port: number;
+  concurrency: number;
+  signingSecret: string;
+  warmupMs: number;
+  durationMs: number;
+  /** Upper bound on measured requests (the window also ends at durationMs). */
+  maxRequests: number;
+  /** A fresh request body for worker `w` (a new trigger_id each time). */
+  body(worker: number): string;
+  /** True when a 200 reply is what the target should answer; others count as bad replies. */
+  accept?(reply: HttpReply): boolean;
+  /** Called when the measured window starts and when the last measured request finished. */
+  onWindow?(event: 'start' | 'end'): void;
+}
+
+export interface LoadResult {
+  concurrency: number;
+  requests: number;
+  /** Transport errors and non-200 answers during the measured window. */
+  errors: number;
+  /** 200 answers that `accept` refused (e.g. the bot answered with an error text). */
+  badReplies: number;
+  /** Connections opened during the measured window (keep-alive working: 0). */
+  newConnections: number;
+  seconds: number;
+  rps: number;
+  p50ms: number;
+  p99ms: number;
+  maxms: number;
+  /** One reply body from the measured window, to show what the target answered. */
+  sample?: string;
+}
+
+/** Nearest-rank percentile of sorted values. */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] as number;
+}
+
+/** Warm-up, then a measured window; latency is send to full response, every sample kept. */
+export async function runLoad(o: LoadOptions): Promise<LoadResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: o.concurrency, keepAliveMsecs: 10_000 });
+  const samples = new Float64Array(o.maxRequests);
+  let n = 0;
+  let errors = 0;
+  let badReplies = 0;
+  let newConnections = 0;
+  let sample: string | undefined;
+  let lastEnd = 0;
+  const warmEnd = performance.now() + o.warmupMs;
+  let measureStart = Number.POSITIVE_INFINITY;
+  let measureEnd = Number.POSITIVE_INFINITY;
+  let firstError: string | undefined;
+
+  const worker = async (w: number) => {
+    // Warm-up: same traffic, nothing recorded (JIT, connection pool, Redis connections).
+    while (performance.now() < warmEnd) {
+      try {
+        await postSigned(agent, o.port, o.signingSecret, o.body(w));
+      } catch {
+        // counted in the measured window only
+      }
+    }
+    if (measureStart === Number.POSITIVE_INFINITY) {
+      o.onWindow?.('start');
+      measureStart = performance.now();
+      measureEnd = measureStart + o.durationMs;
+    }
+    while (n < o.maxRequests && performance.now() < measureEnd) {
+      const body = o.body(w);
+      const t = performance.now();
+      try {
+        const reply = await postSigned(agent, o.port, o.signingSecret, body);
+        const end = performance.now();
+        if (!reply.reused) newConnections += 1;
+        if (reply.status !== 200) {
+          errors += 1;
+          firstError ??= `HTTP ${reply.status}: ${reply.body.slice(0, 200)}`;
+          continue;
+        }
+        if (o.accept && !o.accept(reply)) {
+          badReplies += 1;
+          firstError ??= `bad reply: ${reply.body.slice(0, 200)}`;
+        }
+        sample ??= reply.body;
+        if (n < o.maxRequests) samples[n++] = end - t;
+        lastEnd = end;
+      } catch (err) {
+        errors += 1;
+        firstError ??= String(err);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: o.concurrency }, (_, w) => worker(w)));
+  o.onWindow?.('end');
+  agent.destroy();
+
+  const seconds = (lastEnd - measureStart) / 1000;
+  const sorted = samples.subarray(0, n).sort();
+  if (firstError) process.stderr.write(`  (c=${o.concurrency}) first problem: ${firstError}\n`);
+  return {
+    concurrency: o.concurrency,
+    requests: n,
+    errors,
+    badReplies,
+    newConnections,
+    seconds,
+    rps: n / seconds,
+    p50ms: percentile(sorted, 50),
+    p99ms: percentile(sorted, 99),
+    maxms: n ? (sorted[n - 1] as number) : Number.NaN,
+    sample,
+  };
+}

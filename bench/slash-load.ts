@@ -1,0 +1,909 @@
+// `npm run bench`: signed slash-command load against the bot and against a bare Bolt app, in the
+// same run, alternating; ack latency, throughput, memory, start-up time and command-to-job-start,
+// with the bot/bare ratios checked against the targets. Writes .artifacts/bench.json.
+//
+//   npm run bench -- [--rounds 3] [--seconds 8] [--warmup 2] [--job-commands 200] [--calibrate]
+//                    [--redis private|shared|<url>] [--no-build] [--node-options "--cpu-prof ..."]
+import { spawnSync } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { Agent } from 'node:http';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { type FakeSlack, startFakeSlack } from '../devkit/fake-slack.js';
+import { freePort } from '../devkit/free-port.js';
+import { type EnsuredRedis, ensureRedis } from '../devkit/redis-server.js';
+import { slashCommandBody } from '../devkit/slack-signer.js';
+import { type HttpReply, type LoadResult, percentile, postSigned, runLoad } from './load.js';
+import { killAllChildren, type Memory, readCpuMs, startTarget, type Target } from './target.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const SIGNING_SECRET = 'bench-signing-secret-0123456789abcdef';
+const BOT_TOKEN = 'xoxb-bench-token-not-real';
+const CHANNEL = 'C0BENCH';
+const ACCOUNT = 'bench-dev';
+const COMMAND = '/reset-password';
+/** People the load rotates through (worker w is person w % LOAD_PEOPLE). */
+const LOAD_PEOPLE = 8;
+const JOB_WARMUP_COMMANDS = 20;
+const JOB_GAP_MS = 10;
+const IDLE_MS = 2_000;
+const MAX_REQUESTS = 500_000;
+const LEVELS = [1, 50] as const;
+type Level = (typeof LEVELS)[number];
+/** bare: Bolt that only acks; bot: the product; bare+q: bare plus one BullMQ add (--calibrate). */
+type TargetName = 'bare' | 'bot' | 'bare+q';
+
+const TARGETS_SPEC = {
+  ackP99MaxRatio: 1.3,
+  rpsMinRatio: 0.7,
+  idleRssMaxRatio: 1.5,
+  startToReadyMaxRatio: 1.5,
+  jobStartP50MaxMs: 5,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+const { values: flags } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '8' },
+    warmup: { type: 'string', default: '2' },
+    'job-commands': { type: 'string', default: '200' },
+    calibrate: { type: 'boolean', default: false },
+    redis: { type: 'string', default: 'private' },
+    'no-build': { type: 'boolean', default: false },
+    'node-options': { type: 'string', default: '' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (flags.help) {
+  process.stdout.write(
+    'npm run bench -- [--rounds 3] [--seconds 8 (c=50 window; c=1 gets 5/8 of it)] [--warmup 2]\n' +
+      '                 [--job-commands 200] [--calibrate (also bare Bolt + one BullMQ add)]\n' +
+      '                 [--redis private (default: own redis-server) | shared (REDIS_URL) | <url>]\n' +
+      '                 [--no-build] [--node-options "<flags for every target>"]\n',
+  );
+  process.exit(0);
+}
+const positive = (name: string, v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got "${v}"`);
+  return n;
+};
+const ROUNDS = Math.round(positive('rounds', flags.rounds));
+const C50_MS = positive('seconds', flags.seconds) * 1000;
+const C1_MS = Math.max(1_000, Math.round((C50_MS * 5) / 8));
+const WARMUP_MS = flags.warmup === '0' ? 0 : positive('warmup', flags.warmup) * 1000;
+const JOB_COMMANDS = Math.round(positive('job-commands', flags['job-commands']));
+const TARGETS: TargetName[] = flags.calibrate ? ['bare', 'bot', 'bare+q'] : ['bare', 'bot'];
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+const fmt = (x: number, digits = 1): string => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const pad = (s: string, n: number) => s.padEnd(n);
+const lpad = (s: string, n: number) => s.padStart(n);
+
+/** Busy and total jiffies (1/100 s of one CPU) of the whole machine, from /proc/stat. */
+export function cpuJiffies(): { busy: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0);
+  return { busy: total - idle, total };
+}
+
+/** Share of all CPUs busy over `ms` while the bench itself does nothing: other people's load. */
+async function machineBusyPct(ms: number): Promise<number> {
+  const a = cpuJiffies();
+  await sleep(ms);
+  const b = cpuJiffies();
+  return (100 * (b.busy - a.busy)) / Math.max(1, b.total - a.total);
+}
+
+/** Newest mtime of the TypeScript sources the build compiles, and of the build's own config. */
+function newestSourceMtime(): number {
+  let newest = 0;
+  const walk = (dir: string) => {
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
+    }
+  };
+  for (const d of ['bot', 'handlers', 'jobs', 'infra', 'devkit', 'playground']) walk(join(ROOT, d));
+  for (const f of ['tsconfig.json', 'tsconfig.build.json', 'package-lock.json']) {
+    try {
+      newest = Math.max(newest, statSync(join(ROOT, f)).mtimeMs);
+    } catch {
+      // optional
+    }
+  }
+  return newest;
+}
+
+/** Runs `npm run build` when dist/bot/main.js is missing or older than any source. */
+function buildIfStale(): void {
+  let built = 0;
+  try {
+    built = statSync(join(ROOT, 'dist/bot/main.js')).mtimeMs;
+  } catch {
+    // not built yet
+  }
+  if (flags['no-build']) {
+    if (!built) throw new Error('--no-build given but dist/bot/main.js does not exist');
+    return;
+  }
+  if (built && built >= newestSourceMtime()) return;
+  log('dist/ is stale: npm run build');
+  const res = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
+  if (res.status !== 0) {
+    throw new Error(`npm run build failed (exit ${res.status}):\n${res.stdout}\n${res.stderr}`);
+  }
+}
+
+/**
+ * Copies dist/ to a private directory inside the repo (so node_modules still resolves), because
+ * other people rebuild or delete dist/ while a bench runs.
+ */
+function snapshotDist(): string {
+  // Snapshots of benches that were killed outright (SIGKILL) and so could not clean up.
+  for (const name of readdirSync(join(ROOT, '.artifacts'), { withFileTypes: true })) {
+    const pid = Number(/^bench-dist-(\d+)$/.exec(name.name)?.[1]);
+    if (pid && pid !== process.pid && !existsSync(`/proc/${pid}`)) {
+      rmSync(join(ROOT, '.artifacts', name.name), { recursive: true, force: true });
+    }
+  }
+  const snap = join(ROOT, '.artifacts', `bench-dist-${process.pid}`);
+  for (let attempt = 1; ; attempt++) {
+    rmSync(snap, { recursive: true, force: true });
+    try {
+      cpSync(join(ROOT, 'dist'), snap, { recursive: true });
+      if (existsSync(join(snap, 'bot/main.js'))) return snap;
+    } catch (err) {
+      if (attempt >= 5) throw err;
+    }
+    if (attempt >= 5) throw new Error('dist/bot/main.js vanished while copying dist/');
+    buildIfStale();
+  }
+}
+
+/** A config with `count` people (ids U0BENCH0000…), every one with an IAM user in the bench account. */
+function writeConfig(dir: string, file: string, people: string[]): string {
+  const config = {
+    timezone: 'UTC',
+    accounts: { [ACCOUNT]: { id: '123456789012', region: 'us-east-1' } },
+    people: people.map((slack, i) => ({
+      slack,
+      email: `bench${i}@example.com`,
+      // No such file: a worker fails the job at once (key_missing), before any SMTP or AWS call.
+      gpgKey: 'keys/no-such-key.asc',
+      iamUsers: { [ACCOUNT]: `bench${i}` },
+    })),
+    resetPassword: { defaultAccount: ACCOUNT, mailFrom: 'bench@example.com' },
+    jobs: { attempts: 1, backoffMs: 10 },
+  };
+  const path = join(dir, file);
+  // JSON is YAML.
+  writeFileSync(path, JSON.stringify(config, null, 2));
+  return path;
+}
+
+const personId = (i: number) => `U0BENCH${String(i).padStart(4, '0')}`;
+
+// ---------------------------------------------------------------------------------------------
+// State shared with cleanup
+
+let slack: FakeSlack | undefined;
+let redisServer: EnsuredRedis | undefined;
+let redis: Redis | undefined;
+let tmp: string | undefined;
+let distDir: string | undefined;
+const PREFIX = `bench-${process.pid}`;
+const JOBS_PREFIX = `${PREFIX}-jobs`;
+let cleaning: Promise<void> | undefined;
+
+async function deleteKeys(r: Redis, prefix: string): Promise<number> {
+  let cursor = '0';
+  let deleted = 0;
+  do {
+    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) deleted += await r.del(...keys);
+  } while (cursor !== '0');
+  return deleted;
+}
+
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    killAllChildren();
+    if (redis) {
+      try {
+        await deleteKeys(redis, PREFIX);
+        await deleteKeys(redis, JOBS_PREFIX);
+      } catch (err) {
+        log(`could not delete the bench's Redis keys: ${String(err)}`);
+      }
+      redis.disconnect();
+    }
+    await slack?.close();
+    await redisServer?.close();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+    if (distDir) rmSync(distDir, { recursive: true, force: true });
+  })();
+  return cleaning;
+}
+
+process.on('exit', killAllChildren);
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    log(`\n${sig}: stopping`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Targets
+
+interface Env {
+  redisUrl: string;
+  slackUrl: string;
+  loadConfig: string;
+  jobsConfig: string;
+}
+
+/** Environment for a child: only what it needs, so the caller's shell cannot change the result. */
+function baseEnv(extra: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const k of ['PATH', 'HOME', 'LANG', 'TZ']) {
+    const v = process.env[k];
+    if (v !== undefined) env[k] = v;
+  }
+  if (flags['node-options']) env.NODE_OPTIONS = flags['node-options'];
+  return { ...env, ...extra };
+}
+
+async function startBare(e: Env, enqueue: boolean): Promise<Target> {
+  const port = await freePort();
+  return startTarget({
+    name: enqueue ? 'bare Bolt + enqueue' : 'bare Bolt',
+    args: ['bench/bare-bolt.mjs'],
+    cwd: ROOT,
+    port,
+    env: baseEnv({
+      PORT: String(port),
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_API_URL: e.slackUrl,
+      NODE_ENV: 'production',
+      ...(enqueue ? { BENCH_ENQUEUE: '1', REDIS_URL: e.redisUrl, CHATOPS_REDIS_PREFIX: PREFIX } : {}),
+    }),
+  });
+}
+
+function startNamed(e: Env, name: TargetName): Promise<Target> {
+  if (name === 'bot') return startBot(e, 'bot');
+  return startBare(e, name === 'bare+q');
+}
+
+async function startBot(e: Env, role: 'bot' | 'all'): Promise<Target> {
+  const port = await freePort();
+  return startTarget({
+    name: `bot (CHATOPS_ROLE=${role})`,
+    args: [join(distDir as string, 'bot/main.js')],
+    cwd: ROOT,
+    port,
+    env: baseEnv({
+      CHATOPS_ROLE: role,
+      PORT: String(port),
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_API_URL: e.slackUrl,
+      REDIS_URL: e.redisUrl,
+      CHATOPS_REDIS_PREFIX: role === 'bot' ? PREFIX : JOBS_PREFIX,
+      CHATOPS_CONFIG: role === 'bot' ? e.loadConfig : e.jobsConfig,
+      CHATOPS_SHUTDOWN_TIMEOUT_MS: '2000',
+      // Only a worker would use these; nothing may leave the machine.
+      SMTP_URL: 'smtp://127.0.0.1:1',
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:1',
+      AWS_ACCESS_KEY_ID: 'bench',
+      AWS_SECRET_ACCESS_KEY: 'bench',
+      AWS_REGION: 'us-east-1',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'production',
+    }),
+  });
+}
+
+/** What the bot answers when the command went through (queued, or already in progress). */
+const botAccepts = (r: HttpReply) => r.body.includes(':key:') || r.body.includes(':hourglass:');
+const bareQAccepts = (r: HttpReply) => r.body.includes(':key:');
+
+// ---------------------------------------------------------------------------------------------
+// Command-to-job-start
+
+interface JobStart {
+  commands: number;
+  processed: number;
+  sendToStartP50ms: number;
+  sendToStartP99ms: number;
+  enqueueToStartP50ms: number;
+  enqueueToStartP99ms: number;
+  ackP50ms: number;
+  ackP99ms: number;
+}
+
+/** Wall-clock ms with sub-ms resolution: performance.now() aligned to a Date.now() tick. */
+function wallClock(): () => number {
+  const first = Date.now();
+  let tick = Date.now();
+  while (tick === first) tick = Date.now();
+  const offset = tick - performance.now();
+  return () => offset + performance.now();
+}
+
+async function measureJobStart(e: Env, r: Redis): Promise<JobStart> {
+  const bot = await startBot(e, 'all');
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const queue = new Queue('reset-password', { connection: r, prefix: JOBS_PREFIX });
+  try {
+    const now = wallClock();
+    const send = async (person: number) => {
+      const userId = personId(person);
+      const body = slashCommandBody({
+        command: COMMAND,
+        text: '',
+        userId,
+        channelId: CHANNEL,
+        responseUrl: (slack as FakeSlack).responseUrl(CHANNEL, userId),
+      });
+      const t = now();
+      const reply = await postSigned(agent, bot.port, SIGNING_SECRET, body);
+      const ackMs = now() - t;
+      const requestId = /\(request ([0-9a-f-]{36})\)/.exec(reply.body)?.[1];
+      if (reply.status !== 200 || !requestId || !reply.body.includes(':key:')) {
+        throw new Error(`/reset-password was not queued: HTTP ${reply.status} ${reply.body.slice(0, 300)}`);
+      }
+      return { jobId: `rp-${requestId}`, sentAt: t, ackMs };
+    };
+    const startedAt = async (ids: string[], timeoutMs: number) => {
+      const deadline = Date.now() + timeoutMs;
+      const found = new Map<string, { processedOn: number; timestamp: number }>();
+      while (found.size < ids.length && Date.now() < deadline) {
+        for (const id of ids) {
+          if (found.has(id)) continue;
+          const job = await queue.getJob(id);
+          if (job?.processedOn) found.set(id, { processedOn: job.processedOn, timestamp: job.timestamp });
+        }
+        if (found.size < ids.length) await sleep(50);
+      }
+      return found;
+    };
+    // Warm-up: the workers start after /readyz already answers, and the first jobs pay for JIT.
+    const warm: string[] = [];
+    for (let i = 0; i < JOB_WARMUP_COMMANDS; i++) {
+      warm.push((await send(i)).jobId);
+      await sleep(JOB_GAP_MS);
+    }
+    const warmStarted = await startedAt(warm, 20_000);
+    if (warmStarted.size < warm.length) {
+      throw new Error(`the workers started ${warmStarted.size}/${warm.length} warm-up jobs within 20 s`);
+    }
+    const sent: { jobId: string; sentAt: number; ackMs: number }[] = [];
+    for (let i = 0; i < JOB_COMMANDS; i++) {
+      sent.push(await send(JOB_WARMUP_COMMANDS + i));
+      await sleep(JOB_GAP_MS);
+    }
+    const started = await startedAt(
+      sent.map((s) => s.jobId),
+      15_000,
+    );
+    const sendToStart: number[] = [];
+    const enqueueToStart: number[] = [];
+    for (const s of sent) {
+      const j = started.get(s.jobId);
+      if (!j) continue;
+      sendToStart.push(j.processedOn - s.sentAt);
+      enqueueToStart.push(j.processedOn - j.timestamp);
+    }
+    const sort = (xs: number[]) => Float64Array.from(xs).sort();
+    const a = sort(sendToStart);
+    const b = sort(enqueueToStart);
+    const c = sort(sent.map((s) => s.ackMs));
+    return {
+      commands: sent.length,
+      processed: started.size,
+      sendToStartP50ms: percentile(a, 50),
+      sendToStartP99ms: percentile(a, 99),
+      enqueueToStartP50ms: percentile(b, 50),
+      enqueueToStartP99ms: percentile(b, 99),
+      ackP50ms: percentile(c, 50),
+      ackP99ms: percentile(c, 99),
+    };
+  } finally {
+    agent.destroy();
+    await queue.close();
+    await bot.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rounds
+
+interface Run extends LoadResult {
+  /** CPU time the target process used per measured request, µs: robust to other people's load. */
+  cpuUsPerReq: number;
+  /** CPU time redis-server used per measured request, µs (a shared server also serves others). */
+  redisCpuUsPerReq: number;
+  /** Share of the machine's CPUs busy with processes other than the bench's, during the window. */
+  foreignLoadPct: number;
+}
+interface RoundTarget {
+  startToReadyMs: number;
+  idle: Memory;
+  peak: Memory;
+  runs: Record<Level, Run>;
+}
+type Round = Partial<Record<TargetName, RoundTarget>> & {
+  /** auth.test calls the fake Slack saw while the bot was under load (should be 0). */
+  authTestDuringLoad: number;
+};
+
+/** CPU counters of everything the bench runs, to tell its own load from other people's. */
+interface CpuSnapshot {
+  at: number;
+  machine: { busy: number; total: number };
+  ownMs: number;
+  childrenMs: number;
+  redisMs: number;
+}
+
+function cpuSnapshot(procs: Target[]): CpuSnapshot {
+  const own = process.cpuUsage();
+  return {
+    at: performance.now(),
+    machine: cpuJiffies(),
+    ownMs: (own.user + own.system) / 1000,
+    childrenMs: procs.reduce((s, p) => s + p.cpuMs(), 0),
+    redisMs: redisPid ? readCpuMs(redisPid) : Number.NaN,
+  };
+}
+
+async function runRound(e: Env, round: number): Promise<Round> {
+  // Rotate who starts first, so nobody always meets a colder page cache.
+  const order = TARGETS.map((_, i) => TARGETS[(i + round) % TARGETS.length] as TargetName);
+  const procs: Partial<Record<TargetName, Target>> = {};
+  try {
+    for (const name of order) procs[name] = await startNamed(e, name);
+    const all = Object.values(procs);
+    const idle: Partial<Record<TargetName, Memory>> = {};
+    for (const name of order) {
+      const t = procs[name] as Target;
+      const wait = t.readyAt + IDLE_MS - performance.now();
+      if (wait > 0) await sleep(wait);
+      idle[name] = t.memory();
+    }
+    log(
+      `round ${round + 1}/${ROUNDS}: ` +
+        TARGETS.map(
+          (n) =>
+            `${n} ready in ${fmt(procs[n]?.startToReadyMs ?? Number.NaN, 0)} ms, idle ${fmt(idle[n]?.rssMiB ?? Number.NaN)} MiB`,
+        ).join('; '),
+    );
+    const runs = Object.fromEntries(TARGETS.map((n) => [n, {}])) as Record<
+      TargetName,
+      Partial<Record<Level, Run>>
+    >;
+    let authTestDuringLoad = 0;
+    for (const c of LEVELS) {
+      for (const name of TARGETS) {
+        const t = procs[name] as Target;
+        const authBefore = (slack as FakeSlack).callsTo('auth.test').length;
+        let start: CpuSnapshot | undefined;
+        let end: CpuSnapshot | undefined;
+        const load = await runLoad({
+          port: t.port,
+          concurrency: c,
+          signingSecret: SIGNING_SECRET,
+          warmupMs: WARMUP_MS,
+          durationMs: c === 1 ? C1_MS : C50_MS,
+          maxRequests: MAX_REQUESTS,
+          body: (w) =>
+            slashCommandBody({
+              command: COMMAND,
+              text: '',
+              userId: personId(w % LOAD_PEOPLE),
+              channelId: CHANNEL,
+              responseUrl: responseUrls[w % LOAD_PEOPLE] as string,
+            }),
+          ...(name === 'bot' ? { accept: botAccepts } : name === 'bare+q' ? { accept: bareQAccepts } : {}),
+          onWindow: (ev) => {
+            if (ev === 'start') start = cpuSnapshot(all);
+            else end = cpuSnapshot(all);
+          },
+        });
+        authTestDuringLoad += (slack as FakeSlack).callsTo('auth.test').length - authBefore;
+        const a = start as CpuSnapshot;
+        const b = end as CpuSnapshot;
+        const targetMs = b.childrenMs - a.childrenMs;
+        const machineMs = (b.machine.busy - a.machine.busy) * 10; // jiffies are 10 ms
+        const redisMs = b.redisMs - a.redisMs;
+        const oursMs = b.ownMs - a.ownMs + targetMs + (Number.isFinite(redisMs) ? redisMs : 0);
+        const capacityMs = (b.at - a.at) * cpus().length;
+        const res: Run = {
+          ...load,
+          // Children other than the loaded one idle; their few ms are counted as the target's.
+          cpuUsPerReq: (targetMs * 1000) / load.requests,
+          redisCpuUsPerReq: (redisMs * 1000) / load.requests,
+          foreignLoadPct: Math.max(0, (100 * (machineMs - oursMs)) / capacityMs),
+        };
+        runs[name][c] = res;
+        log(
+          `  ${pad(name, 6)} c=${lpad(String(c), 2)}: ${lpad(fmt(res.rps, 0), 5)} req/s  p50 ${fmt(res.p50ms, 2)} ms  ` +
+            `p99 ${fmt(res.p99ms, 2)} ms  cpu ${fmt(res.cpuUsPerReq, 0)} µs/req, redis ${fmt(res.redisCpuUsPerReq, 0)} µs/req; ` +
+            `${res.requests} requests, ${res.errors} errors, ${res.badReplies} bad replies, ` +
+            `${res.newConnections} new connections; other load ${fmt(res.foreignLoadPct, 0)}%`,
+        );
+      }
+    }
+    const result: Round = { authTestDuringLoad };
+    for (const name of TARGETS) {
+      const t = procs[name] as Target;
+      result[name] = {
+        startToReadyMs: t.startToReadyMs,
+        idle: idle[name] as Memory,
+        peak: t.memory(),
+        runs: runs[name] as Record<Level, Run>,
+      };
+    }
+    return result;
+  } finally {
+    await Promise.all(Object.values(procs).map((p) => p.stop()));
+  }
+}
+
+let responseUrls: string[] = [];
+/** pid of redis-server when it runs on this machine (from INFO), for its CPU time. */
+let redisPid: number | undefined;
+
+async function findRedisPid(r: Redis): Promise<number | undefined> {
+  const info = await r.info('server');
+  const pid = Number(/process_id:(\d+)/.exec(info)?.[1]);
+  if (!pid) return undefined;
+  try {
+    readCpuMs(pid);
+    return pid;
+  } catch {
+    return undefined; // another machine or container
+  }
+}
+
+/** A private redis-server by default, so other people's traffic on a shared one cannot skew the bot. */
+async function pickRedis(): Promise<EnsuredRedis> {
+  const choice = flags.redis;
+  if (choice === 'shared') return ensureRedis();
+  if (choice !== 'private') return ensureRedis(choice);
+  try {
+    // Nothing answers on port 1, so ensureRedis starts a private redis-server on a free port.
+    return await ensureRedis('redis://127.0.0.1:1');
+  } catch (err) {
+    log(`no private redis-server (${err instanceof Error ? err.message : String(err)}); using REDIS_URL`);
+    return ensureRedis();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+interface Summary {
+  rps: Record<Level, number>;
+  p50ms: Record<Level, number>;
+  p99ms: Record<Level, number>;
+  cpuUsPerReq: Record<Level, number>;
+  redisCpuUsPerReq: Record<Level, number>;
+  foreignLoadPct: Record<Level, number>;
+  idleRssMiB: number;
+  peakRssMiB: number;
+  startToReadyMs: number;
+}
+
+const byLevel = (f: (c: Level) => number) =>
+  Object.fromEntries(LEVELS.map((c) => [c, f(c)])) as Record<Level, number>;
+
+/** Median across rounds of each figure of one target. */
+function summarize(rounds: Round[], name: TargetName): Summary {
+  const per = (f: (t: RoundTarget) => number) => median(rounds.map((r) => f(r[name] as RoundTarget)));
+  const run = (f: (l: Run) => number) => byLevel((c) => per((t) => f(t.runs[c])));
+  return {
+    rps: run((l) => l.rps),
+    p50ms: run((l) => l.p50ms),
+    p99ms: run((l) => l.p99ms),
+    cpuUsPerReq: run((l) => l.cpuUsPerReq),
+    redisCpuUsPerReq: run((l) => l.redisCpuUsPerReq),
+    foreignLoadPct: run((l) => l.foreignLoadPct),
+    idleRssMiB: per((t) => t.idle.rssMiB),
+    peakRssMiB: per((t) => t.peak.hwmMiB),
+    startToReadyMs: per((t) => t.startToReadyMs),
+  };
+}
+
+/** Median across rounds of the per-round ratio `name`/bare: pairs measured back to back. */
+function pairedRatio(rounds: Round[], name: TargetName, f: (t: RoundTarget) => number): number {
+  return median(rounds.map((r) => f(r[name] as RoundTarget) / f(r.bare as RoundTarget)));
+}
+
+interface Ratios {
+  p50: Record<Level, number>;
+  p99: Record<Level, number>;
+  rps: Record<Level, number>;
+  cpu: Record<Level, number>;
+  idleRss: number;
+  peakRss: number;
+  startToReady: number;
+}
+
+function ratios(rounds: Round[], name: TargetName): Ratios {
+  const run = (f: (l: Run) => number) => byLevel((c) => pairedRatio(rounds, name, (t) => f(t.runs[c])));
+  return {
+    p50: run((l) => l.p50ms),
+    p99: run((l) => l.p99ms),
+    rps: run((l) => l.rps),
+    cpu: run((l) => l.cpuUsPerReq),
+    idleRss: pairedRatio(rounds, name, (t) => t.idle.rssMiB),
+    peakRss: pairedRatio(rounds, name, (t) => t.peak.hwmMiB),
+    startToReady: pairedRatio(rounds, name, (t) => t.startToReadyMs),
+  };
+}
+
+interface Check {
+  name: string;
+  value: number;
+  unit: 'x' | 'ms';
+  op: '<=' | '>=' | '<';
+  target: number;
+  pass: boolean;
+}
+
+function check(name: string, value: number, unit: Check['unit'], op: Check['op'], target: number): Check {
+  const pass = op === '<=' ? value <= target : op === '>=' ? value >= target : value < target;
+  return { name, value, unit, op, target, pass };
+}
+
+async function main(): Promise<void> {
+  const began = performance.now();
+  buildIfStale();
+  mkdirSync(join(ROOT, '.artifacts'), { recursive: true });
+  distDir = snapshotDist();
+  redisServer = await pickRedis();
+  redis = new Redis(redisServer.url, { maxRetriesPerRequest: 2 });
+  redisPid = await findRedisPid(redis);
+  slack = await startFakeSlack();
+  tmp = mkdtempSync(join(tmpdir(), 'chatops-bench-'));
+  const loadPeople = Array.from({ length: LOAD_PEOPLE }, (_, i) => personId(i));
+  responseUrls = loadPeople.map((u) => (slack as FakeSlack).responseUrl(CHANNEL, u));
+  const e: Env = {
+    redisUrl: redisServer.url,
+    slackUrl: slack.url,
+    loadConfig: writeConfig(tmp, 'load.yaml', loadPeople),
+    jobsConfig: writeConfig(
+      tmp,
+      'jobs.yaml',
+      Array.from({ length: JOB_WARMUP_COMMANDS + JOB_COMMANDS }, (_, i) => personId(i)),
+    ),
+  };
+  const busyBefore = await machineBusyPct(1_000);
+  log(
+    `bench: ${ROUNDS} rounds of ${TARGETS.join(', ')}; c=1 ${C1_MS / 1000} s and c=50 ${C50_MS / 1000} s ` +
+      `after ${WARMUP_MS / 1000} s warm-up; Node ${process.version}, ${cpus().length} CPUs; ` +
+      `Redis ${redisServer.url}${redisServer.started ? ' (private)' : ' (shared)'}; ` +
+      `machine ${fmt(busyBefore, 0)}% busy before start`,
+  );
+
+  // First, because it also loads every module of the bot and of Bolt into the page cache.
+  log(`command-to-job-start: ${JOB_COMMANDS} commands at c=1, ${JOB_GAP_MS} ms apart (CHATOPS_ROLE=all)`);
+  const jobStart = await measureJobStart(e, redis);
+  log(
+    `  send -> job start p50 ${fmt(jobStart.sendToStartP50ms, 2)} ms, p99 ${fmt(jobStart.sendToStartP99ms, 2)} ms`,
+  );
+
+  const rounds: Round[] = [];
+  for (let i = 0; i < ROUNDS; i++) rounds.push(await runRound(e, i));
+
+  const busyAfter = await machineBusyPct(1_000);
+  const botStarts = ROUNDS + 1;
+  const authTestTotal = slack.callsTo('auth.test').length;
+  const authTestDuringLoad = rounds.reduce((s, r) => s + r.authTestDuringLoad, 0);
+  const summaries = Object.fromEntries(TARGETS.map((n) => [n, summarize(rounds, n)])) as Record<
+    TargetName,
+    Summary
+  >;
+  const bot = ratios(rounds, 'bot');
+  const bareQ = flags.calibrate ? ratios(rounds, 'bare+q') : undefined;
+  const checks: Check[] = [
+    ...LEVELS.map((c) => check(`ack p99 c=${c}`, bot.p99[c], 'x', '<=', TARGETS_SPEC.ackP99MaxRatio)),
+    ...LEVELS.map((c) => check(`req/s c=${c}`, bot.rps[c], 'x', '>=', TARGETS_SPEC.rpsMinRatio)),
+    check('idle RSS', bot.idleRss, 'x', '<=', TARGETS_SPEC.idleRssMaxRatio),
+    check('start-to-ready', bot.startToReady, 'x', '<=', TARGETS_SPEC.startToReadyMaxRatio),
+    check('cmd-to-job-start p50', jobStart.sendToStartP50ms, 'ms', '<', TARGETS_SPEC.jobStartP50MaxMs),
+  ];
+  let errors = 0;
+  let badReplies = 0;
+  for (const r of rounds) {
+    for (const n of TARGETS) {
+      for (const c of LEVELS) {
+        errors += (r[n] as RoundTarget).runs[c].errors;
+        badReplies += (r[n] as RoundTarget).runs[c].badReplies;
+      }
+    }
+  }
+  const failed = checks.filter((c) => !c.pass).map((c) => c.name);
+  const noisy = Math.max(
+    busyBefore,
+    busyAfter,
+    ...TARGETS.flatMap((n) => LEVELS.map((c) => summaries[n].foreignLoadPct[c])),
+  );
+
+  // --- print
+  const out: string[] = [''];
+  out.push(
+    `median of ${ROUNDS} rounds; bot = node dist/bot/main.js (CHATOPS_ROLE=bot, /reset-password self), ` +
+      `bare = bench/bare-bolt.mjs${flags.calibrate ? ', bare+q = bare + one BullMQ add' : ''}`,
+  );
+  out.push('');
+  out.push(
+    `${pad('target', 7)}${lpad('c', 3)}${lpad('req/s', 8)}${lpad('p50ms', 8)}${lpad('p99ms', 8)}` +
+      `${lpad('cpu µs/req', 12)}${lpad('redis µs/req', 14)}${lpad('other load', 12)}`,
+  );
+  for (const c of LEVELS) {
+    for (const n of TARGETS) {
+      const s = summaries[n];
+      out.push(
+        `${pad(n, 7)}${lpad(String(c), 3)}${lpad(fmt(s.rps[c], 0), 8)}${lpad(fmt(s.p50ms[c], 2), 8)}` +
+          `${lpad(fmt(s.p99ms[c], 2), 8)}${lpad(fmt(s.cpuUsPerReq[c], 0), 12)}` +
+          `${lpad(fmt(s.redisCpuUsPerReq[c], 0), 14)}${lpad(`${fmt(s.foreignLoadPct[c], 0)}%`, 12)}`,
+      );
+    }
+  }
+  out.push('');
+  out.push(`${pad('', 20)}${TARGETS.map((n) => lpad(n, 8)).join('')}${lpad('bot/bare', 10)}`);
+  const row = (label: string, f: (s: Summary) => number, ratio: number, d = 1) =>
+    out.push(
+      `${pad(label, 20)}${TARGETS.map((n) => lpad(fmt(f(summaries[n]), d), 8)).join('')}${lpad(`${fmt(ratio, 2)}x`, 10)}`,
+    );
+  row('idle RSS MiB', (s) => s.idleRssMiB, bot.idleRss);
+  row('peak RSS MiB', (s) => s.peakRssMiB, bot.peakRss);
+  row('start-to-ready ms', (s) => s.startToReadyMs, bot.startToReady, 0);
+  out.push('');
+  out.push(`ratios bot/bare (median of per-round pairs)${bareQ ? '; bare+q/bare for reference' : ''}`);
+  out.push(
+    `${pad('check', 22)}${lpad('bot', 9)}${lpad('target', 10)}  result${bareQ ? lpad('bare+q', 10) : ''}`,
+  );
+  const refOf = (name: string): number | undefined => {
+    if (!bareQ) return undefined;
+    const c = Number(/c=(\d+)/.exec(name)?.[1]) as Level;
+    if (name.startsWith('ack p99')) return bareQ.p99[c];
+    if (name.startsWith('req/s')) return bareQ.rps[c];
+    if (name === 'idle RSS') return bareQ.idleRss;
+    if (name === 'start-to-ready') return bareQ.startToReady;
+    return undefined;
+  };
+  for (const ch of checks) {
+    const v = ch.unit === 'x' ? `${fmt(ch.value, 2)}x` : `${fmt(ch.value, 2)} ms`;
+    const t = ch.unit === 'x' ? `${ch.op} ${ch.target}x` : `${ch.op} ${ch.target} ms`;
+    const ref = refOf(ch.name);
+    out.push(
+      `${pad(ch.name, 22)}${lpad(v, 9)}${lpad(t, 10)}  ${ch.pass ? 'PASS' : 'FAIL'}  ` +
+        (ref === undefined ? '' : lpad(`${fmt(ref, 2)}x`, 8)),
+    );
+  }
+  out.push(
+    `${pad('(info) cpu/req c=1,50', 22)}${lpad(`${fmt(bot.cpu[1], 2)}x`, 9)}${lpad(`${fmt(bot.cpu[50], 2)}x`, 10)}` +
+      (bareQ ? `${lpad(`${fmt(bareQ.cpu[1], 2)}x`, 14)}${lpad(`${fmt(bareQ.cpu[50], 2)}x`, 7)}` : ''),
+  );
+  out.push('');
+  out.push(
+    `command-to-job-start (send -> BullMQ processedOn, ${jobStart.processed}/${jobStart.commands} jobs, c=1): ` +
+      `p50 ${fmt(jobStart.sendToStartP50ms, 2)} ms, p99 ${fmt(jobStart.sendToStartP99ms, 2)} ms`,
+  );
+  out.push(
+    `  server enqueue -> start p50 ${fmt(jobStart.enqueueToStartP50ms, 0)} ms, p99 ${fmt(jobStart.enqueueToStartP99ms, 0)} ms ` +
+      `(BullMQ stamps whole ms); ack p50 ${fmt(jobStart.ackP50ms, 2)} ms, p99 ${fmt(jobStart.ackP99ms, 2)} ms`,
+  );
+  out.push(
+    `auth.test calls: ${authTestTotal} for ${botStarts} bot starts, ${authTestDuringLoad} during load; ` +
+      `errors ${errors}, bad replies ${badReplies}; took ${fmt((performance.now() - began) / 1000, 0)} s`,
+  );
+  out.push(
+    `other load on the machine: ${fmt(busyBefore, 0)}% before, ${fmt(busyAfter, 0)}% after` +
+      (noisy > 15 ? ' -- NOISY: absolute numbers are low; ratios compare back-to-back runs' : ''),
+  );
+  out.push(failed.length ? `FAIL: ${failed.join(', ')}` : 'PASS: every target met');
+  process.stdout.write(`${out.join('\n')}\n`);
+
+  // --- JSON
+  const artifacts = join(ROOT, '.artifacts');
+  mkdirSync(artifacts, { recursive: true });
+  const json = {
+    at: new Date().toISOString(),
+    node: process.version,
+    cpus: cpus().length,
+    options: {
+      rounds: ROUNDS,
+      c1Seconds: C1_MS / 1000,
+      c50Seconds: C50_MS / 1000,
+      warmupSeconds: WARMUP_MS / 1000,
+      targets: TARGETS,
+      redis: redisServer.started ? 'private' : 'shared',
+    },
+    targets: TARGETS_SPEC,
+    median: summaries,
+    ratios: { bot, ...(bareQ ? { 'bare+q': bareQ } : {}) },
+    checks,
+    pass: failed.length === 0,
+    jobStart,
+    authTest: { total: authTestTotal, botStarts, duringLoad: authTestDuringLoad },
+    errors,
+    badReplies,
+    otherLoadPct: { before: busyBefore, after: busyAfter },
+    rounds: rounds.map((r) => ({
+      authTestDuringLoad: r.authTestDuringLoad,
+      ...Object.fromEntries(
+        TARGETS.map((n) => {
+          const t = r[n] as RoundTarget;
+          return [
+            n,
+            {
+              startToReadyMs: t.startToReadyMs,
+              idleRssMiB: t.idle.rssMiB,
+              peakRssMiB: t.peak.hwmMiB,
+              runs: LEVELS.map((c) => {
+                const { sample: _sample, ...rest } = t.runs[c];
+                return rest;
+              }),
+            },
+          ];
+        }),
+      ),
+    })),
+  };
+  writeFileSync(join(artifacts, 'bench.json'), `${JSON.stringify(json, null, 2)}\n`);
+  log('wrote .artifacts/bench.json');
+  if (errors > 0 || badReplies > 0) process.exitCode = 1;
+}
+
+main()
+  .catch((err) => {
+    log(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exitCode = 1;
+  })
+  .finally(() => cleanup());
