@@ -29,6 +29,7 @@ import { iamActionOf } from '../../infra/aws.js';
 import { parseEnv } from '../../infra/env.js';
 import { createLogger } from '../../infra/logger.js';
 import { BOT_TOKEN, type Stack, type StackOptions, startStack } from '../helpers/stack.js';
+import { until } from '../helpers/wait.js';
 
 const BUCKET = 'dynamodb-migration-backups-osio';
 const FAST = { pollStartSeconds: 0.05, pollMaxSeconds: 0.1 };
@@ -228,20 +229,6 @@ function startWatchStack(ddbExport: Record<string, unknown> = {}, opts: StackOpt
       ddbExport: { sourceAccount: 'osio', targetAccount: 'osio-dev', bucket: BUCKET, ...FAST, ...ddbExport },
     },
   });
-}
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 20_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 function card(s: Stack, user: string, pattern: RegExp) {

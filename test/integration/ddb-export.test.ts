@@ -22,6 +22,7 @@ import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAwsClients } from '../../infra/aws.js';
 import { ACCOUNTS, type Stack, startStack } from '../helpers/stack.js';
+import { until } from '../helpers/wait.js';
 
 const BUCKET = 'dynamodb-migration-backups-osio';
 const DDB = { sourceAccount: 'osio', targetAccount: 'osio-dev', bucket: BUCKET };
@@ -43,20 +44,6 @@ function startDdbStack(ddb: Record<string, unknown> = {}) {
 function seed<C>(s: Stack, ctor: new (config: never) => C, alias: 'osio' | 'osio-dev'): C {
   // biome-ignore lint/suspicious/noExplicitAny: the seed clients are ordinary SDK clients
   return createAwsClients(s.config).client(ctor as any, alias, 'test-seed') as C;
-}
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 20_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** The progress card in the requester's DM, once its text matches. */

@@ -19,6 +19,7 @@ import {
   seedIamUser,
   startStack,
 } from '../helpers/stack.js';
+import { until } from '../helpers/wait.js';
 
 const DEV = ACCOUNTS['osio-dev'].id;
 let stack: Stack | undefined;
@@ -27,20 +28,6 @@ afterEach(async () => {
   await stack?.close();
   stack = undefined;
 });
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('/chatops', () => {
   it('lists only the commands the caller may run', async () => {
