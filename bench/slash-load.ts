@@ -818,7 +818,9 @@ async function main(): Promise<void> {
     return undefined;
   };
   for (const ch of checks) {
-    const v = ch.unit === 'x' ? `${fmt(ch.value, 2)}x` : `${fmt(ch.value, 2)} ms`;
+    // More digits when rounding would hide which side of the target the value is on.
+    const digits = Math.abs(ch.value - ch.target) < 0.005 ? 4 : 2;
+    const v = ch.unit === 'x' ? `${fmt(ch.value, digits)}x` : `${fmt(ch.value, digits)} ms`;
     const t = ch.unit === 'x' ? `${ch.op} ${ch.target}x` : `${ch.op} ${ch.target} ms`;
     const ref = refOf(ch.name);
     out.push(
