@@ -484,13 +484,17 @@ interface CpuSnapshot {
   at: number;
   machine: { busy: number; total: number };
   ownMs: number;
+  /** Every target process (the loaded one and the idle ones). */
   childrenMs: number;
+  /** The loaded target alone. */
+  targetMs: number;
   redisMs: number;
 }
 
-function cpuSnapshot(procs: Target[]): CpuSnapshot {
+function cpuSnapshot(procs: Target[], loaded: Target): CpuSnapshot {
   const own = process.cpuUsage();
   return {
+    targetMs: loaded.cpuMs(),
     at: performance.now(),
     machine: cpuJiffies(),
     ownMs: (own.user + own.system) / 1000,
@@ -548,21 +552,21 @@ async function runRound(e: Env, round: number): Promise<Round> {
             }),
           ...(name === 'bot' ? { accept: botAccepts } : name === 'bare+q' ? { accept: bareQAccepts } : {}),
           onWindow: (ev) => {
-            if (ev === 'start') start = cpuSnapshot(all);
-            else end = cpuSnapshot(all);
+            if (ev === 'start') start = cpuSnapshot(all, t);
+            else end = cpuSnapshot(all, t);
           },
         });
         authTestDuringLoad += (slack as FakeSlack).callsTo('auth.test').length - authBefore;
         const a = start as CpuSnapshot;
         const b = end as CpuSnapshot;
-        const targetMs = b.childrenMs - a.childrenMs;
+        const targetMs = b.targetMs - a.targetMs;
         const machineMs = (b.machine.busy - a.machine.busy) * 10; // jiffies are 10 ms
         const redisMs = b.redisMs - a.redisMs;
-        const oursMs = b.ownMs - a.ownMs + targetMs + (Number.isFinite(redisMs) ? redisMs : 0);
+        const oursMs =
+          b.ownMs - a.ownMs + (b.childrenMs - a.childrenMs) + (Number.isFinite(redisMs) ? redisMs : 0);
         const capacityMs = (b.at - a.at) * cpus().length;
         const res: Run = {
           ...load,
-          // Children other than the loaded one idle; their few ms are counted as the target's.
           cpuUsPerReq: (targetMs * 1000) / load.requests,
           redisCpuUsPerReq: (redisMs * 1000) / load.requests,
           foreignLoadPct: Math.max(0, (100 * (machineMs - oursMs)) / capacityMs),
