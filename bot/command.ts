@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { App, SlashCommand } from '@slack/bolt';
 import type { KnownBlock } from '@slack/types';
-import type { AuditLog, AuditOutcome } from '../infra/audit.js';
+import type { AuditEntry, AuditLog, AuditOutcome } from '../infra/audit.js';
 import { allowedRoles, type Config, isAllowed } from '../infra/config.js';
 import type { Env } from '../infra/env.js';
 import { ChatopsError, DeniedError, UserError, userMessage } from '../infra/errors.js';
@@ -49,6 +49,7 @@ export interface CommandSpec<P> {
 }
 
 const registries = new WeakMap<App, CommandSpec<unknown>[]>();
+const dispatchers = new WeakMap<App, Map<string, CommandSpec<unknown>>>();
 
 /** Every command registered on `app`, in registration order (for help). */
 export function registeredCommands(app: App): readonly CommandSpec<unknown>[] {
@@ -61,75 +62,108 @@ export function denialText(config: Config, action: string): string {
   return `:no_entry: You are not allowed to do that (${action}${roles ? `; allowed roles: ${roles}` : ''}). Ask an admin to add you to the right role in the bot's config.`;
 }
 
+export interface CommandResult {
+  reply: Reply;
+  /** The one audit entry of this command; written by the caller so the ack need not wait for it. */
+  audit: AuditEntry;
+}
+
 /**
- * Runs a command spec: request id, parse, authorise, execute, one audit entry, one ephemeral ack.
- * Exported so tests can call it without HTTP.
+ * Runs a command spec: request id, parse, authorise, execute; returns the ephemeral reply and the
+ * command's one audit entry. Exported so tests can call it without HTTP.
  */
 export async function runCommand<P>(
   spec: CommandSpec<P>,
   cmd: Pick<SlashCommand, 'user_id' | 'channel_id' | 'text'>,
   deps: BotDeps,
-): Promise<Reply> {
+): Promise<CommandResult> {
   const requestId = randomUUID();
+  let log: Logger | undefined;
   const req: CommandRequest = {
     requestId,
     userId: cmd.user_id,
     channelId: cmd.channel_id,
     text: (cmd.text ?? '').trim(),
-    log: deps.logger.child({ requestId, command: spec.command, user: cmd.user_id }),
+    // Built on first use: most commands never log, and a pino child per request is costly.
+    get log() {
+      log ??= deps.logger.child({ requestId, command: spec.command, user: cmd.user_id });
+      return log;
+    },
   };
-  const action = spec.command.slice(1);
-  const audit = (outcome: AuditOutcome, extra: { action?: string; target?: string; detail?: string } = {}) =>
-    deps.audit
-      .record({
-        requestId,
-        user: req.userId,
-        action: extra.action ?? action,
-        outcome,
-        target: extra.target,
-        detail: extra.detail,
-      })
-      .catch((err) => req.log.error({ err: String(err) }, 'audit write failed'));
+  const result = (
+    reply: Reply,
+    outcome: AuditOutcome,
+    extra: { action?: string; target?: string; detail?: string } = {},
+  ): CommandResult => ({
+    reply,
+    audit: {
+      requestId,
+      user: req.userId,
+      action: extra.action ?? spec.command.slice(1),
+      outcome,
+      target: extra.target,
+      detail: extra.detail,
+    },
+  });
   let parsed: P;
   try {
     parsed = spec.parse(req.text, req, deps);
   } catch (err) {
     if (!(err instanceof UserError)) throw err;
-    await audit('invalid', { detail: err.code });
-    return { text: `${err.message}\nUsage: ${spec.usage}` };
+    return result({ text: `${err.message}\nUsage: ${spec.usage}` }, 'invalid', { detail: err.code });
   }
   const act = spec.action(parsed, req, deps);
   if (!isAllowed(deps.config, req.userId, act)) {
     req.log.warn({ action: act }, 'denied');
-    await audit('denied', { action: act });
-    return { text: denialText(deps.config, act) };
+    return result({ text: denialText(deps.config, act) }, 'denied', { action: act });
   }
   try {
     const out = await spec.execute(parsed, req, deps);
-    await audit(out.outcome, { action: act, target: out.target, detail: out.detail });
-    return out.reply;
+    return result(out.reply, out.outcome, { action: act, target: out.target, detail: out.detail });
   } catch (err) {
-    if (err instanceof DeniedError) {
-      await audit('denied', { action: act });
-      return { text: `:no_entry: ${err.message}` };
-    }
+    if (err instanceof DeniedError)
+      return result({ text: `:no_entry: ${err.message}` }, 'denied', { action: act });
     if (err instanceof ChatopsError) {
-      await audit('invalid', { action: act, detail: err.code });
-      return { text: `:warning: ${err.message}` };
+      return result({ text: `:warning: ${err.message}` }, 'invalid', { action: act, detail: err.code });
     }
     req.log.error({ err: err instanceof Error ? err.message : String(err) }, 'command failed');
-    await audit('failed', { action: act, detail: err instanceof Error ? err.name : 'unknown' });
-    return { text: `:warning: ${userMessage(err)} (request ${requestId})` };
+    return result({ text: `:warning: ${userMessage(err)} (request ${requestId})` }, 'failed', {
+      action: act,
+      detail: err instanceof Error ? err.name : 'unknown',
+    });
   }
 }
 
-/** Registers a command with Bolt; the reply goes out in the ack, so "queued" is only said once it is true. */
+/**
+ * Registers a command. One Bolt listener serves every command (Bolt runs each listener's
+ * middleware on every request, so one per command costs throughput). The reply goes out in the
+ * ack, so "queued" is only said once it is true; the audit entry is logged and sent to Redis
+ * before the ack, and awaited after it.
+ */
 export function registerCommand<P>(app: App, deps: BotDeps, spec: CommandSpec<P>): void {
-  const list = registries.get(app) ?? [];
-  list.push(spec as CommandSpec<unknown>);
-  registries.set(app, list);
-  app.command(spec.command, async ({ command, ack }) => {
-    const reply = await runCommand(spec, command, deps);
-    await ack({ response_type: 'ephemeral', ...reply });
-  });
+  let specs = registries.get(app);
+  if (!specs) {
+    const table = new Map<string, CommandSpec<unknown>>();
+    specs = [];
+    registries.set(app, specs);
+    dispatchers.set(app, table);
+    app.command(/^\/[\w-]+$/, async ({ command, ack }) => {
+      const found = table.get(command.command);
+      if (!found) {
+        await ack({
+          response_type: 'ephemeral',
+          text: `Unknown command ${command.command}: try /chatops help`,
+        });
+        return;
+      }
+      const { reply, audit } = await runCommand(found, command, deps);
+      const written = deps.audit.record(audit);
+      await ack({ response_type: 'ephemeral', ...reply });
+      await written.catch((err) =>
+        deps.logger.error({ requestId: audit.requestId, err: String(err) }, 'audit write failed'),
+      );
+    });
+  }
+  specs.push(spec as CommandSpec<unknown>);
+  dispatchers.get(app)?.set(spec.command, spec as CommandSpec<unknown>);
 }

@@ -59,6 +59,9 @@ export async function startChatops(opts: StartOptions): Promise<Chatops> {
       const ids = await resolveBotIds(env, logger);
       const bot = createBotApp({ config, env, logger, audit, queues, redis }, ids);
       port = await bot.start();
+      void queues
+        .warm()
+        .catch((err) => logger.error({ err: String(err) }, 'could not load the queue library'));
       logger.info({ port, role: env.CHATOPS_ROLE }, 'bot listening');
       closers.push(
         () => bot.stop(),

@@ -1,4 +1,4 @@
-import { DelayedError, type Job, type JobsOptions, type Processor, UnrecoverableError } from 'bullmq';
+import { DelayedError, type Job, type Processor, UnrecoverableError } from 'bullmq';
 import type { AuditLog } from '../infra/audit.js';
 import type { AwsClients } from '../infra/aws.js';
 import type { Config } from '../infra/config.js';
@@ -64,16 +64,6 @@ export interface JobKind<D extends BaseJobData, R> {
   onFinalFailure?(job: Job<D, R>, ctx: JobContext<D>, err: unknown): Promise<void>;
   /** Short outcome for the audit trail (no secrets). */
   summarize?(result: R): string;
-}
-
-/** Retry and retention policy shared by every queue; the numbers come from `jobs` in config. */
-export function jobOptions(config: Config): JobsOptions {
-  return {
-    attempts: config.jobs.attempts,
-    backoff: { type: 'exponential', delay: config.jobs.backoffMs },
-    removeOnComplete: { count: config.jobs.keepCompleted },
-    removeOnFail: { count: config.jobs.keepFailed },
-  };
 }
 
 /** Wraps a JobKind into a BullMQ processor with per-job logging, status reporting and audit. */

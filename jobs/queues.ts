@@ -1,8 +1,8 @@
-import { Queue } from 'bullmq';
+import type { JobsOptions, Queue } from 'bullmq';
 import type { Config } from '../infra/config.js';
 import type { Redis } from '../infra/redis.js';
 import { withTimeout } from '../infra/redis.js';
-import { type BaseJobData, jobOptions } from './common.js';
+import type { BaseJobData } from './common.js';
 
 export interface EnqueueOptions {
   /** Deterministic id: adding the same id twice runs once. BullMQ forbids ':' in it. */
@@ -38,7 +38,19 @@ export interface Queues {
     opts: EnqueueOptions,
   ): Promise<Enqueued>;
   recent(limit: number): Promise<JobSummary[]>;
+  /** Loads BullMQ ahead of the first command (the bot reports ready before it is needed). */
+  warm(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Retry and retention policy shared by every queue; the numbers come from `jobs` in config. */
+export function jobOptions(config: Config): JobsOptions {
+  return {
+    attempts: config.jobs.attempts,
+    backoff: { type: 'exponential', delay: config.jobs.backoffMs },
+    removeOnComplete: { count: config.jobs.keepCompleted },
+    removeOnFail: { count: config.jobs.keepFailed },
+  };
 }
 
 const LISTED_STATES = ['active', 'waiting', 'delayed', 'prioritized', 'completed', 'failed'] as const;
@@ -53,18 +65,28 @@ export function createQueues(opts: {
 }): Queues {
   const queues = new Map<string, Queue>();
   const defaults = jobOptions(opts.config);
-  const get = (name: string) => {
+  // BullMQ is imported on first use, so it is not on the start-up path of a bot process.
+  let bullmq: Promise<typeof import('bullmq')> | undefined;
+  const load = () => {
+    bullmq ??= import('bullmq');
+    return bullmq;
+  };
+  const get = async (name: string) => {
     let q = queues.get(name);
     if (!q) {
-      q = new Queue(name, { connection: opts.connection, prefix: opts.prefix, defaultJobOptions: defaults });
+      const { Queue } = await load();
+      q =
+        queues.get(name) ??
+        new Queue(name, { connection: opts.connection, prefix: opts.prefix, defaultJobOptions: defaults });
       queues.set(name, q);
     }
     return q;
   };
   return {
     async enqueue(queue, name, data, o) {
+      const q = queues.get(queue) ?? (await get(queue));
       const job = await withTimeout(
-        get(queue).add(name, data, {
+        q.add(name, data, {
           jobId: o.jobId,
           ...(o.dedupKey ? { deduplication: { id: o.dedupKey } } : {}),
         }),
@@ -77,7 +99,7 @@ export function createQueues(opts: {
     async recent(limit) {
       const all: JobSummary[] = [];
       for (const name of opts.names) {
-        const q = get(name);
+        const q = await get(name);
         const jobs = await q.getJobs([...LISTED_STATES], 0, limit - 1, false);
         for (const j of jobs) {
           if (!j?.id) continue;
@@ -96,6 +118,9 @@ export function createQueues(opts: {
         }
       }
       return all.sort((a, b) => b.createdAt - a.createdAt).slice(0, limit);
+    },
+    async warm() {
+      await load();
     },
     async close() {
       await Promise.all([...queues.values()].map((q) => q.close()));
