@@ -112,8 +112,9 @@ export const configSchema = z
         backoffMs: z.number().int().min(10).default(5_000),
         keepCompleted: z.number().int().min(0).default(1_000),
         keepFailed: z.number().int().min(0).default(5_000),
+        lockMs: z.number().int().min(500).default(30_000),
       })
-      .default({ attempts: 5, backoffMs: 5_000, keepCompleted: 1_000, keepFailed: 5_000 }),
+      .default({ attempts: 5, backoffMs: 5_000, keepCompleted: 1_000, keepFailed: 5_000, lockMs: 30_000 }),
     audit: z
       .strictObject({ maxEntries: z.number().int().min(100).default(100_000) })
       .default({ maxEntries: 100_000 }),

@@ -26,8 +26,10 @@ export function startWorkers(opts: {
       connection: { url: opts.redisUrl, maxRetriesPerRequest: null },
       prefix: opts.prefix,
       concurrency: opts.concurrency ?? 4,
-      // Without this the job-failed retry backoff and the status message would race a closing worker.
-      autorun: true,
+      // A worker that dies or is force-closed holds its jobs this long; then another worker's
+      // stalled-job check hands them out again.
+      lockDuration: opts.deps.config.jobs.lockMs,
+      stalledInterval: opts.deps.config.jobs.lockMs,
     });
     w.on('error', (err) => opts.logger.error({ queue: kind.queue, err: err.message }, 'worker error'));
     return w;
@@ -35,17 +37,20 @@ export function startWorkers(opts: {
   opts.logger.info({ queues: kinds.map((k) => k.queue) }, 'workers started');
   return {
     async close(timeoutMs) {
-      // Stop taking work and let active jobs finish; past the timeout, release them: their locks
-      // lapse and another worker picks them up as stalled.
-      const graceful = Promise.all(workers.map((w) => w.close()));
+      // Stop taking work and let active jobs finish (pause waits for them); past the timeout,
+      // release them: their locks lapse and another worker's stalled check hands them out again.
+      // (BullMQ's close() cannot be escalated to close(true) once called, hence pause first.)
+      const finished = Promise.all(workers.map((w) => w.pause()));
+      let timer: NodeJS.Timeout | undefined;
       const timedOut = await Promise.race([
-        graceful.then(() => false),
-        new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref()),
+        finished.then(() => false),
+        new Promise<boolean>((r) => {
+          timer = setTimeout(() => r(true), timeoutMs);
+        }),
       ]);
-      if (timedOut) {
-        opts.logger.warn({ timeoutMs }, 'active jobs did not finish in time; releasing them');
-        await Promise.all(workers.map((w) => w.close(true)));
-      }
+      clearTimeout(timer);
+      if (timedOut) opts.logger.warn({ timeoutMs }, 'active jobs did not finish in time; releasing them');
+      await Promise.all(workers.map((w) => w.close(timedOut)));
     },
   };
 }

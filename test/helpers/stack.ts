@@ -49,7 +49,7 @@ export interface StackOptions {
   roles?: Record<string, string[]>;
   /** Extra top-level config keys. */
   extraConfig?: Record<string, unknown>;
-  jobs?: { attempts?: number; backoffMs?: number };
+  jobs?: { attempts?: number; backoffMs?: number; lockMs?: number };
   /** Start the stack with no SMTP_URL. */
   noSmtp?: boolean;
   workerOverrides?: Partial<WorkerDeps>;
@@ -141,7 +141,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     },
     people: configPeople,
     resetPassword: { defaultAccount: 'osio-dev', mailFrom: 'chatops@example.com' },
-    jobs: { attempts: opts.jobs?.attempts ?? 3, backoffMs: opts.jobs?.backoffMs ?? 200 },
+    jobs: {
+      attempts: opts.jobs?.attempts ?? 3,
+      backoffMs: opts.jobs?.backoffMs ?? 200,
+      ...(opts.jobs?.lockMs ? { lockMs: opts.jobs.lockMs } : {}),
+    },
     ...opts.extraConfig,
   };
   const configPath = join(dir, 'chatops.yaml');
@@ -237,12 +241,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     async close() {
       for (const i of instances) await i.close();
       saveActions(actions);
-      let cursor = '0';
-      do {
-        const [next, keysFound] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-        cursor = next;
-        if (keysFound.length) await redis.del(...keysFound);
-      } while (cursor !== '0');
+      await deleteKeys(redis, prefix);
       await redis.quit();
       await slack.close();
       await smtp.close();
@@ -289,8 +288,18 @@ export async function seedStrictPolicy(iam: IAMClient): Promise<void> {
   );
 }
 
-/** Every key and value in Redis as text, for searching for secrets. */
-export async function dumpRedis(redis: Redis): Promise<string> {
+/** Deletes every key under `prefix`. */
+export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
+}
+
+/** Every key and value in Redis (or under `prefix`) as text, for searching for secrets. */
+export async function dumpRedis(redis: Redis, prefix?: string): Promise<string> {
   const out: string[] = [];
   const add = (values: string[]) => {
     // A loop, not push(...values): streams can hold more entries than the call stack takes arguments.
@@ -298,7 +307,9 @@ export async function dumpRedis(redis: Redis): Promise<string> {
   };
   let cursor = '0';
   do {
-    const [next, keys] = await redis.scan(cursor, 'COUNT', 1000);
+    const [next, keys] = prefix
+      ? await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000)
+      : await redis.scan(cursor, 'COUNT', 1000);
     cursor = next;
     for (const key of keys) {
       const type = await redis.type(key);

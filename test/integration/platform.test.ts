@@ -7,10 +7,12 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { startFakeSlack } from '../../devkit/index.js';
 import { createSmtpMailer, type Mailer } from '../../infra/mailer.js';
+import { createRedis } from '../../infra/redis.js';
 import { withSecretsFromAws } from '../../infra/secrets.js';
 import { makeKey } from '../fixtures/keys.js';
 import {
   ACCOUNTS,
+  deleteKeys,
   dumpRedis,
   SIGNING_SECRET,
   type Stack,
@@ -218,6 +220,45 @@ describe('graceful shutdown', () => {
     s.instances.length = 0;
   });
 
+  it('releases a job that does not finish within the shutdown timeout; another worker completes it, changing the password once', async () => {
+    let real: Mailer | undefined;
+    let sends = 0;
+    stack = await startStack({
+      topology: { bots: 1, workers: 2 },
+      jobs: { lockMs: 1000 },
+      env: { CHATOPS_SHUTDOWN_TIMEOUT_MS: '300' },
+      workerOverrides: {
+        mailer: {
+          verify: async () => {},
+          async send(m) {
+            sends++;
+            // The first attempt hangs, as on a mail server that accepts the connection and then stalls.
+            if (sends === 1) await new Promise(() => {});
+            return (real as Mailer).send(m);
+          },
+          close: () => {},
+        },
+      },
+    });
+    const s = stack;
+    real = createSmtpMailer(s.smtp.url);
+    await seedIamUser(s.iam('osio-dev'), 'alice');
+    await s.command('U0ALICE', '/reset-password');
+    await until('the first attempt to hang in send', () => sends === 1 || undefined);
+    const started = s.logs.find((l) => l.includes('"job started"'));
+    const holder = s.instances[JSON.parse(started as string).instance as number];
+    await holder?.close();
+    expect(s.logs.some((l) => l.includes('active jobs did not finish in time; releasing them'))).toBe(true);
+    const mail = await s.smtp.waitForMessage(undefined, 20_000);
+    expect(mail.to).toEqual(['alice@example.com']);
+    expect(sends).toBe(2);
+    expect(s.logs.filter((l) => l.includes('login profile updated'))).toHaveLength(1);
+    await until('the success audit', async () =>
+      (await s.auditRows()).some((r) => r.outcome === 'succeeded'),
+    );
+    real.close();
+  });
+
   it('exits 0 on SIGTERM after closing, and exits 1 listing every bad config key', async () => {
     const slack = await startFakeSlack();
     const dir = mkdtempSync(join(tmpdir(), 'chatops-main-'));
@@ -271,6 +312,9 @@ describe('graceful shutdown', () => {
       expect(bad.out).toMatch(/bogus|Unrecognized key/);
     } finally {
       await slack.close();
+      const redis = createRedis(inject('redisUrl'));
+      await deleteKeys(redis, env.CHATOPS_REDIS_PREFIX);
+      await redis.quit();
     }
   });
 });

@@ -301,7 +301,7 @@ describe('/reset-password errors change nothing in IAM and say why', () => {
     const redisText = await dumpRedis(s.redis);
     expect(redisText).not.toContain(password);
     // The ciphertext kept for the retry is dropped once the mail went out.
-    expect(redisText).not.toMatch(/BEGIN PGP MESSAGE/);
+    expect(await dumpRedis(s.redis, s.prefix)).not.toMatch(/BEGIN PGP MESSAGE/);
   });
 
   it('after the last mail retry, tells the requester the password changed and alerts the channel', async () => {
@@ -328,7 +328,7 @@ describe('/reset-password errors change nothing in IAM and say why', () => {
       (c) => c.method === 'chat.postMessage' && c.args.channel === 'C0ALERTS',
     );
     expect(String(alert.args.text)).toMatch(/alice in osio-dev was reset but could not be mailed/);
-    expect(await dumpRedis(s.redis)).not.toMatch(/BEGIN PGP MESSAGE/);
+    expect(await dumpRedis(s.redis, s.prefix)).not.toMatch(/BEGIN PGP MESSAGE/);
   });
 });
 
