@@ -243,6 +243,9 @@ async function main(): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
+  // When stdout is a pipe whose reader died (`… | tee log` and Ctrl-C), writes fail with EPIPE:
+  // ignore that, so the clean-up still stops everything and deletes the run's keys.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
   const checkpoint = () => {
     if (interrupted !== undefined) throw new Error('interrupted');
   };
