@@ -1,10 +1,10 @@
-import { WebClient } from '@slack/web-api';
 import { createRedisAuditLog } from '../infra/audit.js';
 import type { ActionRecorder } from '../infra/aws.js';
 import type { Config } from '../infra/config.js';
 import type { Env } from '../infra/env.js';
 import type { Logger } from '../infra/logger.js';
 import { createRedis } from '../infra/redis.js';
+import { createSlackWebClient } from '../infra/slack-client.js';
 import type { WorkerDeps } from '../jobs/common.js';
 import { createQueues } from '../jobs/queues.js';
 import { QUEUE_NAMES } from '../jobs/registry.js';
@@ -28,12 +28,7 @@ export interface StartOptions {
 
 /** Resolves the bot's ids once, so Bolt never calls auth.test per request. */
 async function resolveBotIds(env: Env, logger: Logger): Promise<{ botId?: string; botUserId?: string }> {
-  const client = new WebClient(env.SLACK_BOT_TOKEN, {
-    slackApiUrl: env.SLACK_API_URL,
-    retryConfig: { retries: 5, factor: 2, minTimeout: 500, maxTimeout: 5_000 },
-    timeout: 10_000,
-  });
-  const res = await client.auth.test();
+  const res = await createSlackWebClient(env, 5).auth.test();
   logger.info({ botUserId: res.user_id, team: res.team_id }, 'slack identity resolved');
   return { botId: res.bot_id, botUserId: res.user_id };
 }

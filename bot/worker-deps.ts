@@ -1,5 +1,4 @@
 // Loaded only by processes that run workers: the AWS SDK, openpgp and nodemailer stay out of a bot-only process.
-import { WebClient } from '@slack/web-api';
 import type { AuditLog } from '../infra/audit.js';
 import { type ActionRecorder, createAwsClients } from '../infra/aws.js';
 import type { Config } from '../infra/config.js';
@@ -10,6 +9,7 @@ import { createSmtpMailer } from '../infra/mailer.js';
 import { slackNotifier } from '../infra/notifier.js';
 import { openpgpEncryptor } from '../infra/pgp.js';
 import type { Redis } from '../infra/redis.js';
+import { createSlackWebClient } from '../infra/slack-client.js';
 import type { WorkerDeps } from '../jobs/common.js';
 
 export { startWorkers } from '../jobs/workers.js';
@@ -24,17 +24,12 @@ export function createWorkerDeps(opts: {
   recorder?: ActionRecorder;
   overrides?: Partial<WorkerDeps>;
 }): WorkerDeps {
-  const slack = new WebClient(opts.env.SLACK_BOT_TOKEN, {
-    slackApiUrl: opts.env.SLACK_API_URL,
-    retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 5_000 },
-    timeout: 10_000,
-  });
   return {
     config: opts.config,
     env: opts.env,
     logger: opts.logger,
     audit: opts.audit,
-    notifier: slackNotifier(slack),
+    notifier: slackNotifier(createSlackWebClient(opts.env, 3)),
     aws: createAwsClients(opts.config, { recorder: opts.recorder }),
     mailer: createSmtpMailer(opts.env.SMTP_URL),
     encryptor: openpgpEncryptor,

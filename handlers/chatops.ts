@@ -1,5 +1,5 @@
 import type { App } from '@slack/bolt';
-import { type CommandSpec, registerCommand, registeredCommands } from '../bot/command.js';
+import { type BotDeps, type CommandSpec, registerCommand, registeredCommands } from '../bot/command.js';
 import type { AuditRecord } from '../infra/audit.js';
 import { isAllowed } from '../infra/config.js';
 import { UserError } from '../infra/errors.js';
@@ -67,7 +67,7 @@ export function formatAudit(rows: AuditRecord[]): string {
 }
 
 /** Registers /chatops (help, jobs, audit). */
-export function register(app: App, deps: Parameters<typeof registerCommand>[1]): void {
+export function register(app: App, deps: BotDeps): void {
   const spec: CommandSpec<ChatopsArgs> = {
     command: '/chatops',
     usage: USAGE,

@@ -3,7 +3,7 @@ import type { AuditLog } from '../infra/audit.js';
 import type { AwsClients } from '../infra/aws.js';
 import type { Config } from '../infra/config.js';
 import type { Env } from '../infra/env.js';
-import { ChatopsError, UserError, userMessage } from '../infra/errors.js';
+import { ChatopsError, UserError } from '../infra/errors.js';
 import type { KeyDirectory } from '../infra/key-directory.js';
 import type { Logger } from '../infra/logger.js';
 import type { Mailer } from '../infra/mailer.js';
@@ -145,5 +145,3 @@ function errorCode(err: unknown): string {
   if (err instanceof ChatopsError) return err.code;
   return err instanceof Error ? err.name : 'unknown';
 }
-
-export { userMessage };

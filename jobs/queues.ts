@@ -84,6 +84,7 @@ export function createQueues(opts: {
   };
   return {
     async enqueue(queue, name, data, o) {
+      // The map lookup first: the hot path skips get()'s extra await once the queue exists.
       const q = queues.get(queue) ?? (await get(queue));
       const job = await withTimeout(
         q.add(name, data, {

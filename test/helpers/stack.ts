@@ -18,6 +18,7 @@ import {
   startFakeSlack,
   startSmtpCapture,
 } from '../../devkit/index.js';
+import { createRedisAuditLog } from '../../infra/audit.js';
 import { createAwsClients } from '../../infra/aws.js';
 import { type Config, loadConfig } from '../../infra/config.js';
 import { parseEnv } from '../../infra/env.js';
@@ -196,6 +197,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     createSlackClient({ url: `http://127.0.0.1:${port}/slack/events`, signingSecret: SIGNING_SECRET }),
   );
   const redis = createRedis(redisUrl);
+  const auditReader = createRedisAuditLog(
+    redis,
+    `${prefix}:audit`,
+    100_000,
+    createLogger({ level: 'silent' }),
+  );
   const seedAws = createAwsClients(config);
 
   return {
@@ -231,12 +238,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       return user ? (user.password ?? null) : undefined;
     },
     async auditRows() {
-      const rows = await redis.xrange(`${prefix}:audit`, '-', '+');
-      return rows.map(([, flat]) => {
-        const o: Record<string, string> = {};
-        for (let i = 0; i + 1 < flat.length; i += 2) o[flat[i] as string] = flat[i + 1] as string;
-        return o;
-      });
+      // The product's own reader, oldest first.
+      const rows = await auditReader.recent(1_000_000);
+      return rows.reverse() as unknown as Record<string, string>[];
     },
     async close() {
       for (const i of instances) await i.close();
