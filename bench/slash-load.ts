@@ -3,7 +3,7 @@
 // with the bot/bare ratios checked against the targets. Writes .artifacts/bench.json.
 //
 //   npm run bench -- [--rounds 3] [--seconds 8] [--warmup 2] [--job-commands 200] [--calibrate]
-//                    [--redis private|shared|<url>] [--no-build] [--node-options "--cpu-prof ..."]
+//                    [--redis private|shared|<url>] [--no-build] [--node-options="--cpu-prof ..."]
 import { spawnSync } from 'node:child_process';
 import {
   cpSync,
@@ -68,6 +68,7 @@ const { values: flags } = parseArgs({
     calibrate: { type: 'boolean', default: false },
     redis: { type: 'string', default: 'private' },
     'no-build': { type: 'boolean', default: false },
+    dist: { type: 'string', default: 'dist' },
     'node-options': { type: 'string', default: '' },
     help: { type: 'boolean', default: false },
   },
@@ -77,7 +78,8 @@ if (flags.help) {
     'npm run bench -- [--rounds 3] [--seconds 8 (c=50 window; c=1 gets 5/8 of it)] [--warmup 2]\n' +
       '                 [--job-commands 200] [--calibrate (also bare Bolt + one BullMQ add)]\n' +
       '                 [--redis private (default: own redis-server) | shared (REDIS_URL) | <url>]\n' +
-      '                 [--no-build] [--node-options "<flags for every target>"]\n',
+      '                 [--no-build] [--dist DIR (a built bot elsewhere; implies --no-build)]\n' +
+      '                 [--node-options="<flags for every target>"]\n',
   );
   process.exit(0);
 }
@@ -91,6 +93,10 @@ const C50_MS = positive('seconds', flags.seconds) * 1000;
 const C1_MS = Math.max(1_000, Math.round((C50_MS * 5) / 8));
 const WARMUP_MS = flags.warmup === '0' ? 0 : positive('warmup', flags.warmup) * 1000;
 const JOB_COMMANDS = Math.round(positive('job-commands', flags['job-commands']));
+/** The built bot the bench runs. */
+const DIST = resolve(ROOT, flags.dist);
+/** Flags for every target's node command line (NODE_OPTIONS refuses some, such as --cpu-prof). */
+const NODE_ARGS = flags['node-options'].split(/\s+/).filter(Boolean);
 const TARGETS: TargetName[] = flags.calibrate ? ['bare', 'bot', 'bare+q'] : ['bare', 'bot'];
 
 // ---------------------------------------------------------------------------------------------
@@ -155,12 +161,12 @@ function newestSourceMtime(): number {
 function buildIfStale(): void {
   let built = 0;
   try {
-    built = statSync(join(ROOT, 'dist/bot/main.js')).mtimeMs;
+    built = statSync(join(DIST, 'bot/main.js')).mtimeMs;
   } catch {
     // not built yet
   }
-  if (flags['no-build']) {
-    if (!built) throw new Error('--no-build given but dist/bot/main.js does not exist');
+  if (flags['no-build'] || DIST !== join(ROOT, 'dist')) {
+    if (!built) throw new Error(`${join(DIST, 'bot/main.js')} does not exist`);
     return;
   }
   if (built && built >= newestSourceMtime()) return;
@@ -187,7 +193,7 @@ function snapshotDist(): string {
   for (let attempt = 1; ; attempt++) {
     rmSync(snap, { recursive: true, force: true });
     try {
-      cpSync(join(ROOT, 'dist'), snap, { recursive: true });
+      cpSync(DIST, snap, { recursive: true });
       if (existsSync(join(snap, 'bot/main.js'))) return snap;
     } catch (err) {
       if (attempt >= 5) throw err;
@@ -288,7 +294,6 @@ function baseEnv(extra: Record<string, string>): Record<string, string> {
     const v = process.env[k];
     if (v !== undefined) env[k] = v;
   }
-  if (flags['node-options']) env.NODE_OPTIONS = flags['node-options'];
   return { ...env, ...extra };
 }
 
@@ -296,7 +301,7 @@ async function startBare(e: Env, enqueue: boolean): Promise<Target> {
   const port = await freePort();
   return startTarget({
     name: enqueue ? 'bare Bolt + enqueue' : 'bare Bolt',
-    args: ['bench/bare-bolt.mjs'],
+    args: [...NODE_ARGS, 'bench/bare-bolt.mjs'],
     cwd: ROOT,
     port,
     env: baseEnv({
@@ -319,7 +324,7 @@ async function startBot(e: Env, role: 'bot' | 'all'): Promise<Target> {
   const port = await freePort();
   return startTarget({
     name: `bot (CHATOPS_ROLE=${role})`,
-    args: [join(distDir as string, 'bot/main.js')],
+    args: [...NODE_ARGS, join(distDir as string, 'bot/main.js')],
     cwd: ROOT,
     port,
     env: baseEnv({

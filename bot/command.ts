@@ -34,6 +34,11 @@ export interface CommandOutcome {
   outcome: AuditOutcome;
   target?: string;
   detail?: string;
+  /**
+   * Redis writes the reply speaks of (the job entering the intake). The dispatcher acks first,
+   * then awaits this; if it fails the requester gets a follow-up saying nothing was started.
+   */
+  written?: Promise<unknown>;
 }
 
 /** One slash command: parse the text, name the action to authorise, then do it (enqueue, answer). */
@@ -66,6 +71,8 @@ export interface CommandResult {
   reply: Reply;
   /** The one audit entry of this command; written by the caller so the ack need not wait for it. */
   audit: AuditEntry;
+  /** See CommandOutcome.written. */
+  written?: Promise<unknown>;
 }
 
 /**
@@ -119,7 +126,13 @@ export async function runCommand<P>(
   }
   try {
     const out = await spec.execute(parsed, req, deps);
-    return result(out.reply, out.outcome, { action: act, target: out.target, detail: out.detail });
+    const res = result(out.reply, out.outcome, { action: act, target: out.target, detail: out.detail });
+    if (out.written) {
+      res.written = out.written;
+      // Awaited by the dispatcher; this only keeps an unawaited failure from crashing the process.
+      out.written.catch(() => undefined);
+    }
+    return res;
   } catch (err) {
     if (err instanceof DeniedError)
       return result({ text: `:no_entry: ${err.message}` }, 'denied', { action: act });
@@ -134,11 +147,32 @@ export async function runCommand<P>(
   }
 }
 
+/** After the ack: the command's job could not be written, so say so, log it and audit it. */
+async function notQueued(
+  deps: BotDeps,
+  audit: AuditEntry,
+  respond: (msg: { response_type: 'ephemeral'; text: string }) => Promise<unknown>,
+  err: unknown,
+): Promise<void> {
+  const why = err instanceof Error ? err.message : String(err);
+  deps.logger.error({ requestId: audit.requestId, action: audit.action, err: why }, 'command not queued');
+  await Promise.allSettled([
+    deps.audit.record({ ...audit, outcome: 'failed', detail: `not queued: ${why}`.slice(0, 300) }),
+    respond({
+      response_type: 'ephemeral',
+      text:
+        `:warning: Sorry, I could not queue that (${why}), so it has most likely not started. ` +
+        `Check \`/chatops jobs\` before you try again. (request ${audit.requestId})`,
+    }),
+  ]);
+}
+
 /**
  * Registers a command. One Bolt listener serves every command (Bolt runs each listener's
  * middleware on every request, so one per command costs throughput). The reply goes out in the
- * ack, so "queued" is only said once it is true; the audit entry is logged and sent to Redis
- * before the ack, and awaited after it.
+ * ack as soon as the command's Redis writes (its intake entry and its audit entry) are issued;
+ * they are awaited after the ack, and if they fail the requester gets a follow-up saying that
+ * nothing was started. Waiting for Redis before acking would add a round trip to every ack.
  */
 export function registerCommand<P>(app: App, deps: BotDeps, spec: CommandSpec<P>): void {
   let specs = registries.get(app);
@@ -147,7 +181,7 @@ export function registerCommand<P>(app: App, deps: BotDeps, spec: CommandSpec<P>
     specs = [];
     registries.set(app, specs);
     dispatchers.set(app, table);
-    app.command(/^\/[\w-]+$/, async ({ command, ack }) => {
+    app.command(/^\/[\w-]+$/, async ({ command, ack, respond }) => {
       const found = table.get(command.command);
       if (!found) {
         await ack({
@@ -156,10 +190,11 @@ export function registerCommand<P>(app: App, deps: BotDeps, spec: CommandSpec<P>
         });
         return;
       }
-      const { reply, audit } = await runCommand(found, command, deps);
-      const written = deps.audit.record(audit);
+      const { reply, audit, written } = await runCommand(found, command, deps);
+      const audited = deps.audit.record(audit);
       await ack({ response_type: 'ephemeral', ...reply });
-      await written.catch((err) =>
+      if (written) await written.catch((err) => notQueued(deps, audit, respond, err));
+      await audited.catch((err) =>
         deps.logger.error({ requestId: audit.requestId, err: String(err) }, 'audit write failed'),
       );
     });

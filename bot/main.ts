@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   try {
     const env = parseEnv(await withSecretsFromAws(process.env));
     const config = loadConfig(env.CHATOPS_CONFIG);
-    const logger = createLogger({ level: env.LOG_LEVEL });
+    const logger = createLogger({ level: env.LOG_LEVEL, buffered: true });
     starting = startChatops({ env, config, logger });
     await starting;
   } catch (err) {

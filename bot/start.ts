@@ -5,6 +5,7 @@ import type { Env } from '../infra/env.js';
 import type { Logger } from '../infra/logger.js';
 import { createRedis } from '../infra/redis.js';
 import { createSlackWebClient } from '../infra/slack-client.js';
+import { createStreamBatcher } from '../infra/stream-batcher.js';
 import type { WorkerDeps } from '../jobs/common.js';
 import { createQueues } from '../jobs/queues.js';
 import { QUEUE_NAMES } from '../jobs/registry.js';
@@ -13,6 +14,8 @@ import { createBotApp } from './app.js';
 export interface Chatops {
   /** The HTTP port the bot listens on (undefined for a worker-only process). */
   port?: number;
+  /** Sends the audit and intake entries still waiting to be batched (shutdown, tests). */
+  flush(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -39,24 +42,24 @@ export async function startChatops(opts: StartOptions): Promise<Chatops> {
   const prefix = env.CHATOPS_REDIS_PREFIX;
   const redis = createRedis(env.REDIS_URL, { name: 'chatops' });
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  // Audit and intake entries of concurrent requests share one write to Redis.
+  const streams = createStreamBatcher(redis);
   const audit = createRedisAuditLog(
     redis,
     `${prefix}:audit`,
     config.audit.maxEntries,
     logger.child({ component: 'audit' }),
+    streams,
   );
   const closers: (() => Promise<void>)[] = [];
   let port: number | undefined;
 
   try {
     if (env.CHATOPS_ROLE !== 'worker') {
-      const queues = createQueues({ connection: redis, prefix, config, names: QUEUE_NAMES });
+      const queues = createQueues({ connection: redis, streams, prefix, config, names: QUEUE_NAMES });
       const ids = await resolveBotIds(env, logger);
       const bot = createBotApp({ config, env, logger, audit, queues, redis }, ids);
       port = await bot.start();
-      void queues
-        .warm()
-        .catch((err) => logger.error({ err: String(err) }, 'could not load the queue library'));
       logger.info({ port, role: env.CHATOPS_ROLE }, 'bot listening');
       closers.push(
         () => bot.stop(),
@@ -90,11 +93,14 @@ export async function startChatops(opts: StartOptions): Promise<Chatops> {
   let closing: Promise<void> | undefined;
   return {
     port,
+    flush: () => streams.flush(),
     close() {
       closing ??= (async () => {
         for (const c of closers) {
           await c().catch((err) => logger.error({ err: String(err) }, 'error while closing'));
         }
+        // What the last requests and jobs appended is still on its way to Redis: send it first.
+        await streams.flush().catch((err) => logger.error({ err: String(err) }, 'could not flush to Redis'));
         await redis.quit().catch(() => redis.disconnect());
         logger.info('stopped');
       })();

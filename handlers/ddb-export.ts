@@ -12,7 +12,7 @@ import {
   engineName,
 } from '../jobs/ddb-export.js';
 import { TABLE_NAME } from '../jobs/ddb-export-definition.js';
-import { initCard, markReady, setItem } from '../jobs/progress-card.js';
+import { initCard, markReady } from '../jobs/progress-card.js';
 
 const USAGE = '`/ddb-export <table> [table…] [--native]`';
 const FLAGS = new Set(['--native']);
@@ -87,8 +87,7 @@ export const ddbExportCommand: CommandSpec<DdbExportArgs> = {
       },
       cardTtlSeconds(cfg),
     );
-    const queued: string[] = [];
-    const duplicates: { table: string; job: string }[] = [];
+    const writes: Promise<void>[] = [];
     for (const table of args.tables) {
       const data: DdbExportData = {
         requestId: req.requestId,
@@ -96,46 +95,27 @@ export const ddbExportCommand: CommandSpec<DdbExportArgs> = {
         table,
         engine: args.engine,
       };
-      const { id, duplicate } = await deps.queues.enqueue(DDB_EXPORT_QUEUE, table, data, {
+      // A table already being exported is found when a worker moves the job in: it marks the card.
+      const { written } = deps.queues.enqueue(DDB_EXPORT_QUEUE, table, data, {
         jobId: ddbJobId(req.requestId, table),
         dedupKey: ddbDedupKey(args.engine, table),
       });
-      if (duplicate) {
-        duplicates.push({ table, job: id });
-        await setItem(store, req.requestId, table, {
-          state: 'duplicate',
-          detail: `already being exported (job ${id})`,
-        });
-      } else {
-        queued.push(table);
-      }
+      writes.push(written);
     }
     await markReady(store, req.requestId);
     const list = (ts: string[]) => ts.map((t) => `\`${t}\``).join(', ');
-    const dupText = duplicates.length
-      ? `:hourglass: Already being exported, so not started twice: ${duplicates.map((d) => `\`${d.table}\` (job ${d.job})`).join(', ')}.`
-      : '';
-    const target = args.tables.join(',').slice(0, 200);
-    if (!queued.length) {
-      return {
-        outcome: 'invalid',
-        target,
-        detail: `duplicate of ${duplicates.map((d) => d.job).join(', ')}`,
-        reply: { text: dupText },
-      };
-    }
     return {
       outcome: 'queued',
-      target,
-      detail: `${args.engine}; jobs ${queued.map((t) => ddbJobId(req.requestId, t)).join(', ')}`.slice(
+      target: args.tables.join(',').slice(0, 200),
+      detail: `${args.engine}; jobs ${args.tables.map((t) => ddbJobId(req.requestId, t)).join(', ')}`.slice(
         0,
         500,
       ),
+      written: Promise.all(writes),
       reply: {
         text:
-          `:package: Exporting ${list(queued)} from ${cfg.sourceAccount} to \`${where}\` with ${how}. ` +
-          `I'll keep a progress card up to date in our DM. (request ${req.requestId})` +
-          (dupText ? `\n${dupText}` : ''),
+          `:package: Exporting ${list(args.tables)} from ${cfg.sourceAccount} to \`${where}\` with ${how}. ` +
+          `I'll keep a progress card up to date in our DM. (request ${req.requestId})`,
       },
     };
   },

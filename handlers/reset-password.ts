@@ -145,27 +145,17 @@ export const resetPasswordCommand: CommandSpec<ResetArgs> = {
       account,
       iamUser,
     };
-    const { id, duplicate } = await deps.queues.enqueue(RESET_PASSWORD_QUEUE, `${iamUser}@${account}`, data, {
+    const { id, written } = deps.queues.enqueue(RESET_PASSWORD_QUEUE, `${iamUser}@${account}`, data, {
       jobId: `rp-${req.requestId}`,
       dedupKey: `${account}/${iamUser}`,
     });
-    const target = `${iamUser}@${account}`;
-    if (duplicate) {
-      return {
-        outcome: 'invalid',
-        target,
-        detail: `duplicate of job ${id}`,
-        reply: {
-          text: `:hourglass: A password reset for ${iamUser} in ${account} is already in progress (job ${id}); it was not started twice.`,
-        },
-      };
-    }
     return {
       outcome: 'queued',
-      target,
+      target: `${iamUser}@${account}`,
       detail: `job ${id}`,
+      written,
       reply: {
-        text: `:key: Resetting the console password of ${iamUser} in ${account}. I'll message you when it is mailed. (request ${req.requestId})`,
+        text: `:key: Resetting the console password of ${iamUser} in ${account}. I'll message you as it goes. (request ${req.requestId})`,
       },
     };
   },

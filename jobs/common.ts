@@ -64,6 +64,11 @@ export interface JobKind<D extends BaseJobData, R> {
   onFinalFailure?(job: Job<D, R>, ctx: JobContext<D>, err: unknown): Promise<void>;
   /** Short outcome for the audit trail (no secrets). */
   summarize?(result: R): string;
+  /**
+   * Tells the requester that their command duplicates a job still waiting or running (found when
+   * the command is moved from the intake). Default: a DM naming `describe(data)` and the job.
+   */
+  onDuplicate?(data: D, existingJobId: string, ctx: Pick<JobContext<D>, 'deps' | 'log'>): Promise<void>;
 }
 
 /** Wraps a JobKind into a BullMQ processor with per-job logging, status reporting and audit. */

@@ -197,13 +197,15 @@ async function call<T>(what: string, p: Promise<T>): Promise<T> {
 }
 
 type Ctx = JobContext<DdbExportData>;
+/** What updating the progress card needs: also given to onDuplicate, outside any job. */
+type CardCtx = Pick<Ctx, 'deps' | 'log'>;
 
-function store(ctx: Ctx) {
+function store(ctx: CardCtx) {
   return { redis: ctx.deps.redis, prefix: ctx.deps.prefix };
 }
 
 /** Moves this table on the card and re-renders it; a Redis or Slack hiccup here never fails the export. */
-async function mark(ctx: Ctx, d: DdbExportData, state: ItemState, detail?: string): Promise<void> {
+async function mark(ctx: CardCtx, d: DdbExportData, state: ItemState, detail?: string): Promise<void> {
   try {
     await setItem(store(ctx), d.requestId, d.table, { state, detail, startedAt: d.startedAt });
     await refreshCard({ ...store(ctx), notifier: ctx.deps.notifier, log: ctx.log }, d.requestId);
@@ -216,7 +218,7 @@ async function mark(ctx: Ctx, d: DdbExportData, state: ItemState, detail?: strin
 }
 
 /** Once every table of the command is done and at least one succeeded, the requester gets the follow-up, once. */
-async function followUpWhenAllDone(ctx: Ctx, d: DdbExportData, cfg: DdbExportConfig): Promise<void> {
+async function followUpWhenAllDone(ctx: CardCtx, d: DdbExportData, cfg: DdbExportConfig): Promise<void> {
   try {
     const card = await readCard(store(ctx), d.requestId);
     if (!card || !allTerminal(card)) return;
@@ -595,6 +597,11 @@ export const ddbExportJob: JobKind<DdbExportData, DdbExportResult> = {
       exportArn: d.exportArn,
       seconds: Math.round((Date.now() - (d.startedAt ?? Date.now())) / 1000),
     };
+  },
+  async onDuplicate(d, existing, ctx) {
+    await mark(ctx, d, 'duplicate', `already being exported (job ${existing}), so not started twice`);
+    const cfg = ctx.deps.config.ddbExport;
+    if (cfg) await followUpWhenAllDone(ctx, d, cfg);
   },
   async onFinalFailure(job, ctx, err) {
     const d = job.data;

@@ -2,7 +2,9 @@ import type { JobsOptions, Queue } from 'bullmq';
 import type { Config } from '../infra/config.js';
 import type { Redis } from '../infra/redis.js';
 import { withTimeout } from '../infra/redis.js';
+import type { StreamBatcher } from '../infra/stream-batcher.js';
 import type { BaseJobData } from './common.js';
+import { pendingIntake, submitToIntake } from './intake.js';
 
 export interface EnqueueOptions {
   /** Deterministic id: adding the same id twice runs once. BullMQ forbids ':' in it. */
@@ -12,9 +14,15 @@ export interface EnqueueOptions {
 }
 
 export interface Enqueued {
+  /** The job id it will have in its queue. */
   id: string;
-  /** True when an equivalent job was already queued or running, so nothing new was added. */
-  duplicate: boolean;
+  /**
+   * Resolves once the command is in Redis (rejects on a Redis error or after the timeout). The
+   * Slack ack need not wait for it: the dispatcher answers, then awaits this and follows up on failure.
+   * A duplicate of a job still waiting or running is found by the worker that moves it, which
+   * tells the requester.
+   */
+  written: Promise<void>;
 }
 
 export interface JobSummary {
@@ -29,17 +37,10 @@ export interface JobSummary {
   failedReason?: string;
 }
 
-/** The bot's side of the queues: adding jobs and listing recent ones. */
+/** The bot's side of the queues: submitting jobs (through the intake) and listing recent ones. */
 export interface Queues {
-  enqueue<D extends BaseJobData>(
-    queue: string,
-    name: string,
-    data: D,
-    opts: EnqueueOptions,
-  ): Promise<Enqueued>;
+  enqueue<D extends BaseJobData>(queue: string, name: string, data: D, opts: EnqueueOptions): Enqueued;
   recent(limit: number): Promise<JobSummary[]>;
-  /** Loads BullMQ ahead of the first command (the bot reports ready before it is needed). */
-  warm(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -55,9 +56,11 @@ export function jobOptions(config: Config): JobsOptions {
 
 const LISTED_STATES = ['active', 'waiting', 'delayed', 'prioritized', 'completed', 'failed'] as const;
 
-/** BullMQ queues on one shared connection, created on first use. */
+/** Submits through the intake; lists from BullMQ queues on one shared connection, created on first use. */
 export function createQueues(opts: {
   connection: Redis;
+  /** How intake entries reach Redis (batched with the audit entries). */
+  streams: StreamBatcher;
   prefix: string;
   config: Config;
   names: string[];
@@ -65,7 +68,7 @@ export function createQueues(opts: {
 }): Queues {
   const queues = new Map<string, Queue>();
   const defaults = jobOptions(opts.config);
-  // BullMQ is imported on first use, so it is not on the start-up path of a bot process.
+  // BullMQ is imported on first listing only: a bot process never needs it to take commands.
   let bullmq: Promise<typeof import('bullmq')> | undefined;
   const load = () => {
     bullmq ??= import('bullmq');
@@ -83,27 +86,48 @@ export function createQueues(opts: {
     return q;
   };
   return {
-    async enqueue(queue, name, data, o) {
-      // The map lookup first: the hot path skips get()'s extra await once the queue exists.
-      const q = queues.get(queue) ?? (await get(queue));
-      const job = await withTimeout(
-        q.add(name, data, {
+    enqueue(queue, name, data, o) {
+      const written = withTimeout(
+        submitToIntake(opts.streams, opts.prefix, {
+          queue,
+          name,
           jobId: o.jobId,
-          ...(o.dedupKey ? { deduplication: { id: o.dedupKey } } : {}),
+          dedupKey: o.dedupKey,
+          data,
+          at: Date.now(),
         }),
         opts.addTimeoutMs ?? 2_000,
-        `adding a ${queue} job`,
+        `queuing a ${queue} job`,
       );
-      const id = String(job.id);
-      return { id, duplicate: id !== o.jobId };
+      return { id: o.jobId, written };
     },
     async recent(limit) {
+      await opts.streams.flush(); // so the caller sees the commands this process just took
       const all: JobSummary[] = [];
+      // Commands no worker has picked up yet (none running, or all busy moving others).
+      for (const e of await pendingIntake(opts.connection, opts.prefix, limit)) {
+        all.push({
+          queue: e.queue,
+          id: e.jobId,
+          name: e.name,
+          state: 'received',
+          requester: e.data.requester ?? '?',
+          requestId: e.data.requestId ?? '?',
+          createdAt: e.at,
+          attemptsMade: 0,
+        });
+      }
+      const seen = new Set(all.map((j) => j.id));
       for (const name of opts.names) {
         const q = await get(name);
         const jobs = await q.getJobs([...LISTED_STATES], 0, limit - 1, false);
         for (const j of jobs) {
           if (!j?.id) continue;
+          if (seen.has(j.id)) {
+            // Moved a moment ago: the queue's state is the newer one.
+            const i = all.findIndex((x) => x.id === j.id);
+            if (i >= 0) all.splice(i, 1);
+          }
           const data = j.data as Partial<BaseJobData>;
           all.push({
             queue: name,
@@ -119,9 +143,6 @@ export function createQueues(opts: {
         }
       }
       return all.sort((a, b) => b.createdAt - a.createdAt).slice(0, limit);
-    },
-    async warm() {
-      await load();
     },
     async close() {
       await Promise.all([...queues.values()].map((q) => q.close()));

@@ -2,6 +2,7 @@ import { Worker } from 'bullmq';
 import type { Logger } from '../infra/logger.js';
 import { type BaseJobData, type JobKind, makeProcessor, type WorkerDeps } from './common.js';
 import { ddbExportJob } from './ddb-export.js';
+import { startIntakeMover } from './intake-mover.js';
 import { resetPasswordJob } from './reset-password.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds kinds of different data types
@@ -11,7 +12,10 @@ export interface Workers {
   close(timeoutMs: number): Promise<void>;
 }
 
-/** Starts one BullMQ worker per job kind. Any number of processes may do this against one Redis. */
+/**
+ * Starts the intake mover and one BullMQ worker per job kind. Any number of processes may do this
+ * against one Redis.
+ */
 export function startWorkers(opts: {
   deps: WorkerDeps;
   redisUrl: string;
@@ -34,9 +38,18 @@ export function startWorkers(opts: {
     w.on('error', (err) => opts.logger.error({ queue: kind.queue, err: err.message }, 'worker error'));
     return w;
   });
+  const mover = startIntakeMover({
+    deps: opts.deps,
+    redisUrl: opts.redisUrl,
+    prefix: opts.prefix,
+    kinds,
+    logger: opts.logger,
+  });
   opts.logger.info({ queues: kinds.map((k) => k.queue) }, 'workers started');
   return {
     async close(timeoutMs) {
+      // Stop moving new commands in first; what is still in the intake waits for the next worker.
+      await mover.close();
       // Stop taking work and let active jobs finish (pause waits for them); past the timeout,
       // release them: their locks lapse and another worker's stalled check hands them out again.
       // (BullMQ's close() cannot be escalated to close(true) once called, hence pause first.)

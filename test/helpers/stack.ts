@@ -73,6 +73,8 @@ export interface Stack {
   actions: Set<string>;
   keys: Record<string, TestKey>;
   instances: Chatops[];
+  /** Starts one more chatops process (in this process) on the same Redis, config and fakes. */
+  startInstance(role: 'all' | 'bot' | 'worker'): Promise<Chatops>;
   /** Base URL of the first bot's HTTP server. */
   baseUrl: string;
   command(
@@ -180,18 +182,19 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       ? ['all']
       : [...Array(topology.bots).fill('bot'), ...Array(topology.workers).fill('worker')];
   const instances: Chatops[] = [];
-  for (const role of roles) {
+  const startInstance = async (role: 'all' | 'bot' | 'worker') => {
     const env = parseEnv({ ...baseEnv, CHATOPS_ROLE: role });
-    instances.push(
-      await startChatops({
-        env,
-        config,
-        logger: logger.child({ instance: instances.length, role }),
-        recorder,
-        workerOverrides: opts.workerOverrides,
-      }),
-    );
-  }
+    const instance = await startChatops({
+      env,
+      config,
+      logger: logger.child({ instance: instances.length, role }),
+      recorder,
+      workerOverrides: opts.workerOverrides,
+    });
+    instances.push(instance);
+    return instance;
+  };
+  for (const role of roles) await startInstance(role);
   const botPorts = instances.map((i) => i.port).filter((p): p is number => p !== undefined);
   const clients = botPorts.map((port) =>
     createSlackClient({ url: `http://127.0.0.1:${port}/slack/events`, signingSecret: SIGNING_SECRET }),
@@ -215,6 +218,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     actions,
     keys,
     instances,
+    startInstance,
     baseUrl: `http://127.0.0.1:${botPorts[0]}`,
     async command(user, command, text = '', botIndex = 0) {
       const client = clients[botIndex];
@@ -238,6 +242,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       return user ? (user.password ?? null) : undefined;
     },
     async auditRows() {
+      await Promise.all(instances.map((i) => i.flush()));
       // The product's own reader, oldest first.
       const rows = await auditReader.recent(1_000_000);
       return rows.reverse() as unknown as Record<string, string>[];

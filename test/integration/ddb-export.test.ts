@@ -171,7 +171,12 @@ describe('/ddb-export with Data Pipeline, against moto', () => {
     await card(s, 'U0OPS', /prod_txlog running/);
 
     const again = await s.command('U0CAROL', '/ddb-export', 'prod_txlog');
-    expect(again.text).toMatch(/Already being exported, so not started twice: `prod_txlog` \(job ddb-/);
+    expect(again.text).toMatch(/Exporting `prod_txlog`/);
+    // Found when a worker moves the command in: the second card says so, and nothing runs twice.
+    const dup = await card(s, 'U0CAROL', /prod_txlog not started twice/);
+    expect(JSON.stringify(dup.blocks)).toMatch(
+      /already being exported \(job ddb-[^)]+\), so not started twice/,
+    );
     expect(await pipelines(s)).toHaveLength(1);
 
     // The first run ends (moto never ends it): its job goes away, as a finished one would.
@@ -186,7 +191,11 @@ describe('/ddb-export with Data Pipeline, against moto', () => {
 
     const third = await s.command('U0CAROL', '/ddb-export', 'prod_txlog');
     expect(third.text).toMatch(/Exporting `prod_txlog`/);
-    await card(s, 'U0CAROL', /prod_txlog running/);
+    await until('the third card says running', () =>
+      s.slack.messages('D0CAROL').filter((m) => /prod_txlog running/.test(m.text)).length === 1
+        ? true
+        : undefined,
+    );
     const list = await pipelines(s);
     expect(list).toHaveLength(1);
     expect(s.logs.filter((l) => l.includes('"msg":"pipeline created"'))).toHaveLength(1);
@@ -197,9 +206,11 @@ describe('/ddb-export with Data Pipeline, against moto', () => {
     const audit = await s.auditRows();
     expect(audit.map((r) => `${r.user}:${r.outcome}`)).toEqual([
       'U0OPS:queued',
+      'U0CAROL:queued',
       'U0CAROL:invalid',
       'U0CAROL:queued',
     ]);
+    expect(audit[2]?.detail).toMatch(/^duplicate of job ddb-/);
   });
 
   it('activates a pipeline made by hand as in the runbook, without redefining it', async () => {

@@ -74,14 +74,38 @@ describe('/chatops', () => {
 });
 
 describe('queues', () => {
-  it('does not run a double-submitted reset twice', async () => {
-    // A bot with no worker: the first job stays queued while the second command arrives.
+  it('does not run a double-submitted reset twice, and tells the requester', async () => {
+    // A bot with no worker: both commands wait in the intake until a worker starts.
     stack = await startStack({ topology: { bots: 1, workers: 0 } });
-    const first = await stack.command('U0ALICE', '/reset-password');
-    const second = await stack.command('U0ALICE', '/reset-password');
+    const s = stack;
+    await seedIamUser(s.iam('osio-dev'), 'alice');
+    const first = await s.command('U0ALICE', '/reset-password');
+    const second = await s.command('U0ALICE', '/reset-password');
     expect(first.text).toMatch(/Resetting/);
-    expect(second.text).toMatch(/already in progress \(job rp-[0-9a-f-]+\); it was not started twice/);
-    expect(await stack.redis.llen(`${stack.prefix}:reset-password:wait`)).toBe(1);
+    expect(second.text).toMatch(/Resetting/);
+    await until('both in the intake', async () =>
+      (await s.redis.xlen(`${s.prefix}:intake`)) === 2 ? true : undefined,
+    );
+    const waiting = (await s.command('U0OPS', '/chatops', 'jobs')).text;
+    expect(waiting.match(/alice@osio-dev: \*received\*/g)).toHaveLength(2);
+
+    await s.startInstance('worker');
+    await until('one mail', () => (s.smtp.messages.length === 1 ? true : undefined), 20_000);
+    const dm = await until('the duplicate note', () =>
+      s.slack.messages('D0ALICE').find((m) => m.text.includes('Not started twice')),
+    );
+    expect(dm.text).toMatch(/alice@osio-dev is already queued or running \(job rp-[0-9a-f-]+\)/);
+    await until('the job ends', async () =>
+      (await s.auditRows()).some((r) => r.outcome === 'succeeded') ? true : undefined,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    expect(s.smtp.messages).toHaveLength(1);
+    const jobRows = (await s.auditRows()).filter((r) => r.action === 'reset-password');
+    expect(jobRows.map((r) => `${r.outcome} ${r.detail?.split(' ')[0]}`).sort()).toEqual([
+      'invalid duplicate',
+      'succeeded mailed',
+    ]);
+    expect(await s.redis.xlen(`${s.prefix}:intake`)).toBe(0);
   });
 
   it('two bots and two workers on one Redis process a burst of 20 resets exactly once each', async () => {
