@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# Build stage: compile TypeScript.
+# Build stage: type-check with tsc, bundle bot/main.ts with esbuild (scripts/build.mjs).
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -9,9 +9,12 @@ COPY bot ./bot
 COPY handlers ./handlers
 COPY jobs ./jobs
 COPY infra ./infra
+COPY scripts ./scripts
 RUN npm run build
 
-# Runtime stage: production dependencies and the compiled bot only, as a non-root user.
+# Runtime stage: production dependencies and the bundled bot only, as a non-root user. The bundle still
+# needs node_modules next to dist/: Socket Mode, express and @slack/oauth are loaded from there on first
+# use, and so are native addons and files some packages read at run time.
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production PORT=3000 CHATOPS_CONFIG=/etc/chatops/chatops.yaml
 WORKDIR /app

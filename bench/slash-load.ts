@@ -147,7 +147,7 @@ function newestSourceMtime(): number {
     }
   };
   for (const d of ['bot', 'handlers', 'jobs', 'infra', 'devkit', 'playground']) walk(join(ROOT, d));
-  for (const f of ['tsconfig.json', 'tsconfig.build.json', 'package-lock.json']) {
+  for (const f of ['tsconfig.json', 'tsconfig.build.json', 'package-lock.json', 'scripts/build.mjs']) {
     try {
       newest = Math.max(newest, statSync(join(ROOT, f)).mtimeMs);
     } catch {

@@ -1,0 +1,254 @@
+// The production artefact: scripts/build.mjs's bundle, started with `node .../bot/main.js` as `npm start` does.
+// Other integration tests run the TypeScript sources, so only this one sees what esbuild changed:
+// lazy chunks, the lazily required Socket Mode receiver, external packages, CommonJS paths.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { WebSocketServer } from 'ws';
+import { stringify } from 'yaml';
+import {
+  createSlackClient,
+  type FakeSlack,
+  freePort,
+  startFakeSlack,
+  startSmtpCapture,
+} from '../../devkit/index.js';
+import { createAwsClients } from '../../infra/aws.js';
+import { loadConfig } from '../../infra/config.js';
+import { createRedis } from '../../infra/redis.js';
+import { makeKey } from '../fixtures/keys.js';
+import { ACCOUNTS, deleteKeys, SIGNING_SECRET, seedIamUser } from '../helpers/stack.js';
+import { until } from '../helpers/wait.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+// A private output directory: dist/ may be in use (or being rebuilt) by someone else meanwhile.
+const OUT = join(ROOT, '.artifacts', `built-bot-${process.pid}`);
+const PREFIX = `built-bot-${process.pid}`;
+
+let slack: FakeSlack;
+let configPath: string;
+let tmp: string;
+const running = new Set<ChildProcess>();
+
+beforeAll(async () => {
+  execFileSync(process.execPath, ['scripts/build.mjs', '--outdir', OUT], { cwd: ROOT, stdio: 'pipe' });
+  slack = await startFakeSlack();
+  tmp = mkdtempSync(join(tmpdir(), 'chatops-built-'));
+  configPath = join(tmp, 'chatops.yaml');
+  writeFileSync(configPath, 'accounts: { osio: { id: "386414299200", region: us-east-1 } }\n');
+}, 60_000);
+
+afterEach(() => {
+  for (const child of running) child.kill('SIGKILL');
+  running.clear();
+});
+
+afterAll(async () => {
+  await slack?.close();
+  const redis = createRedis(inject('redisUrl'));
+  await deleteKeys(redis, PREFIX);
+  await redis.quit();
+  rmSync(OUT, { recursive: true, force: true });
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+interface Bot {
+  port: number;
+  output(): string;
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Starts the bundle like `npm start` and resolves once GET /readyz answers 200. */
+async function startBuiltBot(env: Record<string, string>): Promise<Bot> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(OUT, 'bot/main.js')], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'production',
+      PORT: String(port),
+      SLACK_BOT_TOKEN: 'xoxb-test',
+      SLACK_API_URL: slack.url,
+      REDIS_URL: inject('redisUrl'),
+      CHATOPS_REDIS_PREFIX: PREFIX,
+      CHATOPS_CONFIG: configPath,
+      CHATOPS_SHUTDOWN_TIMEOUT_MS: '2000',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  await until(
+    'GET /readyz to answer 200',
+    async () => {
+      if (child.exitCode !== null) throw new Error(`the bot exited (${child.exitCode}):\n${out}`);
+      const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+      return res?.status === 200;
+    },
+    15_000,
+  );
+  return {
+    port,
+    output: () => out,
+    stop: async () => {
+      child.kill('SIGTERM');
+      const code = await exited;
+      running.delete(child);
+      return code;
+    },
+  };
+}
+
+describe('the built bot (dist/bot/main.js)', () => {
+  it('starts with CHATOPS_ROLE=bot, is ready, answers slash commands over HTTP, and exits 0 on SIGTERM', async () => {
+    const bot = await startBuiltBot({ CHATOPS_ROLE: 'bot', SLACK_SIGNING_SECRET: SIGNING_SECRET });
+    const client = createSlackClient({
+      url: `http://127.0.0.1:${bot.port}/slack/events`,
+      signingSecret: SIGNING_SECRET,
+    });
+    const help = await client.command({
+      command: '/chatops',
+      text: 'help',
+      userId: 'U0ALICE',
+      responseUrl: slack.responseUrl('C0DEVKIT', 'U0ALICE'),
+    });
+    expect(help.status).toBe(200);
+    expect(help.body).toMatch(/Commands you can run/);
+    // Lists jobs through BullMQ, which the bundle loads from a lazy chunk.
+    const jobs = await client.command({
+      command: '/chatops',
+      text: 'jobs',
+      userId: 'U0ALICE',
+      responseUrl: slack.responseUrl('C0DEVKIT', 'U0ALICE'),
+    });
+    expect(jobs.body, bot.output()).toMatch(/No recent jobs/);
+    expect(await bot.stop()).toBe(0);
+    expect(bot.output()).toMatch(/"msg":"stopped"/);
+  });
+
+  it('connects in Socket Mode when SLACK_APP_TOKEN is set (a receiver the bundle loads on first use)', async () => {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    try {
+      await new Promise((r) => wss.once('listening', r));
+      const address = wss.address();
+      const wsUrl = `ws://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/link`;
+      slack.setResponse('apps.connections.open', { url: wsUrl });
+      const acked = new Promise<{ envelope_id: string; payload?: { text?: string } }>((res) => {
+        wss.on('connection', (socket) => {
+          socket.on('message', (raw) => res(JSON.parse(String(raw))));
+          socket.send(
+            JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A0' } }),
+          );
+          socket.send(
+            JSON.stringify({
+              envelope_id: 'env-built',
+              type: 'slash_commands',
+              accepts_response_payload: true,
+              payload: {
+                token: 'x',
+                team_id: 'T0DEVKIT',
+                channel_id: 'C0DEVKIT',
+                user_id: 'U0ALICE',
+                user_name: 'alice',
+                command: '/chatops',
+                text: 'help',
+                api_app_id: 'A0',
+                response_url: 'http://127.0.0.1:1/unused',
+                trigger_id: 't',
+              },
+            }),
+          );
+        });
+      });
+      const bot = await startBuiltBot({ CHATOPS_ROLE: 'bot', SLACK_APP_TOKEN: 'xapp-test-token' });
+      const ack = await acked;
+      expect(ack.envelope_id).toBe('env-built');
+      expect(ack.payload?.text).toMatch(/Commands you can run/);
+      expect(await bot.stop()).toBe(0);
+    } finally {
+      await new Promise((r) => wss.close(r));
+    }
+  });
+
+  it('runs /reset-password end to end with CHATOPS_ROLE=all and its Slack secrets from Secrets Manager', async () => {
+    // Everything a worker loads from lazy chunks: Secrets Manager, STS/IAM clients, BullMQ, openpgp, nodemailer.
+    const motoUrl = inject('motoUrl');
+    const aws = {
+      AWS_ENDPOINT_URL: motoUrl,
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_REGION: 'us-east-1',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    };
+    Object.assign(process.env, aws);
+    const secretId = `chatops/built-bot-${process.pid}-${Date.now()}`;
+    await new SecretsManagerClient({}).send(
+      new CreateSecretCommand({
+        Name: secretId,
+        SecretString: JSON.stringify({
+          SLACK_BOT_TOKEN: 'xoxb-from-sm',
+          SLACK_SIGNING_SECRET: SIGNING_SECRET,
+        }),
+      }),
+    );
+    const iamUser = `built-${process.pid}-${Date.now()}`;
+    const key = await makeKey('alice@example.com');
+    const path = join(tmp, 'all.yaml');
+    writeFileSync(
+      path,
+      stringify({
+        accounts: ACCOUNTS,
+        people: [
+          {
+            slack: 'U0ALICE',
+            email: 'alice@example.com',
+            gpgKey: key.publicKey,
+            iamUsers: { 'osio-dev': iamUser },
+          },
+        ],
+        resetPassword: { defaultAccount: 'osio-dev', mailFrom: 'chatops@example.com' },
+        jobs: { attempts: 1 },
+      }),
+    );
+    await seedIamUser(createAwsClients(loadConfig(path)).client(IAMClient, 'osio-dev', 'test-seed'), iamUser);
+    const smtp = await startSmtpCapture();
+    try {
+      const bot = await startBuiltBot({
+        ...aws,
+        CHATOPS_ROLE: 'all',
+        CHATOPS_CONFIG: path,
+        CHATOPS_SECRETS_ID: secretId,
+        SLACK_BOT_TOKEN: '',
+        SMTP_URL: smtp.url,
+      });
+      const ack = await createSlackClient({
+        url: `http://127.0.0.1:${bot.port}/slack/events`,
+        signingSecret: SIGNING_SECRET,
+      }).command({
+        command: '/reset-password',
+        text: '',
+        userId: 'U0ALICE',
+        responseUrl: slack.responseUrl('C0DEVKIT', 'U0ALICE'),
+      });
+      expect(ack.body, bot.output()).toMatch(/Resetting the console password/);
+      const mail = await smtp.waitForMessage((m) => m.to.includes('alice@example.com'), 20_000);
+      expect(mail.text).toMatch(/-----BEGIN PGP MESSAGE-----/);
+      expect(await bot.stop()).toBe(0);
+    } finally {
+      await smtp.close();
+    }
+  });
+});
