@@ -105,8 +105,9 @@ export function createQueues(opts: {
       await opts.streams.flush(); // so the caller sees the commands this process just took
       const all: JobSummary[] = [];
       // Commands no worker has picked up yet (none running, or all busy moving others).
+      const received: JobSummary[] = [];
       for (const e of await pendingIntake(opts.connection, opts.prefix, limit)) {
-        all.push({
+        received.push({
           queue: e.queue,
           id: e.jobId,
           name: e.name,
@@ -117,17 +118,11 @@ export function createQueues(opts: {
           attemptsMade: 0,
         });
       }
-      const seen = new Set(all.map((j) => j.id));
       for (const name of opts.names) {
         const q = await get(name);
         const jobs = await q.getJobs([...LISTED_STATES], 0, limit - 1, false);
         for (const j of jobs) {
           if (!j?.id) continue;
-          if (seen.has(j.id)) {
-            // Moved a moment ago: the queue's state is the newer one.
-            const i = all.findIndex((x) => x.id === j.id);
-            if (i >= 0) all.splice(i, 1);
-          }
           const data = j.data as Partial<BaseJobData>;
           all.push({
             queue: name,
@@ -142,6 +137,9 @@ export function createQueues(opts: {
           });
         }
       }
+      // An entry moved a moment ago is in both: the queue's state is the newer one.
+      const queued = new Set(all.map((j) => j.id));
+      all.push(...received.filter((r) => !queued.has(r.id)));
       return all.sort((a, b) => b.createdAt - a.createdAt).slice(0, limit);
     },
     async close() {
