@@ -137,6 +137,8 @@ export interface SlackSendOptions {
 export interface SlackHttpResponse {
   status: number;
   body: string;
+  /** Response headers, names in lower case. */
+  headers: Record<string, string>;
   /** Parsed body when it was JSON. */
   json?: unknown;
 }
@@ -166,7 +168,11 @@ export function createSlackClient(opts: SlackClientOptions): SlackRequestClient 
     if (sendOpts.signature !== undefined) headers['x-slack-signature'] = sendOpts.signature;
     const res = await fetch(opts.url, { method: 'POST', headers, body });
     const text = await res.text();
-    const result: SlackHttpResponse = { status: res.status, body: text };
+    const result: SlackHttpResponse = {
+      status: res.status,
+      body: text,
+      headers: Object.fromEntries(res.headers.entries()),
+    };
     const looksJson = /^\s*[[{]/.test(text) || (res.headers.get('content-type') ?? '').includes('json');
     if (text.length > 0 && looksJson) {
       try {

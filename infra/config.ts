@@ -196,12 +196,26 @@ export function allowedRoles(config: Config, action: string): string[] {
 }
 
 /** The roles a Slack user holds, plus the implicit `everyone` and (when listed) `people`. */
-export function rolesOf(config: Config, userId: string): Set<string> {
-  const roles = new Set(['everyone']);
-  if (config.people.some((p) => p.slack === userId)) roles.add('people');
-  for (const [role, users] of Object.entries(config.roles)) if (users.includes(userId)) roles.add(role);
+export function rolesOf(config: Config, userId: string): ReadonlySet<string> {
+  let byUser = rolesByUser.get(config);
+  if (!byUser) {
+    byUser = new Map();
+    rolesByUser.set(config, byUser);
+  }
+  let roles = byUser.get(userId);
+  if (!roles) {
+    const held = new Set(['everyone']);
+    if (config.people.some((p) => p.slack === userId)) held.add('people');
+    for (const [role, users] of Object.entries(config.roles)) if (users.includes(userId)) held.add(role);
+    roles = held;
+    // Bounded by the people and role members in the config plus the strangers seen (one entry each).
+    if (byUser.size < 10_000) byUser.set(userId, roles);
+  }
   return roles;
 }
+
+/** The config is frozen, so each user's roles are worked out once per config. */
+const rolesByUser = new WeakMap<Config, Map<string, ReadonlySet<string>>>();
 
 /** True when the user holds one of the roles allowed for the action. */
 export function isAllowed(config: Config, userId: string, action: string): boolean {

@@ -82,7 +82,7 @@ export interface Stack {
     command: string,
     text?: string,
     botIndex?: number,
-  ): Promise<{ status: number; text: string }>;
+  ): Promise<{ status: number; text: string; headers: Record<string, string> }>;
   /** An IAM client for seeding an account alias in moto (not recorded as a bot action). */
   iam(alias: keyof typeof ACCOUNTS): IAMClient;
   /** The console password moto stores for a user, read from moto's model data. */
@@ -231,7 +231,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         responseUrl: slack.responseUrl('C0GENERAL', user),
       });
       const json = res.json as { text?: string } | undefined;
-      return { status: res.status, text: json?.text ?? res.body };
+      return { status: res.status, text: json?.text ?? res.body, headers: res.headers };
     },
     iam: (alias) => seedAws.client(IAMClient, alias, 'test-seed'),
     async motoPassword(accountId, userName) {

@@ -34,7 +34,13 @@ afterEach(async () => {
 describe('/chatops', () => {
   it('lists only the commands the caller may run', async () => {
     stack = await startStack();
-    const alice = (await stack.command('U0ALICE', '/chatops', 'help')).text;
+    const res = await stack.command('U0ALICE', '/chatops', 'help');
+    // The ack goes out in one write with its length, not chunked (bot/app.ts OneWriteResponse).
+    expect(res.headers['content-length']).toBe(
+      String(Buffer.byteLength(JSON.stringify({ response_type: 'ephemeral', text: res.text }))),
+    );
+    expect(res.headers['transfer-encoding']).toBeUndefined();
+    const alice = res.text;
     expect(alice).toContain('/reset-password [account]');
     expect(alice).not.toContain('someone else');
     expect(alice).not.toContain('/chatops audit');
