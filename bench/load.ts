@@ -71,6 +71,8 @@ export interface LoadResult {
   rps: number;
   p50ms: number;
   p99ms: number;
+  /** Percentiles 98, 99.5 and 99.9: where the tail bends (GC pauses hit about 1% of requests at c=1). */
+  tailMs: { p98: number; p995: number; p999: number };
   maxms: number;
   /** One reply body from the measured window, to show what the target answered. */
   sample?: string;
@@ -154,6 +156,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     rps: n / seconds,
     p50ms: percentile(sorted, 50),
     p99ms: percentile(sorted, 99),
+    tailMs: { p98: percentile(sorted, 98), p995: percentile(sorted, 99.5), p999: percentile(sorted, 99.9) },
     maxms: n ? (sorted[n - 1] as number) : Number.NaN,
     sample,
   };

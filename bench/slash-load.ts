@@ -97,6 +97,19 @@ const JOB_COMMANDS = Math.round(positive('job-commands', flags['job-commands']))
 const DIST = resolve(ROOT, flags.dist);
 /** Flags for every target's node command line (NODE_OPTIONS refuses some, such as --cpu-prof). */
 const NODE_ARGS = flags['node-options'].split(/\s+/).filter(Boolean);
+/**
+ * The node flags `npm start` gives the bot (package.json scripts.start: `node <flags> dist/bot/main.js`),
+ * so the bench runs the bot the way it is deployed. The bare Bolt baseline runs with node's defaults.
+ */
+const START_ARGS = startScriptNodeArgs(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')));
+
+function startScriptNodeArgs(pkg: { scripts?: Record<string, string> }): string[] {
+  const words = (pkg.scripts?.start ?? '').split(/\s+/).filter(Boolean);
+  if (words[0] !== 'node' || words.at(-1) !== 'dist/bot/main.js') {
+    throw new Error(`package.json scripts.start is not "node [flags] dist/bot/main.js": ${pkg.scripts?.start}`);
+  }
+  return words.slice(1, -1);
+}
 const TARGETS: TargetName[] = flags.calibrate ? ['bare', 'bot', 'bare+q'] : ['bare', 'bot'];
 
 // ---------------------------------------------------------------------------------------------
@@ -324,7 +337,7 @@ async function startBot(e: Env, role: 'bot' | 'all'): Promise<Target> {
   const port = await freePort();
   return startTarget({
     name: `bot (CHATOPS_ROLE=${role})`,
-    args: [...NODE_ARGS, join(distDir as string, 'bot/main.js')],
+    args: [...START_ARGS, ...NODE_ARGS, join(distDir as string, 'bot/main.js')],
     cwd: ROOT,
     port,
     env: baseEnv({
@@ -579,7 +592,8 @@ async function runRound(e: Env, round: number): Promise<Round> {
         runs[name][c] = res;
         log(
           `  ${pad(name, 6)} c=${lpad(String(c), 2)}: ${lpad(fmt(res.rps, 0), 5)} req/s  p50 ${fmt(res.p50ms, 2)} ms  ` +
-            `p99 ${fmt(res.p99ms, 2)} ms  cpu ${fmt(res.cpuUsPerReq, 0)} µs/req, redis ${fmt(res.redisCpuUsPerReq, 0)} µs/req; ` +
+            `p99 ${fmt(res.p99ms, 2)} ms (p98 ${fmt(res.tailMs.p98, 2)}, p99.5 ${fmt(res.tailMs.p995, 2)}, ` +
+            `p99.9 ${fmt(res.tailMs.p999, 2)})  cpu ${fmt(res.cpuUsPerReq, 0)} µs/req, redis ${fmt(res.redisCpuUsPerReq, 0)} µs/req; ` +
             `${res.requests} requests, ${res.errors} errors, ${res.badReplies} bad replies, ` +
             `${res.newConnections} new connections; other load ${fmt(res.foreignLoadPct, 0)}%`,
         );
@@ -785,7 +799,7 @@ async function main(): Promise<void> {
   // --- print
   const out: string[] = [''];
   out.push(
-    `median of ${ROUNDS} rounds; bot = node dist/bot/main.js (CHATOPS_ROLE=bot, /reset-password self), ` +
+    `median of ${ROUNDS} rounds; bot = node ${[...START_ARGS, ''].join(' ')}dist/bot/main.js (as npm start; CHATOPS_ROLE=bot, /reset-password self), ` +
       `bare = bench/bare-bolt.mjs${flags.calibrate ? ', bare+q = bare + one BullMQ add' : ''}`,
   );
   out.push('');

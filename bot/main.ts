@@ -6,6 +6,9 @@ import { createLogger } from '../infra/logger.js';
 import { withSecretsFromAws } from '../infra/secrets.js';
 import { type Chatops, startChatops } from './start.js';
 
+/** How long a SIGTERM waits for an unfinished start-up (e.g. Socket Mode retrying an unreachable Slack). */
+const START_GRACE_MS = 5_000;
+
 async function main(): Promise<void> {
   const bootLog = createLogger({ level: process.env.LOG_LEVEL ?? 'info' });
   let starting: Promise<Chatops> | undefined;
@@ -16,8 +19,18 @@ async function main(): Promise<void> {
     stopping = true;
     bootLog.info({ signal }, 'shutting down');
     if (!starting) process.exit(0);
+    const startTimer = setTimeout(() => {
+      bootLog.error(
+        { signal, waitedMs: START_GRACE_MS },
+        'start-up did not finish after the stop signal; exiting without a clean shutdown (jobs this process took, if any, are retried by other workers once they stall)',
+      );
+      process.exit(1);
+    }, START_GRACE_MS);
     starting
-      .then((c) => c.close())
+      .then((c) => {
+        clearTimeout(startTimer);
+        return c.close();
+      })
       .then(
         () => process.exit(0),
         () => process.exit(1),

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { type AddressInfo, createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -289,8 +290,12 @@ describe('graceful shutdown', () => {
     real.close();
   });
 
-  it('exits 0 on SIGTERM after closing, and exits 1 listing every bad config key', async () => {
+  it('exits 0 on SIGTERM after closing, exits 1 listing every bad config key, and does not hang on a start-up that never ends', async () => {
     const slack = await startFakeSlack();
+    // Accepts the Socket Mode WebSocket's TCP connection and never answers the upgrade.
+    const silent = createTcpServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const silentPort = (silent.address() as AddressInfo).port;
     const dir = mkdtempSync(join(tmpdir(), 'chatops-main-'));
     const env = {
       ...process.env,
@@ -301,47 +306,69 @@ describe('graceful shutdown', () => {
       REDIS_URL: inject('redisUrl'),
       CHATOPS_REDIS_PREFIX: `sigterm-${process.pid}`,
     };
-    const run = (config: string, signalAfterReady: boolean) =>
-      new Promise<{ code: number | null; out: string }>((resolve) => {
+    /** Runs bot/main.ts; sends SIGTERM once `signalWhen` holds (checked on output and every 50 ms). */
+    const run = (
+      config: string,
+      signalWhen?: (out: string) => boolean,
+      extraEnv: Record<string, string> = {},
+    ) =>
+      new Promise<{ code: number | null; out: string; afterSignalMs: number }>((resolve) => {
         const path = join(dir, `c${Math.random()}.yaml`);
         writeFileSync(path, config);
         const child = spawn(process.execPath, ['--import', 'tsx', 'bot/main.ts'], {
-          env: { ...env, CHATOPS_CONFIG: path },
+          env: { ...env, ...extraEnv, CHATOPS_CONFIG: path },
         });
         let out = '';
+        let signalledAt = 0;
+        const check = () => {
+          if (signalWhen?.(out) && !signalledAt) {
+            signalledAt = Date.now();
+            child.kill('SIGTERM');
+          }
+        };
+        const poll = setInterval(check, 50);
         const onData = (d: Buffer) => {
           out += d.toString();
-          if (
-            signalAfterReady &&
-            out.includes('bot listening') &&
-            out.includes('workers started') &&
-            !child.killed
-          )
-            child.kill('SIGTERM');
+          check();
         };
         child.stdout.on('data', onData);
         child.stderr.on('data', onData);
         const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
         child.on('exit', (code) => {
           clearTimeout(timer);
-          resolve({ code, out });
+          clearInterval(poll);
+          resolve({ code, out, afterSignalMs: signalledAt ? Date.now() - signalledAt : -1 });
         });
       });
+    const okConfig = `accounts: { osio: { id: "386414299200", region: us-east-1 } }\n`;
     try {
-      const good = await run(`accounts: { osio: { id: "386414299200", region: us-east-1 } }\n`, true);
+      const good = await run(
+        okConfig,
+        (out) => out.includes('bot listening') && out.includes('workers started'),
+      );
       expect(good.code).toBe(0);
       expect(good.out).toMatch(/"msg":"stopped"/);
       const bad = await run(
         `accounts: { osio: { id: 12, region: nowhere } }\nroles: { Admin: [me] }\nbogus: 1\n`,
-        false,
       );
       expect(bad.code).toBe(1);
       expect(bad.out).toMatch(/accounts\.osio\.id/);
       expect(bad.out).toMatch(/accounts\.osio\.region/);
       expect(bad.out).toMatch(/roles/);
       expect(bad.out).toMatch(/bogus|Unrecognized key/);
+
+      slack.setResponse('apps.connections.open', { url: `ws://127.0.0.1:${silentPort}/link` });
+      const stuck = await run(okConfig, () => slack.callsTo('apps.connections.open').length > 0, {
+        SLACK_APP_TOKEN: 'xapp-test',
+        CHATOPS_ROLE: 'bot',
+      });
+      expect(stuck.code).toBe(1);
+      expect(stuck.out).toMatch(/start-up did not finish after the stop signal/);
+      expect(stuck.afterSignalMs).toBeGreaterThanOrEqual(4_500);
+      expect(stuck.afterSignalMs).toBeLessThan(15_000);
     } finally {
       await slack.close();
+      silent.close();
       const redis = createRedis(inject('redisUrl'));
       await deleteKeys(redis, env.CHATOPS_REDIS_PREFIX);
       await redis.quit();
