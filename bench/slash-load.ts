@@ -106,7 +106,9 @@ const START_ARGS = startScriptNodeArgs(JSON.parse(readFileSync(join(ROOT, 'packa
 function startScriptNodeArgs(pkg: { scripts?: Record<string, string> }): string[] {
   const words = (pkg.scripts?.start ?? '').split(/\s+/).filter(Boolean);
   if (words[0] !== 'node' || words.at(-1) !== 'dist/bot/main.js') {
-    throw new Error(`package.json scripts.start is not "node [flags] dist/bot/main.js": ${pkg.scripts?.start}`);
+    throw new Error(
+      `package.json scripts.start is not "node [flags] dist/bot/main.js": ${pkg.scripts?.start}`,
+    );
   }
   return words.slice(1, -1);
 }
