@@ -35,10 +35,12 @@ export function createRedisAuditLog(
   return {
     async record(entry) {
       const at = new Date().toISOString();
-      const fields: string[] = ['at', at];
-      for (const [k, v] of Object.entries(entry)) if (v !== undefined) fields.push(k, String(v));
+      const args = ['MAXLEN', '~', String(maxEntries), '*', 'at', at];
+      for (const k in entry) {
+        const v = entry[k as keyof AuditEntry];
+        if (v !== undefined) args.push(k, v);
+      }
       logger.info({ audit: { ...entry, at } }, `audit ${entry.action} ${entry.outcome}`);
-      const args = ['MAXLEN', '~', String(maxEntries), '*', ...fields];
       if (streams) await streams.xadd(key, args);
       else await redis.xadd(key, ...(args as ['MAXLEN', '~', string, '*', ...string[]]));
     },

@@ -2,7 +2,7 @@ import type { Redis } from './redis.js';
 
 /** Appends entries to Redis streams in batches. */
 export interface StreamBatcher {
-  /** XADD `key` `args…`; resolves once Redis has it. */
+  /** XADD `key` `args…`; resolves once Redis has it, rejects if Redis fails or is silent for `timeoutMs`. */
   xadd(key: string, args: (string | number)[]): Promise<void>;
   /** Sends whatever is waiting now; resolves when Redis has answered (for shutdown). */
   flush(): Promise<void>;
@@ -25,10 +25,11 @@ interface Waiting {
  */
 export function createStreamBatcher(
   redis: Redis,
-  opts: { maxBatch?: number; windowMs?: number } = {},
+  opts: { maxBatch?: number; windowMs?: number; timeoutMs?: number } = {},
 ): StreamBatcher {
   const maxBatch = opts.maxBatch ?? 200;
   const windowMs = opts.windowMs ?? 1;
+  const timeoutMs = opts.timeoutMs ?? 2_000;
   let waiting: Waiting[] = [];
   let timer: NodeJS.Timeout | undefined;
   const inFlight = new Set<Promise<void>>();
@@ -39,7 +40,7 @@ export function createStreamBatcher(
     const batch = waiting;
     waiting = [];
     if (!batch.length) return Promise.resolve();
-    const sent = redis
+    const confirmed = redis
       .pipeline(batch.map((w) => ['xadd', w.key, ...w.args.map(String)]))
       .exec()
       .then(
@@ -53,8 +54,20 @@ export function createStreamBatcher(
         (err: Error) => {
           for (const w of batch) w.reject(err);
         },
-      )
-      .finally(() => inFlight.delete(sent));
+      );
+    // One timer per batch rather than one per entry; an entry settles once, whichever comes first.
+    let deadline: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<void>((resolve) => {
+      deadline = setTimeout(() => {
+        const err = new Error(`writing to Redis timed out after ${timeoutMs} ms`);
+        for (const w of batch) w.reject(err);
+        resolve();
+      }, timeoutMs);
+    });
+    const sent = Promise.race([confirmed, timedOut]).finally(() => {
+      clearTimeout(deadline);
+      inFlight.delete(sent);
+    });
     inFlight.add(sent);
     return sent;
   };

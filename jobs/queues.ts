@@ -1,7 +1,6 @@
 import type { JobsOptions, Queue } from 'bullmq';
 import type { Config } from '../infra/config.js';
 import type { Redis } from '../infra/redis.js';
-import { withTimeout } from '../infra/redis.js';
 import type { StreamBatcher } from '../infra/stream-batcher.js';
 import type { BaseJobData } from './common.js';
 import { pendingIntake, submitToIntake } from './intake.js';
@@ -64,7 +63,6 @@ export function createQueues(opts: {
   prefix: string;
   config: Config;
   names: string[];
-  addTimeoutMs?: number;
 }): Queues {
   const queues = new Map<string, Queue>();
   const defaults = jobOptions(opts.config);
@@ -87,18 +85,15 @@ export function createQueues(opts: {
   };
   return {
     enqueue(queue, name, data, o) {
-      const written = withTimeout(
-        submitToIntake(opts.streams, opts.prefix, {
-          queue,
-          name,
-          jobId: o.jobId,
-          dedupKey: o.dedupKey,
-          data,
-          at: Date.now(),
-        }),
-        opts.addTimeoutMs ?? 2_000,
-        `queuing a ${queue} job`,
-      );
+      // The batcher rejects it if Redis has not confirmed within 2 s.
+      const written = submitToIntake(opts.streams, opts.prefix, {
+        queue,
+        name,
+        jobId: o.jobId,
+        dedupKey: o.dedupKey,
+        data,
+        at: Date.now(),
+      });
       return { id: o.jobId, written };
     },
     async recent(limit) {

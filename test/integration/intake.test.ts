@@ -136,9 +136,7 @@ describe('intake', () => {
       (c) => c.method === 'response_url' && String(c.args.text).includes('could not queue'),
       10_000,
     );
-    expect(String(follow.args.text)).toMatch(
-      /queuing a reset-password job timed out after 2000 ms.*\/chatops jobs/,
-    );
+    expect(String(follow.args.text)).toMatch(/writing to Redis timed out after 2000 ms.*\/chatops jobs/);
     await until('the pause is over', async () =>
       (await s.redis.xlen(intakeKey(s.prefix))) === 1 ? true : undefined,
     );
