@@ -191,12 +191,15 @@ export function registerCommand<P>(app: App, deps: BotDeps, spec: CommandSpec<P>
         return;
       }
       const { reply, audit, written } = await runCommand(found, command, deps);
-      const audited = deps.audit.record(audit);
+      // Handled at once: it can fail (a 2 s timeout) while the follow-up below is still being sent.
+      const audited = deps.audit
+        .record(audit)
+        .catch((err) =>
+          deps.logger.error({ requestId: audit.requestId, err: String(err) }, 'audit write failed'),
+        );
       await ack({ response_type: 'ephemeral', ...reply });
       if (written) await written.catch((err) => notQueued(deps, audit, respond, err));
-      await audited.catch((err) =>
-        deps.logger.error({ requestId: audit.requestId, err: String(err) }, 'audit write failed'),
-      );
+      await audited;
     });
   }
   specs.push(spec as CommandSpec<unknown>);
