@@ -36,7 +36,7 @@ describe('/chatops', () => {
   it('lists only the commands the caller may run', async () => {
     stack = await startStack();
     const res = await stack.command('U0ALICE', '/chatops', 'help');
-    // The ack goes out in one write with its length, not chunked (bot/app.ts OneWriteResponse).
+    // The ack is sent with its length, not chunked (bot/app.ts OneWriteResponse).
     expect(res.headers['content-length']).toBe(
       String(Buffer.byteLength(JSON.stringify({ response_type: 'ephemeral', text: res.text }))),
     );
