@@ -32,6 +32,13 @@ afterEach(async () => {
   stack = undefined;
 });
 
+/** Seeds alice's IAM user in osio-dev, has her reset her own password, and waits for the job to succeed. */
+async function resetAliceAndWait(s: Stack): Promise<void> {
+  await seedIamUser(s.iam('osio-dev'), 'alice');
+  await s.command('U0ALICE', '/reset-password');
+  await until('the job to finish', async () => (await s.auditRows()).some((r) => r.outcome === 'succeeded'));
+}
+
 describe('/chatops', () => {
   it('lists only the commands the caller may run', async () => {
     stack = await startStack();
@@ -55,11 +62,7 @@ describe('/chatops', () => {
   it('shows recent jobs with their state, and the audit trail to admins only', async () => {
     stack = await startStack();
     const s = stack;
-    await seedIamUser(s.iam('osio-dev'), 'alice');
-    await s.command('U0ALICE', '/reset-password');
-    await until('the job to finish', async () =>
-      (await s.auditRows()).some((r) => r.outcome === 'succeeded'),
-    );
+    await resetAliceAndWait(s);
     const jobs = (await s.command('U0BOB', '/chatops', 'jobs')).text;
     expect(jobs).toMatch(/`reset-password` alice@osio-dev: \*completed\* \(by <@U0ALICE>/);
     expect((await s.command('U0ALICE', '/chatops', 'audit')).text).toMatch(/not allowed.*chatops\.audit/);
@@ -417,11 +420,7 @@ describe('secrets', () => {
   it('keeps the Slack token and signing secret out of logs, Redis and Slack message text', async () => {
     stack = await startStack();
     const s = stack;
-    await seedIamUser(s.iam('osio-dev'), 'alice');
-    await s.command('U0ALICE', '/reset-password');
-    await until('the job to finish', async () =>
-      (await s.auditRows()).some((r) => r.outcome === 'succeeded'),
-    );
+    await resetAliceAndWait(s);
     const haystack = [
       s.logs.join('\n'),
       await dumpRedis(s.redis),
