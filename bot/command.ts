@@ -36,7 +36,7 @@ export interface CommandOutcome {
   detail?: string;
   /**
    * Redis writes the reply speaks of (the job entering the intake). The dispatcher acks first,
-   * then awaits this; if it fails the requester gets a follow-up saying nothing was started.
+   * then watches this; if it fails the requester gets a follow-up saying nothing was started.
    */
   written?: Promise<unknown>;
 }
@@ -129,7 +129,7 @@ export async function runCommand<P>(
     const res = result(out.reply, out.outcome, { action: act, target: out.target, detail: out.detail });
     if (out.written) {
       res.written = out.written;
-      // Awaited by the dispatcher; this only keeps an unawaited failure from crashing the process.
+      // The dispatcher handles its failure; this only keeps an unhandled rejection from crashing the process.
       out.written.catch(() => undefined);
     }
     return res;
@@ -171,8 +171,9 @@ async function notQueued(
  * Registers a command. One Bolt listener serves every command (Bolt runs each listener's
  * middleware on every request, so one per command costs throughput). The reply goes out in the
  * ack as soon as the command's Redis writes (its intake entry and its audit entry) are issued;
- * they are awaited after the ack, and if they fail the requester gets a follow-up saying that
- * nothing was started. Waiting for Redis before acking would add a round trip to every ack.
+ * their outcome is handled after the ack, outside the listener, and if they fail the requester gets
+ * a follow-up saying that nothing was started. Waiting for Redis before acking would add a round
+ * trip to every ack.
  */
 export function registerCommand<P>(app: App, deps: BotDeps, spec: CommandSpec<P>): void {
   let specs = registries.get(app);
@@ -191,15 +192,16 @@ export function registerCommand<P>(app: App, deps: BotDeps, spec: CommandSpec<P>
         return;
       }
       const { reply, audit, written } = await runCommand(found, command, deps);
-      // Handled at once: it can fail (a 2 s timeout) while the follow-up below is still being sent.
-      const audited = deps.audit
+      // Neither Redis write is awaited here: Bolt keeps the whole request (body, context, HTTP
+      // objects) alive until the listener returns, and waiting for Redis made every request outlive
+      // its ack. Each failure is handled on its own, at once.
+      void deps.audit
         .record(audit)
         .catch((err) =>
           deps.logger.error({ requestId: audit.requestId, err: String(err) }, 'audit write failed'),
         );
       await ack({ response_type: 'ephemeral', ...reply });
-      if (written) await written.catch((err) => notQueued(deps, audit, respond, err));
-      await audited;
+      if (written) void written.catch((err) => notQueued(deps, audit, respond, err));
     });
   }
   specs.push(spec as CommandSpec<unknown>);
