@@ -40,7 +40,7 @@ export function createRedisAuditLog(
         const v = entry[k as keyof AuditEntry];
         if (v !== undefined) args.push(k, v);
       }
-      logger.info({ audit: { ...entry, at } }, `audit ${entry.action} ${entry.outcome}`);
+      logger.info({ audit: { at, ...entry } }, `audit ${entry.action} ${entry.outcome}`);
       if (streams) await streams.xadd(key, args);
       else await redis.xadd(key, ...(args as ['MAXLEN', '~', string, '*', ...string[]]));
     },
