@@ -139,6 +139,32 @@ describe('the built bot (dist/bot/main.js)', () => {
     expect(bot.output()).toMatch(/"msg":"stopped"/);
   });
 
+  it('rejects forged and malformed signatures with 401 (the bundle checks signatures with crypto.timingSafeEqual)', async () => {
+    const bot = await startBuiltBot({ CHATOPS_ROLE: 'bot', SLACK_SIGNING_SECRET: SIGNING_SECRET });
+    const client = createSlackClient({
+      url: `http://127.0.0.1:${bot.port}/slack/events`,
+      signingSecret: SIGNING_SECRET,
+    });
+    const input = {
+      command: '/chatops',
+      text: 'help',
+      userId: 'U0ALICE',
+      responseUrl: slack.responseUrl('C0DEVKIT', 'U0ALICE'),
+    };
+    const timestamp = Math.floor(Date.now() / 1000);
+    expect((await client.command(input, { timestamp })).status).toBe(200);
+    for (const signature of [
+      `v0=${'0'.repeat(64)}`, // right length, wrong value
+      `v0=${'a'.repeat(63)}`, // one character short
+      `v0=${'é'.repeat(32)}`, // 64 characters, not 64 bytes
+      'v0=',
+    ]) {
+      const res = await client.command(input, { timestamp, signature });
+      expect(res.status, signature).toBe(401);
+    }
+    expect(await bot.stop()).toBe(0);
+  });
+
   it('keeps almost nothing alive through young-generation GCs while serving commands one at a time', async () => {
     // Before scripts/build.mjs's hidden-class patches (and bot/command.ts's Request class), every
     // request made new hidden classes (Bolt's `{ ...args, next }`, ioredis's per-pipeline accessor,
