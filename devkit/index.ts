@@ -1,4 +1,5 @@
 export * from './fake-slack.js';
+export * from './fake-socket-mode.js';
 export * from './free-port.js';
 export * from './gpg.js';
 export * from './moto.js';

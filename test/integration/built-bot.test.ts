@@ -8,13 +8,13 @@ import { join, resolve } from 'node:path';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { WebSocketServer } from 'ws';
 import { stringify } from 'yaml';
 import {
   createSlackClient,
   type FakeSlack,
   freePort,
   startFakeSlack,
+  startFakeSocketMode,
   startSmtpCapture,
 } from '../../devkit/index.js';
 import { createAwsClients } from '../../infra/aws.js';
@@ -207,46 +207,21 @@ describe('the built bot (dist/bot/main.js)', () => {
   }, 120_000);
 
   it('connects in Socket Mode when SLACK_APP_TOKEN is set (a receiver the bundle loads on first use)', async () => {
-    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    const peer = await startFakeSocketMode({
+      envelopeId: 'env-built',
+      userId: 'U0ALICE',
+      command: '/chatops',
+      text: 'help',
+    });
     try {
-      await new Promise((r) => wss.once('listening', r));
-      const address = wss.address();
-      const wsUrl = `ws://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/link`;
-      slack.setResponse('apps.connections.open', { url: wsUrl });
-      const acked = new Promise<{ envelope_id: string; payload?: { text?: string } }>((res) => {
-        wss.on('connection', (socket) => {
-          socket.on('message', (raw) => res(JSON.parse(String(raw))));
-          socket.send(
-            JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A0' } }),
-          );
-          socket.send(
-            JSON.stringify({
-              envelope_id: 'env-built',
-              type: 'slash_commands',
-              accepts_response_payload: true,
-              payload: {
-                token: 'x',
-                team_id: 'T0DEVKIT',
-                channel_id: 'C0DEVKIT',
-                user_id: 'U0ALICE',
-                user_name: 'alice',
-                command: '/chatops',
-                text: 'help',
-                api_app_id: 'A0',
-                response_url: 'http://127.0.0.1:1/unused',
-                trigger_id: 't',
-              },
-            }),
-          );
-        });
-      });
+      slack.setResponse('apps.connections.open', { url: peer.url });
       const bot = await startBuiltBot({ CHATOPS_ROLE: 'bot', SLACK_APP_TOKEN: 'xapp-test-token' });
-      const ack = await acked;
+      const ack = await peer.ack;
       expect(ack.envelope_id).toBe('env-built');
       expect(ack.payload?.text).toMatch(/Commands you can run/);
       expect(await bot.stop()).toBe(0);
     } finally {
-      await new Promise((r) => wss.close(r));
+      await peer.close();
     }
   });
 
