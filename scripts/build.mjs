@@ -126,25 +126,24 @@ const patchDeps = {
   name: 'patch-deps',
   setup(b) {
     const seen = new Set();
-    b.onLoad(
-      { filter: /[\\/]node_modules[\\/](@slack[\\/]bolt|ioredis)[\\/].*\.js$/, namespace: 'file' },
-      (args) => {
-        const hit = PATCH_DIRS.find(([, dir]) => args.path.startsWith(dir + sep));
-        if (!hit) return undefined;
-        const [pkg, dir] = hit;
-        const rel = relative(dir, args.path).split(sep).join('/');
-        const patches = PATCHES[pkg][rel];
-        if (!patches) return undefined;
-        seen.add(`${pkg}/${rel}`);
-        let text = readFileSync(args.path, 'utf8');
-        for (const [from, to] of patches) {
-          if (!text.includes(from)) throw new Error(`${pkg}/${rel} changed; update PATCHES: ${from}`);
-          text = text.replace(from, to);
-        }
-        // Prepended on the first line so the source map's line numbers still match.
-        return { contents: (text.includes('__lazy(') ? LAZY_HELPER : '') + text, loader: 'js' };
-      },
-    );
+    const names = Object.keys(PATCHES).map((pkg) => pkg.replace('/', String.raw`[\\/]`));
+    const filter = new RegExp(String.raw`[\\/]node_modules[\\/](${names.join('|')})[\\/].*\.js$`);
+    b.onLoad({ filter, namespace: 'file' }, (args) => {
+      const hit = PATCH_DIRS.find(([, dir]) => args.path.startsWith(dir + sep));
+      if (!hit) return undefined;
+      const [pkg, dir] = hit;
+      const rel = relative(dir, args.path).split(sep).join('/');
+      const patches = PATCHES[pkg][rel];
+      if (!patches) return undefined;
+      seen.add(`${pkg}/${rel}`);
+      let text = readFileSync(args.path, 'utf8');
+      for (const [from, to] of patches) {
+        if (!text.includes(from)) throw new Error(`${pkg}/${rel} changed; update PATCHES: ${from}`);
+        text = text.replace(from, to);
+      }
+      // Prepended on the first line so the source map's line numbers still match.
+      return { contents: (text.includes('__lazy(') ? LAZY_HELPER : '') + text, loader: 'js' };
+    });
     b.onEnd((result) => {
       if (result.errors.length) return;
       const missing = Object.entries(PATCHES)
