@@ -1,14 +1,9 @@
-import {
-  type IncomingMessage,
-  type OutgoingHttpHeader,
-  type OutgoingHttpHeaders,
-  type Server,
-  ServerResponse,
-} from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import {
   App,
   type Logger as BoltLogger,
   type CustomRoute,
+  HTTPModuleFunctions,
   HTTPReceiver,
   LogLevel,
   SocketModeReceiver,
@@ -16,16 +11,14 @@ import {
 import { registerHandlers } from '../handlers/index.js';
 import type { Logger } from '../infra/logger.js';
 import { redisAnswers } from '../infra/redis.js';
-import type { BotDeps } from './command.js';
+import type { BotDeps } from './listeners.js';
+import { ReplayError, replayGuard, requestContext, signedHeaders } from './middleware.js';
 
 /** Bolt's logger interface on top of pino. */
 export function boltLogger(log: Logger): BoltLogger {
   let level = LogLevel.INFO;
   return {
-    // Bolt logs several debug lines per request: skip building them unless they are wanted.
-    debug: (...m) => {
-      if (log.isLevelEnabled('debug')) log.debug({ bolt: true }, m.map(String).join(' '));
-    },
+    debug: (...m) => log.debug({ bolt: true }, m.map(String).join(' ')),
     info: (...m) => log.info({ bolt: true }, m.map(String).join(' ')),
     warn: (...m) => log.warn({ bolt: true }, m.map(String).join(' ')),
     error: (...m) => log.error({ bolt: true }, m.map(String).join(' ')),
@@ -72,60 +65,6 @@ export function customRoutes(deps: BotDeps): CustomRoute[] {
   ];
 }
 
-/**
- * Bolt acks with writeHead() and then end(body), so Node has to send the body chunked: five
- * buffers per response (header and chunk size, CRLF, body, CRLF, terminator). Holding writeHead's
- * status and headers until the body is known lets the ack carry a Content-Length, and end(body)
- * then goes out as write(body) + end(): one write of header and body. (Node's own end(body) always
- * adds an empty write, so even a Content-Length response was a writev of two buffers, and the
- * bot's ack cost about 20 µs more CPU than bare Bolt's header-only one at c=50, npm run bench.)
- * Other writeHead forms go through unchanged.
- */
-export class OneWriteResponse<Req extends IncomingMessage = IncomingMessage> extends ServerResponse<Req> {
-  private held = false;
-
-  override writeHead(
-    statusCode: number,
-    messageOrHeaders?: string | OutgoingHttpHeaders | OutgoingHttpHeader[],
-    headers?: OutgoingHttpHeaders | OutgoingHttpHeader[],
-  ): this {
-    // The second call is Node's own, from write()/end(), once it knows the length.
-    if (
-      this.held ||
-      typeof messageOrHeaders === 'string' ||
-      Array.isArray(messageOrHeaders) ||
-      this.headersSent
-    ) {
-      return typeof messageOrHeaders === 'string'
-        ? super.writeHead(statusCode, messageOrHeaders, headers)
-        : super.writeHead(statusCode, messageOrHeaders);
-    }
-    this.held = true;
-    this.statusCode = statusCode;
-    for (const [name, value] of Object.entries(messageOrHeaders ?? {})) {
-      if (value !== undefined) this.setHeader(name, value);
-    }
-    return this;
-  }
-
-  override end(...args: unknown[]): this {
-    const [chunk, encoding] = args;
-    if (this.held && !this.headersSent && (typeof chunk === 'string' || Buffer.isBuffer(chunk))) {
-      const enc = typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8';
-      const callback = args.find((a) => typeof a === 'function') as (() => void) | undefined;
-      this.setHeader(
-        'content-length',
-        typeof chunk === 'string' ? Buffer.byteLength(chunk, enc) : chunk.length,
-      );
-      this.write(chunk, enc);
-      // write() corks the socket until the next tick; sending now leaves end() nothing to add.
-      this.socket?.uncork();
-      return callback ? super.end(callback) : super.end();
-    }
-    return super.end(...(args as Parameters<ServerResponse['end']>));
-  }
-}
-
 export interface BotApp {
   app: App;
   /** Starts listening; resolves to the bound HTTP port (or the health port in Socket Mode). */
@@ -153,6 +92,16 @@ export function createBotApp(deps: BotDeps, ids: { botId?: string; botUserId?: s
         customRoutes: routes,
         logger: log,
         processBeforeResponse: false,
+        // The replay guard reads these from the context, after Bolt has verified the signature.
+        customPropertiesExtractor: signedHeaders,
+        processEventErrorHandler: async (args) => {
+          if (args.error instanceof ReplayError) {
+            args.response.writeHead(401);
+            args.response.end();
+            return true;
+          }
+          return HTTPModuleFunctions.defaultProcessEventErrorHandler(args);
+        },
       });
   const app = new App({
     receiver,
@@ -167,23 +116,25 @@ export function createBotApp(deps: BotDeps, ids: { botId?: string; botUserId?: s
     clientOptions: { slackApiUrl: env.SLACK_API_URL, retryConfig: { retries: 3 } },
   });
   app.error(async (err) => {
+    // A refused request goes back to the receiver, which answers 401.
+    if (err instanceof ReplayError) throw err;
     logger.error(
       { err: err.message, code: (err as { code?: string }).code },
       'unhandled error in a Slack handler',
     );
   });
-  registerHandlers(app, deps);
+  app.use(
+    replayGuard({ redis: deps.redis, prefix: env.CHATOPS_REDIS_PREFIX, clock: deps.clock, log: logger }),
+  );
+  app.use(requestContext(logger));
+  registerHandlers(app, { ...deps, slack: app.client });
 
-  let server: Server | undefined;
   return {
     app,
     async start() {
-      const started = (await (socketMode
-        ? app.start(env.PORT)
-        : app.start(env.PORT, { ServerResponse: OneWriteResponse }))) as unknown;
+      const started = (await app.start(env.PORT)) as unknown;
       if (!socketMode) {
-        server = started as Server;
-        const addr = server.address();
+        const addr = (started as Server).address();
         return typeof addr === 'object' && addr ? addr.port : env.PORT;
       }
       return env.PORT;

@@ -1,21 +1,19 @@
 import { createRedisAuditLog } from '../infra/audit.js';
 import type { ActionRecorder } from '../infra/aws.js';
+import { type Clock, systemClock } from '../infra/clock.js';
 import type { Config } from '../infra/config.js';
 import type { Env } from '../infra/env.js';
 import type { Logger } from '../infra/logger.js';
 import { createRedis } from '../infra/redis.js';
 import { createSlackWebClient } from '../infra/slack-client.js';
-import { createStreamBatcher } from '../infra/stream-batcher.js';
 import type { WorkerDeps } from '../jobs/common.js';
 import { createQueues } from '../jobs/queues.js';
-import { QUEUE_NAMES } from '../jobs/registry.js';
+import type { QueueName } from '../jobs/registry.js';
 import { createBotApp } from './app.js';
 
 export interface Chatops {
   /** The HTTP port the bot listens on (undefined for a worker-only process). */
   port?: number;
-  /** Sends the audit and intake entries still waiting to be batched (shutdown, tests). */
-  flush(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -23,10 +21,13 @@ export interface StartOptions {
   env: Env;
   config: Config;
   logger: Logger;
+  clock?: Clock;
   /** Tests: called with each AWS action the workers send. */
   recorder?: ActionRecorder;
   /** Tests: replace worker adapters. */
   workerOverrides?: Partial<WorkerDeps>;
+  /** Tests: the queues this process works on (default: every kind in the registry). */
+  workerQueues?: QueueName[];
 }
 
 /** Resolves the bot's ids once, so Bolt never calls auth.test per request. */
@@ -39,26 +40,25 @@ async function resolveBotIds(env: Env, logger: Logger): Promise<{ botId?: string
 /** Starts the bot and/or workers per CHATOPS_ROLE; `close()` shuts them down in order. */
 export async function startChatops(opts: StartOptions): Promise<Chatops> {
   const { env, config, logger } = opts;
+  const clock = opts.clock ?? systemClock;
   const prefix = env.CHATOPS_REDIS_PREFIX;
   const redis = createRedis(env.REDIS_URL, { name: 'chatops' });
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
-  // Audit and intake entries of concurrent requests share one write to Redis.
-  const streams = createStreamBatcher(redis);
   const audit = createRedisAuditLog(
     redis,
     `${prefix}:audit`,
     config.audit.maxEntries,
     logger.child({ component: 'audit' }),
-    streams,
+    clock,
   );
   const closers: (() => Promise<void>)[] = [];
   let port: number | undefined;
 
   try {
     if (env.CHATOPS_ROLE !== 'worker') {
-      const queues = createQueues({ connection: redis, streams, prefix, config, names: QUEUE_NAMES });
+      const queues = createQueues({ connection: redis, prefix, config, clock });
       const ids = await resolveBotIds(env, logger);
-      const bot = createBotApp({ config, env, logger, audit, queues, redis }, ids);
+      const bot = createBotApp({ config, env, logger, audit, queues, redis, clock }, ids);
       port = await bot.start();
       logger.info({ port, role: env.CHATOPS_ROLE }, 'bot listening');
       closers.push(
@@ -74,10 +74,17 @@ export async function startChatops(opts: StartOptions): Promise<Chatops> {
         env,
         logger,
         audit,
+        clock,
         recorder: opts.recorder,
         overrides: opts.workerOverrides,
       });
-      const workers = startWorkers({ deps, redisUrl: env.REDIS_URL, prefix, logger });
+      const workers = startWorkers({
+        deps,
+        redisUrl: env.REDIS_URL,
+        prefix,
+        logger,
+        queues: opts.workerQueues,
+      });
       // Workers close before the queues and Redis, after the HTTP server stopped taking commands.
       closers.splice(1, 0, async () => {
         await workers.close(env.CHATOPS_SHUTDOWN_TIMEOUT_MS);
@@ -93,14 +100,11 @@ export async function startChatops(opts: StartOptions): Promise<Chatops> {
   let closing: Promise<void> | undefined;
   return {
     port,
-    flush: () => streams.flush(),
     close() {
       closing ??= (async () => {
         for (const c of closers) {
           await c().catch((err) => logger.error({ err: String(err) }, 'error while closing'));
         }
-        // What the last requests and jobs appended is still on its way to Redis: send it first.
-        await streams.flush().catch((err) => logger.error({ err: String(err) }, 'could not flush to Redis'));
         await redis.quit().catch(() => redis.disconnect());
         logger.info('stopped');
       })();

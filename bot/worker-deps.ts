@@ -1,6 +1,7 @@
 // Loaded only by processes that run workers: the AWS SDK, openpgp and nodemailer stay out of a bot-only process.
 import type { AuditLog } from '../infra/audit.js';
 import { type ActionRecorder, createAwsClients } from '../infra/aws.js';
+import type { Clock } from '../infra/clock.js';
 import type { Config } from '../infra/config.js';
 import type { Env } from '../infra/env.js';
 import { fileKeyDirectory } from '../infra/key-directory.js';
@@ -21,6 +22,7 @@ export function createWorkerDeps(opts: {
   logger: Logger;
   audit: AuditLog;
   redis: Redis;
+  clock: Clock;
   recorder?: ActionRecorder;
   overrides?: Partial<WorkerDeps>;
 }): WorkerDeps {
@@ -35,6 +37,7 @@ export function createWorkerDeps(opts: {
     encryptor: openpgpEncryptor,
     keys: fileKeyDirectory(opts.config.baseDir),
     redis: opts.redis,
+    clock: opts.clock,
     prefix: opts.env.CHATOPS_REDIS_PREFIX,
     ...opts.overrides,
   };

@@ -1,5 +1,5 @@
 import type { App } from '@slack/bolt';
-import { type BotDeps, type CommandSpec, registerCommand, registeredCommands } from '../bot/command.js';
+import { type BotDeps, type CommandSpec, registerCommand, registeredCommands } from '../bot/listeners.js';
 import type { AuditRecord } from '../infra/audit.js';
 import { isAllowed } from '../infra/config.js';
 import { UserError } from '../infra/errors.js';
@@ -43,7 +43,7 @@ const STATE_ICON: Record<string, string> = {
 };
 
 /** One line per job: state, what, who, when. */
-export function formatJobs(jobs: JobSummary[], now = Date.now()): string {
+export function formatJobs(jobs: JobSummary[], now: number): string {
   if (!jobs.length) return 'No recent jobs.';
   return jobs
     .map(
@@ -76,7 +76,7 @@ export function register(app: App, deps: BotDeps): void {
       { action: 'chatops.audit', line: '`/chatops audit [n]`: the last n audit entries (default 20)' },
     ],
     parse: (text) => parseChatopsArgs(text),
-    action: (a) => (a.sub === 'audit' ? 'chatops.audit' : 'chatops'),
+    permission: (a) => (a.sub === 'audit' ? 'chatops.audit' : 'chatops'),
     async execute(a, req, d) {
       if (a.sub === 'help') {
         const lines = registeredCommands(app).flatMap((c) =>
@@ -89,7 +89,7 @@ export function register(app: App, deps: BotDeps): void {
       }
       if (a.sub === 'jobs') {
         const jobs = await d.queues.recent(15);
-        return { outcome: 'succeeded', reply: { text: `*Recent jobs*\n${formatJobs(jobs)}` } };
+        return { outcome: 'succeeded', reply: { text: `*Recent jobs*\n${formatJobs(jobs, d.clock.now())}` } };
       }
       const rows = await d.audit.recent(a.count);
       return {

@@ -1,5 +1,5 @@
 import type { App } from '@slack/bolt';
-import { type BotDeps, type CommandSpec, registerCommand } from '../bot/command.js';
+import { type BotDeps, type CommandSpec, registerCommand } from '../bot/listeners.js';
 import { UserError } from '../infra/errors.js';
 import {
   cardTtlSeconds,
@@ -12,7 +12,7 @@ import {
   engineName,
 } from '../jobs/ddb-export.js';
 import { TABLE_NAME } from '../jobs/ddb-export-definition.js';
-import { initCard, markReady } from '../jobs/progress-card.js';
+import { initCard, markReady, setItem } from '../jobs/progress-card.js';
 
 const USAGE = '`/ddb-export <table> [table…] [--native]`';
 const FLAGS = new Set(['--native']);
@@ -71,7 +71,7 @@ export const ddbExportCommand: CommandSpec<DdbExportArgs> = {
     },
   ],
   parse: (text) => parseDdbExportArgs(text),
-  action: () => 'ddb-export',
+  permission: () => 'ddb-export',
   async execute(args, req, deps: BotDeps) {
     const cfg = ddbExportConfig(deps.config);
     const store = { redis: deps.redis, prefix: deps.env.CHATOPS_REDIS_PREFIX };
@@ -87,35 +87,51 @@ export const ddbExportCommand: CommandSpec<DdbExportArgs> = {
       },
       cardTtlSeconds(cfg),
     );
-    const writes: Promise<void>[] = [];
-    for (const table of args.tables) {
-      const data: DdbExportData = {
-        requestId: req.requestId,
-        requester: req.userId,
-        table,
-        engine: args.engine,
-      };
-      // A table already being exported is found when a worker moves the job in: it marks the card.
-      const { written } = deps.queues.enqueue(DDB_EXPORT_QUEUE, table, data, {
-        jobId: ddbJobId(req.requestId, table),
-        dedupKey: ddbDedupKey(args.engine, table),
-      });
-      writes.push(written);
+    // One add per table, all confirmed by Redis before the answer; a table already being exported
+    // is a duplicate, marked on the card and named in the answer.
+    const results = await Promise.all(
+      args.tables.map((table) => {
+        const data: DdbExportData = {
+          requestId: req.requestId,
+          requester: req.userId,
+          table,
+          engine: args.engine,
+        };
+        return deps.queues.enqueue(DDB_EXPORT_QUEUE, table, data, {
+          jobId: ddbJobId(req.requestId, table),
+          dedupKey: ddbDedupKey(args.engine, table),
+        });
+      }),
+    );
+    const queued: string[] = [];
+    const dupes: string[] = [];
+    for (const [i, res] of results.entries()) {
+      const table = args.tables[i] as string;
+      if (res.status === 'queued') queued.push(table);
+      else {
+        dupes.push(`\`${table}\` (job ${res.existingId})`);
+        await setItem(store, req.requestId, table, {
+          state: 'duplicate',
+          detail: `already being exported (job ${res.existingId}), so not started twice`,
+        });
+      }
     }
     await markReady(store, req.requestId);
     const list = (ts: string[]) => ts.map((t) => `\`${t}\``).join(', ');
+    const dupText = dupes.length ? ` Not started twice, already queued or running: ${dupes.join(', ')}.` : '';
     return {
-      outcome: 'queued',
+      outcome: queued.length ? 'queued' : 'invalid',
       target: args.tables.join(',').slice(0, 200),
-      detail: `${args.engine}; jobs ${args.tables.map((t) => ddbJobId(req.requestId, t)).join(', ')}`.slice(
-        0,
-        500,
-      ),
-      written: Promise.all(writes),
+      detail:
+        `${args.engine}; jobs ${queued.map((t) => ddbJobId(req.requestId, t)).join(', ')}${dupes.length ? `; duplicates ${dupes.length}` : ''}`.slice(
+          0,
+          500,
+        ),
       reply: {
-        text:
-          `:package: Exporting ${list(args.tables)} from ${cfg.sourceAccount} to \`${where}\` with ${how}. ` +
-          `I'll keep a progress card up to date in our DM. (request ${req.requestId})`,
+        text: queued.length
+          ? `:package: Queued: exporting ${list(queued)} from ${cfg.sourceAccount} to \`${where}\` with ${how}. ` +
+            `I'll keep a progress card up to date in our DM.${dupText} (request ${req.requestId})`
+          : `:hourglass:${dupText} (request ${req.requestId})`,
       },
     };
   },

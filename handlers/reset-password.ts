@@ -1,5 +1,5 @@
 import type { App } from '@slack/bolt';
-import { type BotDeps, type CommandSpec, registerCommand } from '../bot/command.js';
+import { type BotDeps, type CommandSpec, registerCommand } from '../bot/listeners.js';
 import type { Config, Person } from '../infra/config.js';
 import { UserError } from '../infra/errors.js';
 import { RESET_PASSWORD_QUEUE, type ResetPasswordData } from '../jobs/reset-password.js';
@@ -129,7 +129,7 @@ export const resetPasswordCommand: CommandSpec<ResetArgs> = {
     },
   ],
   parse: (text, req, deps) => parseResetArgs(text, deps.config, req.userId),
-  action: (args, req, deps) => resetAction(args, deps.config, req.userId),
+  permission: (args, req, deps) => resetAction(args, deps.config, req.userId),
   async execute(args, req, deps) {
     const { person, account, iamUser } = resolveReset(args, deps.config, req.userId);
     if (!deps.env.SMTP_URL) {
@@ -145,17 +145,27 @@ export const resetPasswordCommand: CommandSpec<ResetArgs> = {
       account,
       iamUser,
     };
-    const { id, written } = deps.queues.enqueue(RESET_PASSWORD_QUEUE, `${iamUser}@${account}`, data, {
+    const target = `${iamUser}@${account}`;
+    const res = await deps.queues.enqueue(RESET_PASSWORD_QUEUE, target, data, {
       jobId: `rp-${req.requestId}`,
       dedupKey: `${account}/${iamUser}`,
     });
+    if (res.status === 'duplicate') {
+      return {
+        outcome: 'invalid',
+        target,
+        detail: `duplicate of job ${res.existingId}`,
+        reply: {
+          text: `:hourglass: Not started twice: a password reset of ${iamUser} in ${account} is already queued or running (job ${res.existingId}). (request ${req.requestId})`,
+        },
+      };
+    }
     return {
       outcome: 'queued',
-      target: `${iamUser}@${account}`,
-      detail: `job ${id}`,
-      written,
+      target,
+      detail: `job ${res.id}`,
       reply: {
-        text: `:key: Resetting the console password of ${iamUser} in ${account}. I'll message you as it goes. (request ${req.requestId})`,
+        text: `:key: Queued: resetting the console password of ${iamUser} in ${account}. I'll message you as it goes. (request ${req.requestId})`,
       },
     };
   },

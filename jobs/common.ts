@@ -1,6 +1,7 @@
 import { DelayedError, type Job, type Processor, UnrecoverableError } from 'bullmq';
 import type { AuditLog } from '../infra/audit.js';
 import type { AwsClients } from '../infra/aws.js';
+import type { Clock } from '../infra/clock.js';
 import type { Config } from '../infra/config.js';
 import type { Env } from '../infra/env.js';
 import { ChatopsError, UserError } from '../infra/errors.js';
@@ -32,6 +33,7 @@ export interface WorkerDeps {
   keys: KeyDirectory;
   /** Shared Redis connection (not the workers' blocking ones), for state that jobs share. */
   redis: Redis;
+  clock: Clock;
   /** Prefix for every Redis key of this deployment (CHATOPS_REDIS_PREFIX). */
   prefix: string;
 }
@@ -64,11 +66,6 @@ export interface JobKind<D extends BaseJobData, R> {
   onFinalFailure?(job: Job<D, R>, ctx: JobContext<D>, err: unknown): Promise<void>;
   /** Short outcome for the audit trail (no secrets). */
   summarize?(result: R): string;
-  /**
-   * Tells the requester that their command duplicates a job still waiting or running (found when
-   * the command is moved from the intake). Default: a DM naming `describe(data)` and the job.
-   */
-  onDuplicate?(data: D, existingJobId: string, ctx: Pick<JobContext<D>, 'deps' | 'log'>): Promise<void>;
 }
 
 /** Wraps a JobKind into a BullMQ processor with per-job logging, status reporting and audit. */

@@ -197,7 +197,7 @@ async function call<T>(what: string, p: Promise<T>): Promise<T> {
 }
 
 type Ctx = JobContext<DdbExportData>;
-/** What updating the progress card needs: also given to onDuplicate, outside any job. */
+/** What updating the progress card needs. */
 type CardCtx = Pick<Ctx, 'deps' | 'log'>;
 
 function store(ctx: CardCtx) {
@@ -597,11 +597,6 @@ export const ddbExportJob: JobKind<DdbExportData, DdbExportResult> = {
       exportArn: d.exportArn,
       seconds: Math.round((Date.now() - (d.startedAt ?? Date.now())) / 1000),
     };
-  },
-  async onDuplicate(d, existing, ctx) {
-    await mark(ctx, d, 'duplicate', `already being exported (job ${existing}), so not started twice`);
-    const cfg = ctx.deps.config.ddbExport;
-    if (cfg) await followUpWhenAllDone(ctx, d, cfg);
   },
   async onFinalFailure(job, ctx, err) {
     const d = job.data;

@@ -1,28 +1,26 @@
-import type { JobsOptions, Queue } from 'bullmq';
+import { type JobsOptions, Queue } from 'bullmq';
+import { type Clock, systemClock } from '../infra/clock.js';
 import type { Config } from '../infra/config.js';
-import type { Redis } from '../infra/redis.js';
-import type { StreamBatcher } from '../infra/stream-batcher.js';
+import { type Redis, withTimeout } from '../infra/redis.js';
 import type { BaseJobData } from './common.js';
-import { pendingIntake, submitToIntake } from './intake.js';
+import { type JobDataOf, QUEUE_NAMES, type QueueName } from './registry.js';
 
 export interface EnqueueOptions {
   /** Deterministic id: adding the same id twice runs once. BullMQ forbids ':' in it. */
   jobId: string;
-  /** While a job with this key is waiting or running, another add is ignored. */
+  /** While a job with this key is waiting or running, another add is answered as a duplicate. */
   dedupKey?: string;
+  /** Run no earlier than this (epoch ms): a delayed job. */
+  runAt?: number;
 }
 
-export interface Enqueued {
-  /** The job id it will have in its queue. */
-  id: string;
-  /**
-   * Resolves once the command is in Redis (rejects on a Redis error or after the timeout). The
-   * Slack ack need not wait for it: the dispatcher answers, then awaits this and follows up on failure.
-   * A duplicate of a job still waiting or running is found by the worker that moves it, which
-   * tells the requester.
-   */
-  written: Promise<void>;
-}
+/** Redis did not confirm an add in time: the job may or may not be in its queue. */
+export class NotConfirmedError extends Error {}
+
+/** What Redis confirmed: the job is in its queue, or one with the same dedup key already is. */
+export type Enqueued =
+  | { status: 'queued'; id: string }
+  | { status: 'duplicate'; id: string; existingId: string };
 
 export interface JobSummary {
   queue: string;
@@ -36,9 +34,20 @@ export interface JobSummary {
   failedReason?: string;
 }
 
-/** The bot's side of the queues: submitting jobs (through the intake) and listing recent ones. */
+/** The queues, typed by the registry: adding jobs (confirmed by Redis) and listing recent ones. */
 export interface Queues {
-  enqueue<D extends BaseJobData>(queue: string, name: string, data: D, opts: EnqueueOptions): Enqueued;
+  /**
+   * Resolves once Redis has the job (or names the duplicate it already has); rejects on a Redis
+   * error, or with NotConfirmedError when Redis has not answered within `confirmMs`.
+   */
+  enqueue<Q extends QueueName>(
+    queue: Q,
+    name: string,
+    data: JobDataOf<Q>,
+    opts: EnqueueOptions,
+  ): Promise<Enqueued>;
+  /** The BullMQ queue itself, for the few callers that manage jobs (e.g. removing a pending notice). */
+  queue(name: QueueName): Queue;
   recent(limit: number): Promise<JobSummary[]>;
   close(): Promise<void>;
 }
@@ -55,67 +64,47 @@ export function jobOptions(config: Config): JobsOptions {
 
 const LISTED_STATES = ['active', 'waiting', 'delayed', 'prioritized', 'completed', 'failed'] as const;
 
-/** Submits through the intake; lists from BullMQ queues on one shared connection, created on first use. */
+/** BullMQ queues of every registered kind on one shared connection, created on first use. */
 export function createQueues(opts: {
   connection: Redis;
-  /** How intake entries reach Redis (batched with the audit entries). */
-  streams: StreamBatcher;
   prefix: string;
   config: Config;
-  names: string[];
+  clock?: Clock;
+  /** How long an add may wait for Redis (default 2 s: Slack needs the ack within 3). */
+  confirmMs?: number;
 }): Queues {
+  const clock = opts.clock ?? systemClock;
+  const confirmMs = opts.confirmMs ?? 2_000;
   const queues = new Map<string, Queue>();
   const defaults = jobOptions(opts.config);
-  // BullMQ is imported on first listing only: a bot process never needs it to take commands.
-  let bullmq: Promise<typeof import('bullmq')> | undefined;
-  const load = () => {
-    bullmq ??= import('bullmq');
-    return bullmq;
-  };
-  const get = async (name: string) => {
+  const get = (name: QueueName): Queue => {
     let q = queues.get(name);
     if (!q) {
-      const { Queue } = await load();
-      q =
-        queues.get(name) ??
-        new Queue(name, { connection: opts.connection, prefix: opts.prefix, defaultJobOptions: defaults });
+      q = new Queue(name, { connection: opts.connection, prefix: opts.prefix, defaultJobOptions: defaults });
       queues.set(name, q);
     }
     return q;
   };
   return {
-    enqueue(queue, name, data, o) {
-      // The batcher rejects it if Redis has not confirmed within 2 s.
-      const written = submitToIntake(opts.streams, opts.prefix, {
-        queue,
-        name,
+    async enqueue(queue, name, data, o) {
+      const delay = o.runAt === undefined ? 0 : Math.max(0, o.runAt - clock.now());
+      const added = get(queue).add(name, data, {
         jobId: o.jobId,
-        dedupKey: o.dedupKey,
-        data,
-        at: Date.now(),
+        ...(delay > 0 ? { delay } : {}),
+        ...(o.dedupKey ? { deduplication: { id: o.dedupKey } } : {}),
       });
-      return { id: o.jobId, written };
+      const job = await withTimeout(added, confirmMs, `adding job ${o.jobId}`).catch((err: Error) => {
+        added.catch(() => undefined); // it may still settle; nobody waits for it any more
+        throw /timed out/.test(err.message) ? new NotConfirmedError(err.message) : err;
+      });
+      const id = String(job.id);
+      return id === o.jobId ? { status: 'queued', id } : { status: 'duplicate', id: o.jobId, existingId: id };
     },
+    queue: get,
     async recent(limit) {
-      await opts.streams.flush(); // so the caller sees the commands this process just took
       const all: JobSummary[] = [];
-      // Commands no worker has picked up yet (none running, or all busy moving others).
-      const received: JobSummary[] = [];
-      for (const e of await pendingIntake(opts.connection, opts.prefix, limit)) {
-        received.push({
-          queue: e.queue,
-          id: e.jobId,
-          name: e.name,
-          state: 'received',
-          requester: e.data.requester ?? '?',
-          requestId: e.data.requestId ?? '?',
-          createdAt: e.at,
-          attemptsMade: 0,
-        });
-      }
-      for (const name of opts.names) {
-        const q = await get(name);
-        const jobs = await q.getJobs([...LISTED_STATES], 0, limit - 1, false);
+      for (const name of QUEUE_NAMES) {
+        const jobs = await get(name).getJobs([...LISTED_STATES], 0, limit - 1, false);
         for (const j of jobs) {
           if (!j?.id) continue;
           const data = j.data as Partial<BaseJobData>;
@@ -132,9 +121,6 @@ export function createQueues(opts: {
           });
         }
       }
-      // An entry moved a moment ago is in both: the queue's state is the newer one.
-      const queued = new Set(all.map((j) => j.id));
-      all.push(...received.filter((r) => !queued.has(r.id)));
       return all.sort((a, b) => b.createdAt - a.createdAt).slice(0, limit);
     },
     async close() {

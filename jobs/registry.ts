@@ -1,5 +1,21 @@
-// Queue names only: the bot imports this to enqueue and list jobs without loading any processor.
-import { DDB_EXPORT_QUEUE } from './ddb-export.js';
-import { RESET_PASSWORD_QUEUE } from './reset-password.js';
+// The one registry of job kinds: queue name <-> data type <-> processor. The bot enqueues through it,
+// the workers start one BullMQ worker per entry, and /chatops jobs lists these queues.
+import type { JobKind } from './common.js';
+import { DDB_EXPORT_QUEUE, ddbExportJob } from './ddb-export.js';
+import { RESET_PASSWORD_QUEUE, resetPasswordJob } from './reset-password.js';
 
-export const QUEUE_NAMES: string[] = [RESET_PASSWORD_QUEUE, DDB_EXPORT_QUEUE];
+export const JOB_KINDS = {
+  [RESET_PASSWORD_QUEUE]: resetPasswordJob,
+  [DDB_EXPORT_QUEUE]: ddbExportJob,
+} as const;
+
+export type QueueName = keyof typeof JOB_KINDS;
+
+/** The job data type of a queue. */
+export type JobDataOf<Q extends QueueName> =
+  (typeof JOB_KINDS)[Q] extends JobKind<infer D, infer _R> ? D : never;
+
+export const QUEUE_NAMES = Object.keys(JOB_KINDS) as QueueName[];
+
+/** A kind from the registry, widened for code that handles every kind alike (workers, listings). */
+export type AnyJobKind = (typeof JOB_KINDS)[QueueName];

@@ -1,31 +1,28 @@
 import { Worker } from 'bullmq';
 import type { Logger } from '../infra/logger.js';
 import { type BaseJobData, type JobKind, makeProcessor, type WorkerDeps } from './common.js';
-import { ddbExportJob } from './ddb-export.js';
-import { startIntakeMover } from './intake-mover.js';
-import { resetPasswordJob } from './reset-password.js';
-
-// biome-ignore lint/suspicious/noExplicitAny: the registry holds kinds of different data types
-export const JOB_KINDS: JobKind<any, unknown>[] = [resetPasswordJob, ddbExportJob];
+import { JOB_KINDS, type QueueName } from './registry.js';
 
 export interface Workers {
   close(timeoutMs: number): Promise<void>;
 }
 
 /**
- * Starts the intake mover and one BullMQ worker per job kind. Any number of processes may do this
- * against one Redis.
+ * Starts one BullMQ worker per job kind (all of the registry, or `queues`). Any number of processes
+ * may do this against one Redis. A process that lacks a kind (an older release in a rolling deploy)
+ * simply does not read that queue: its jobs wait there for a worker that has it.
  */
 export function startWorkers(opts: {
   deps: WorkerDeps;
   redisUrl: string;
   prefix: string;
   concurrency?: number;
-  kinds?: JobKind<BaseJobData, unknown>[];
+  queues?: QueueName[];
   logger: Logger;
 }): Workers {
-  const kinds = opts.kinds ?? JOB_KINDS;
-  const workers = kinds.map((kind) => {
+  const names = opts.queues ?? (Object.keys(JOB_KINDS) as QueueName[]);
+  const workers = names.map((name) => {
+    const kind = JOB_KINDS[name] as JobKind<BaseJobData, unknown>;
     const w = new Worker(kind.queue, makeProcessor(kind, opts.deps), {
       connection: { url: opts.redisUrl, maxRetriesPerRequest: null },
       prefix: opts.prefix,
@@ -38,18 +35,9 @@ export function startWorkers(opts: {
     w.on('error', (err) => opts.logger.error({ queue: kind.queue, err: err.message }, 'worker error'));
     return w;
   });
-  const mover = startIntakeMover({
-    deps: opts.deps,
-    redisUrl: opts.redisUrl,
-    prefix: opts.prefix,
-    kinds,
-    logger: opts.logger,
-  });
-  opts.logger.info({ queues: kinds.map((k) => k.queue) }, 'workers started');
+  opts.logger.info({ queues: names }, 'workers started');
   return {
     async close(timeoutMs) {
-      // Stop moving new commands in first; what is still in the intake waits for the next worker.
-      await mover.close();
       // Stop taking work and let active jobs finish (pause waits for them); past the timeout,
       // release them: their locks lapse and another worker's stalled check hands them out again.
       // (BullMQ's close() cannot be escalated to close(true) once called, hence pause first.)

@@ -2,7 +2,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Job, Queue } from 'bullmq';
 import { createRedis } from '../infra/redis.js';
-import { pendingIntake } from '../jobs/intake.js';
 import { QUEUE_NAMES } from '../jobs/registry.js';
 
 export interface JobLine {
@@ -53,10 +52,6 @@ export function watchJobs(redisUrl: string, prefix: string, names: string[] = QU
   const snapshot = async (): Promise<JobsSnapshot> => {
     const snap: JobsSnapshot = { busy: [], watching: [], failedUnexpectedly: [], stopped: [], completed: 0 };
     const now = Date.now();
-    // Commands the bot took that no worker has moved into a queue yet.
-    for (const e of await pendingIntake(connection, prefix, 500)) {
-      snap.busy.push({ queue: e.queue, id: e.jobId, name: e.name, state: 'received', detail: '' });
-    }
     for (const q of queues) {
       const counts = await q.getJobCounts('completed');
       snap.completed += counts.completed ?? 0;

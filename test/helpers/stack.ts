@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { inject } from 'vitest';
 import { stringify } from 'yaml';
-import { type Chatops, startChatops } from '../../bot/start.js';
+import { type Chatops, type StartOptions, startChatops } from '../../bot/start.js';
 import {
   createSlackClient,
   type FakeSlack,
@@ -74,7 +74,7 @@ export interface Stack {
   keys: Record<string, TestKey>;
   instances: Chatops[];
   /** Starts one more chatops process (in this process) on the same Redis, config and fakes. */
-  startInstance(role: 'all' | 'bot' | 'worker'): Promise<Chatops>;
+  startInstance(role: 'all' | 'bot' | 'worker', extra?: Partial<StartOptions>): Promise<Chatops>;
   /** Base URL of the first bot's HTTP server. */
   baseUrl: string;
   command(
@@ -182,7 +182,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       ? ['all']
       : [...Array(topology.bots).fill('bot'), ...Array(topology.workers).fill('worker')];
   const instances: Chatops[] = [];
-  const startInstance = async (role: 'all' | 'bot' | 'worker') => {
+  const startInstance = async (role: 'all' | 'bot' | 'worker', extra: Partial<StartOptions> = {}) => {
     const env = parseEnv({ ...baseEnv, CHATOPS_ROLE: role });
     const instance = await startChatops({
       env,
@@ -190,6 +190,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       logger: logger.child({ instance: instances.length, role }),
       recorder,
       workerOverrides: opts.workerOverrides,
+      ...extra,
     });
     instances.push(instance);
     return instance;
@@ -242,7 +243,6 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       return user ? (user.password ?? null) : undefined;
     },
     async auditRows() {
-      await Promise.all(instances.map((i) => i.flush()));
       // The product's own reader, oldest first.
       const rows = await auditReader.recent(1_000_000);
       return rows.reverse() as unknown as Record<string, string>[];

@@ -417,7 +417,7 @@ describe('watching a Data Pipeline export', () => {
     stack = await startWatchStack();
     const s = stack;
     const ack = await s.command('U0CAROL', '/ddb-export', 'users_prod orders_prod');
-    expect(ack.text).toMatch(/Exporting `users_prod`, `orders_prod`/);
+    expect(ack.text).toMatch(/Queued: exporting `users_prod`, `orders_prod`/);
     await card(s, 'U0CAROL', /users_prod finished, orders_prod failed/);
     const follow = await until('the follow-up', () =>
       s.slack.messages('D0CAROL').find((m) => m.text.includes('Good luck!')),

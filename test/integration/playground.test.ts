@@ -185,7 +185,7 @@ describe('npm run playground -- --script', () => {
 
     // /reset-password: the ack, the progress card edited to done, one mail saved for alice.
     expect(replyTo(out, 'alice@#general> /reset-password')).toMatch(
-      /\(only visible to you\)\n.*Resetting the console password of alice in osio-dev/,
+      /\(only visible to you\)\n.*Queued: resetting the console password of alice in osio-dev/,
     );
     expect(out).toMatch(
       /\[DM\] chatops \[edited\]\n.*Password reset for alice in osio-dev\n.*mailed to a\*\*\*@example\.com/,
@@ -213,7 +213,7 @@ describe('npm run playground -- --script', () => {
 
     // /ddb-export as carol: queued, and the pipeline exists in osio (the source account) only.
     expect(replyTo(out, 'carol@#general> /ddb-export prod_txlog')).toMatch(
-      /Exporting `prod_txlog` from osio/,
+      /Queued: exporting `prod_txlog` from osio/,
     );
     expect(await pipelinesIn(state, 'osio')).toContain('prod_txlog');
     expect(await pipelinesIn(state, 'osio-dev')).not.toContain('prod_txlog');

@@ -75,7 +75,7 @@ describe('/reset-password end to end', () => {
 
     const ack = await s.command('U0ALICE', '/reset-password');
     expect(ack.status).toBe(200);
-    expect(ack.text).toMatch(/Resetting the console password of alice in osio-dev/);
+    expect(ack.text).toMatch(/Queued: resetting the console password of alice in osio-dev/);
 
     const keys = await makeKeys();
     const plaintext = await decryptMail(s, 'alice@example.com', keys.valid.privateKey);

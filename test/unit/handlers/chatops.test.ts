@@ -45,7 +45,7 @@ describe('/chatops', () => {
     );
     expect(text).toContain('smtp down');
     expect(text).toContain('al@osio: *completed* (by <@U2>, 5s ago');
-    expect(formatJobs([])).toBe('No recent jobs.');
+    expect(formatJobs([], 0)).toBe('No recent jobs.');
   });
 
   it('formats audit rows', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { BotDeps, CommandRequest } from '../../../bot/command.js';
+import type { BotDeps } from '../../../bot/listeners.js';
+import type { RequestContext } from '../../../bot/middleware.js';
 import { ddbExportCommand, MAX_TABLES, parseDdbExportArgs } from '../../../handlers/ddb-export.js';
 import { parseConfig } from '../../../infra/config.js';
 
@@ -57,11 +58,14 @@ describe('/ddb-export without configuration', () => {
         },
       },
     } as unknown as BotDeps;
-    const req = { requestId: 'r1', userId: 'U0OPS', channelId: 'C1', text: 'prod_txlog' } as CommandRequest;
+    const req = { requestId: 'r1', userId: 'U0OPS', redisDown: false } as RequestContext;
     await expect(
-      ddbExportCommand.execute({ tables: ['prod_txlog'], engine: 'datapipeline' }, req, deps),
+      ddbExportCommand.execute({ tables: ['prod_txlog'], engine: 'datapipeline' }, req, deps, {
+        channelId: 'C1',
+        triggerId: 't',
+      }),
     ).rejects.toThrow(/add ddbExport \(sourceAccount, targetAccount, bucket\)/);
     expect(enqueued).toBe(0);
-    expect(ddbExportCommand.action({ tables: ['t12'], engine: 'native' }, req, deps)).toBe('ddb-export');
+    expect(ddbExportCommand.permission({ tables: ['t12'], engine: 'native' }, req, deps)).toBe('ddb-export');
   });
 });

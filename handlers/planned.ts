@@ -1,6 +1,7 @@
 import type { App } from '@slack/bolt';
-import { type BotDeps, registerCommand } from '../bot/command.js';
+import { type BotDeps, registerCommand, registeredCommands } from '../bot/listeners.js';
 
+/** Commands of the Slack app manifest that later releases implement. */
 const PLANNED: { command: string; action: string; usage: string; line: string }[] = [
   {
     command: '/migration',
@@ -11,7 +12,8 @@ const PLANNED: { command: string; action: string; usage: string; line: string }[
   {
     command: '/maintenance',
     action: 'maintenance',
-    usage: '`/maintenance [schedule <start> <duration> <title…> | list | cancel <id>]`',
+    usage:
+      '`/maintenance [schedule <start> <duration> <title…> | list | cancel <id> | extend <id> <duration>]`',
     line: '`/maintenance …`: schedule maintenance-window notices (not yet available)',
   },
   {
@@ -22,15 +24,19 @@ const PLANNED: { command: string; action: string; usage: string; line: string }[
   },
 ];
 
-/** Registers the commands of the manifest that this version does not implement yet: authorised, audited, and a clear answer. */
+/**
+ * Answers the manifest's commands that no handler registered: authorised, audited, and a clear
+ * "not yet available". Registered after every real handler, and only for commands none of them took.
+ */
 export function register(app: App, deps: BotDeps): void {
-  for (const p of PLANNED) {
+  const taken = new Set(registeredCommands(app).map((c) => c.command));
+  for (const p of PLANNED.filter((x) => !taken.has(x.command))) {
     registerCommand(app, deps, {
       command: p.command,
       usage: p.usage,
       help: [{ action: p.action, line: p.line }],
       parse: () => null,
-      action: () => p.action,
+      permission: () => p.action,
       async execute() {
         return {
           outcome: 'invalid',

@@ -1,0 +1,306 @@
+// Commands, button clicks and modal submissions all go through Bolt's own listeners (app.command,
+// app.action, app.view) and one shared path: the request context from the middleware, authorisation
+// against the config at the moment of the request, the work, one audit entry, then the answer.
+import type { App, BlockAction, ButtonAction, RespondFn, SlackViewAction, ViewOutput } from '@slack/bolt';
+import type { KnownBlock } from '@slack/types';
+import type { WebClient } from '@slack/web-api';
+import type { AuditLog, AuditOutcome } from '../infra/audit.js';
+import type { Clock } from '../infra/clock.js';
+import { allowedRoles, type Config, isAllowed } from '../infra/config.js';
+import type { Env } from '../infra/env.js';
+import { ChatopsError, DeniedError, UserError, userMessage } from '../infra/errors.js';
+import type { Logger } from '../infra/logger.js';
+import type { Redis } from '../infra/redis.js';
+import { withTimeout } from '../infra/redis.js';
+import { NotConfirmedError, type Queues } from '../jobs/queues.js';
+import type { RequestContext } from './middleware.js';
+
+/** What the bot process has; handlers get this and nothing else. */
+export interface BotDeps {
+  config: Config;
+  env: Env;
+  logger: Logger;
+  audit: AuditLog;
+  queues: Queues;
+  redis: Redis;
+  clock: Clock;
+  /** The Slack Web API client (Bolt's), for opening modals and editing messages from a click. */
+  slack?: WebClient;
+}
+
+export type Reply = { text: string; blocks?: KnownBlock[] };
+
+/** What a listener did: the answer for the user and the audit entry's outcome. */
+export interface Outcome {
+  reply: Reply;
+  outcome: AuditOutcome;
+  target?: string;
+  detail?: string;
+}
+
+/** One slash command: parse the text, name the permission, then do it (enqueue, answer). */
+export interface CommandSpec<P> {
+  command: string;
+  usage: string;
+  /** Lines for /chatops help, each with the permission the caller needs to see it. */
+  help: { action: string; line: string }[];
+  /** Syntax only: throws UserError on bad arguments. Must not look anything up that reveals data. */
+  parse(text: string, req: RequestContext, deps: BotDeps): P;
+  permission(parsed: P, req: RequestContext, deps: BotDeps): string;
+  execute(
+    parsed: P,
+    req: RequestContext,
+    deps: BotDeps,
+    extra: { channelId: string; triggerId: string },
+  ): Promise<Outcome>;
+}
+
+/** A button click. The value carries ids only; the state is looked up in Redis. */
+export interface Click {
+  actionId: string;
+  value: string;
+  channelId?: string;
+  messageTs?: string;
+  triggerId: string;
+}
+
+/** A family of buttons (`actionId` a string or a pattern). */
+export interface ActionSpec {
+  actionId: string | RegExp;
+  /** The audit action name and the permission checked at the moment of the click. */
+  permission(click: Click, req: RequestContext, deps: BotDeps): string;
+  handle(click: Click, req: RequestContext, deps: BotDeps): Promise<Outcome>;
+}
+
+/** A modal submission; `errors` (block id -> message) keeps the modal open and shows them. */
+export interface ViewSpec {
+  callbackId: string;
+  permission(view: ViewOutput, req: RequestContext, deps: BotDeps): string;
+  handle(
+    view: ViewOutput,
+    req: RequestContext,
+    deps: BotDeps,
+  ): Promise<Outcome & { errors?: Record<string, string> }>;
+}
+
+const commandRegistry = new WeakMap<App, CommandSpec<unknown>[]>();
+const actionRegistry = new WeakMap<App, (string | RegExp)[]>();
+
+/** Every command registered on `app`, in registration order (for help). */
+export function registeredCommands(app: App): readonly CommandSpec<unknown>[] {
+  return commandRegistry.get(app) ?? [];
+}
+
+/** Ephemeral reply text for a denial, which also names who can do it. */
+export function denialText(config: Config, action: string): string {
+  const roles = allowedRoles(config, action).join(', ');
+  return `:no_entry: You are not allowed to do that (${action}${roles ? `; allowed roles: ${roles}` : ''}). Ask an admin to add you to the right role in the bot's config.`;
+}
+
+const REDIS_DOWN =
+  ":warning: The bot's Redis is not answering, so nothing was queued or changed and nothing will run from this request. Try again in a minute.";
+
+/**
+ * The shared path of every listener: authorise `permission` for the user now, run `work`, write one
+ * audit entry (before the answer, so nothing is answered that the trail lacks), return the answer.
+ */
+export async function guarded(
+  deps: BotDeps,
+  req: RequestContext,
+  permission: string,
+  work: () => Promise<Outcome>,
+): Promise<Outcome> {
+  let out: Outcome;
+  if (req.redisDown) {
+    out = {
+      reply: { text: `${REDIS_DOWN} (request ${req.requestId})` },
+      outcome: 'not-queued',
+      detail: 'redis down',
+    };
+  } else if (!isAllowed(deps.config, req.userId, permission)) {
+    req.log.warn({ action: permission }, 'denied');
+    out = { reply: { text: denialText(deps.config, permission) }, outcome: 'denied' };
+  } else {
+    try {
+      out = await work();
+    } catch (err) {
+      out = failureOutcome(err, req);
+    }
+  }
+  await withTimeout(
+    deps.audit.record({
+      requestId: req.requestId,
+      user: req.userId,
+      action: permission,
+      outcome: out.outcome,
+      target: out.target,
+      detail: out.detail,
+    }),
+    1_000,
+    'the audit write',
+  ).catch((err) =>
+    req.log.error({ err: String(err), action: permission, outcome: out.outcome }, 'audit write failed'),
+  );
+  return out;
+}
+
+function failureOutcome(err: unknown, req: RequestContext): Outcome {
+  if (err instanceof NotConfirmedError) {
+    req.log.error({ err: err.message }, 'Redis did not confirm the job in time');
+    return {
+      outcome: 'not-queued',
+      detail: 'not confirmed in time',
+      reply: {
+        text:
+          `:warning: Redis did not confirm this within 2 s, so it *may still run*. ` +
+          'Check `/chatops jobs` or your DMs before you try again; a retry while the first one is queued or running is refused as a duplicate. ' +
+          `(request ${req.requestId})`,
+      },
+    };
+  }
+  if (err instanceof DeniedError) return { reply: { text: `:no_entry: ${err.message}` }, outcome: 'denied' };
+  if (err instanceof ChatopsError) {
+    return { reply: { text: `:warning: ${err.message}` }, outcome: 'invalid', detail: err.code };
+  }
+  req.log.error({ err: err instanceof Error ? err.message : String(err) }, 'listener failed');
+  return {
+    reply: { text: `:warning: ${userMessage(err)} (request ${req.requestId})` },
+    outcome: 'failed',
+    detail: err instanceof Error ? err.name : 'unknown',
+  };
+}
+
+/** Runs a command spec without HTTP (tests): parse, authorise, execute, audit. */
+export async function runCommand<P>(
+  spec: CommandSpec<P>,
+  cmd: { text: string; channelId: string; triggerId: string },
+  req: RequestContext,
+  deps: BotDeps,
+): Promise<Outcome> {
+  const text = cmd.text.trim();
+  let parsed: P;
+  try {
+    parsed = spec.parse(text, req, deps);
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+    const out: Outcome = {
+      reply: { text: `${err.message}\nUsage: ${spec.usage}` },
+      outcome: 'invalid',
+      detail: err.code,
+    };
+    await deps.audit
+      .record({
+        requestId: req.requestId,
+        user: req.userId,
+        action: spec.command.slice(1),
+        outcome: 'invalid',
+        detail: err.code,
+      })
+      .catch((e) => req.log.error({ err: String(e) }, 'audit write failed'));
+    return out;
+  }
+  return guarded(deps, req, spec.permission(parsed, req, deps), () =>
+    spec.execute(parsed, req, deps, { channelId: cmd.channelId, triggerId: cmd.triggerId }),
+  );
+}
+
+/** Registers a slash command with Bolt (`app.command`). A command can be registered once. */
+export function registerCommand<P>(app: App, deps: BotDeps, spec: CommandSpec<P>): void {
+  let specs = commandRegistry.get(app);
+  if (!specs) {
+    specs = [];
+    commandRegistry.set(app, specs);
+  }
+  if (specs.some((s) => s.command === spec.command)) throw new Error(`${spec.command} is registered twice`);
+  specs.push(spec as CommandSpec<unknown>);
+  app.command(spec.command, async ({ command, ack, context }) => {
+    const out = await runCommand(
+      spec,
+      { text: command.text ?? '', channelId: command.channel_id, triggerId: command.trigger_id },
+      context.req as RequestContext,
+      deps,
+    );
+    await ack({ response_type: 'ephemeral', ...out.reply });
+  });
+}
+
+/** Answers the clicker only (ephemeral), leaving the message with the button as it is. */
+async function answerClicker(respond: RespondFn, reply: Reply, log: Logger): Promise<void> {
+  await respond({ response_type: 'ephemeral', replace_original: false, ...reply }).catch((err) =>
+    log.warn({ err: String(err) }, 'could not answer the click'),
+  );
+}
+
+/** Registers a button family with Bolt (`app.action`). Every click is acked at once, then answered. */
+export function registerAction(app: App, deps: BotDeps, spec: ActionSpec): void {
+  const ids = actionRegistry.get(app) ?? [];
+  actionRegistry.set(app, [...ids, spec.actionId]);
+  app.action<BlockAction<ButtonAction>>(spec.actionId, async ({ action, body, ack, respond, context }) => {
+    await ack();
+    const req = context.req as RequestContext;
+    const click: Click = {
+      actionId: action.action_id,
+      value: action.value ?? '',
+      channelId: body.channel?.id ?? body.container?.channel_id,
+      messageTs: body.message?.ts ?? body.container?.message_ts,
+      triggerId: body.trigger_id,
+    };
+    const out = await guarded(deps, req, spec.permission(click, req, deps), () =>
+      spec.handle(click, req, deps),
+    );
+    await answerClicker(respond, out.reply, req.log);
+  });
+}
+
+/** Registers a modal's submission with Bolt (`app.view`). */
+export function registerView(app: App, deps: BotDeps, spec: ViewSpec): void {
+  app.view<SlackViewAction>(spec.callbackId, async ({ view, ack, context, client }) => {
+    const req = context.req as RequestContext;
+    let errors: Record<string, string> | undefined;
+    const out = await guarded(deps, req, spec.permission(view, req, deps), async () => {
+      const res = await spec.handle(view, req, deps);
+      errors = res.errors;
+      return res;
+    });
+    if (errors) {
+      await ack({ response_action: 'errors', errors });
+      return;
+    }
+    await ack();
+    // The modal closes; the outcome goes to the user's DM with the app.
+    await client.chat
+      .postMessage({
+        channel: req.userId,
+        text: out.reply.text,
+        ...(out.reply.blocks ? { blocks: out.reply.blocks } : {}),
+      })
+      .catch((err) => req.log.warn({ err: String(err) }, 'could not tell the user the outcome'));
+  });
+}
+
+/** Registers an answer for action ids no listener knows (stale buttons of an older release). */
+export function registerUnknownActions(app: App, deps: BotDeps): void {
+  app.action<BlockAction>(/.*/, async ({ action, ack, respond, context }) => {
+    const id = 'action_id' in action ? action.action_id : '';
+    if ((actionRegistry.get(app) ?? []).some((k) => (typeof k === 'string' ? k === id : k.test(id)))) return;
+    await ack();
+    const req = context.req as RequestContext;
+    await deps.audit
+      .record({
+        requestId: req.requestId,
+        user: req.userId,
+        action: 'click',
+        outcome: 'invalid',
+        target: id.slice(0, 80),
+        detail: 'unknown action',
+      })
+      .catch((err) => req.log.error({ err: String(err) }, 'audit write failed'));
+    await answerClicker(
+      respond,
+      {
+        text: `:grey_question: That button (\`${id.slice(0, 80)}\`) is not one this bot knows any more, so nothing happened.`,
+      },
+      req.log,
+    );
+  });
+}
