@@ -126,7 +126,7 @@ export function createBotApp(deps: BotDeps, ids: { botId?: string; botUserId?: s
   app.use(
     replayGuard({ redis: deps.redis, prefix: env.CHATOPS_REDIS_PREFIX, clock: deps.clock, log: logger }),
   );
-  app.use(requestContext(logger));
+  app.use(requestContext(logger, deps.clock));
   registerHandlers(app, { ...deps, slack: app.client });
 
   return {

@@ -79,6 +79,8 @@ export interface RequestContext {
   log: Logger;
   /** The replay check could not reach Redis: change nothing, say so. */
   redisDown: boolean;
+  /** By when Redis must have confirmed this request's writes (epoch ms), so the ack stays inside Slack's 3 s. */
+  confirmBy: number;
 }
 
 function userOf(body: AnyMiddlewareArgs['body']): string {
@@ -89,7 +91,7 @@ function userOf(body: AnyMiddlewareArgs['body']): string {
 }
 
 /** Gives every request an id, its Slack user and a child logger. */
-export function requestContext(log: Logger): Middleware<AnyMiddlewareArgs> {
+export function requestContext(log: Logger, clock: Clock): Middleware<AnyMiddlewareArgs> {
   return async ({ context, body, next }) => {
     const requestId = randomUUID();
     const userId = userOf(body);
@@ -98,6 +100,7 @@ export function requestContext(log: Logger): Middleware<AnyMiddlewareArgs> {
       userId,
       log: log.child({ requestId, user: userId }),
       redisDown: context.redisDown === true,
+      confirmBy: typeof context.confirmBy === 'number' ? context.confirmBy : clock.now() + REDIS_CONFIRM_MS,
     };
     context.req = req;
     await next();

@@ -100,6 +100,7 @@ export const ddbExportCommand: CommandSpec<DdbExportArgs> = {
         return deps.queues.enqueue(DDB_EXPORT_QUEUE, table, data, {
           jobId: ddbJobId(req.requestId, table),
           dedupKey: ddbDedupKey(args.engine, table),
+          confirmBy: req.confirmBy,
         });
       }),
     );

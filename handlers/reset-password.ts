@@ -149,6 +149,7 @@ export const resetPasswordCommand: CommandSpec<ResetArgs> = {
     const res = await deps.queues.enqueue(RESET_PASSWORD_QUEUE, target, data, {
       jobId: `rp-${req.requestId}`,
       dedupKey: `${account}/${iamUser}`,
+      confirmBy: req.confirmBy,
     });
     if (res.status === 'duplicate') {
       return {

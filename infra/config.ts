@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { type ZodError, z } from 'zod';
 import { ConfigError } from './errors.js';
+import { isValidZone } from './times.js';
 
 const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id like U0123ABCD');
 const channelId = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'must be a Slack channel id like C0123ABCD');
@@ -58,7 +59,10 @@ export const DEFAULT_PERMISSIONS: Record<string, string[]> = {
 
 export const configSchema = z
   .strictObject({
-    timezone: z.string().default('UTC'),
+    timezone: z
+      .string()
+      .refine(isValidZone, 'must be an IANA time zone such as Asia/Tokyo or Europe/Berlin')
+      .default('UTC'),
     accounts: z.record(
       z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'account aliases are lower-case words'),
       account,

@@ -12,6 +12,8 @@ export interface EnqueueOptions {
   dedupKey?: string;
   /** Run no earlier than this (epoch ms): a delayed job. */
   runAt?: number;
+  /** Give up waiting for Redis at this time (epoch ms); default `confirmMs` from now. */
+  confirmBy?: number;
 }
 
 /** Redis did not confirm an add in time: the job may or may not be in its queue. */
@@ -93,7 +95,8 @@ export function createQueues(opts: {
         ...(delay > 0 ? { delay } : {}),
         ...(o.dedupKey ? { deduplication: { id: o.dedupKey } } : {}),
       });
-      const job = await withTimeout(added, confirmMs, `adding job ${o.jobId}`).catch((err: Error) => {
+      const wait = o.confirmBy === undefined ? confirmMs : Math.max(100, o.confirmBy - clock.now());
+      const job = await withTimeout(added, wait, `adding job ${o.jobId}`).catch((err: Error) => {
         added.catch(() => undefined); // it may still settle; nobody waits for it any more
         throw /timed out/.test(err.message) ? new NotConfirmedError(err.message) : err;
       });

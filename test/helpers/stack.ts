@@ -58,6 +58,8 @@ export interface StackOptions {
   beforeStart?: (slack: FakeSlack) => void;
   /** Extra environment variables for every chatops instance. */
   env?: Record<string, string>;
+  /** A Redis other than the shared one (e.g. a private server a fault test pauses). */
+  redisUrl?: string;
   /** How many chatops processes (in this process) to start: 'all' once, or separate bots and workers. */
   topology?: { bots: number; workers: number };
 }
@@ -73,6 +75,8 @@ export interface Stack {
   actions: Set<string>;
   keys: Record<string, TestKey>;
   instances: Chatops[];
+  /** The environment every instance gets (for starting the bot as its own process). */
+  env: Record<string, string>;
   /** Starts one more chatops process (in this process) on the same Redis, config and fakes. */
   startInstance(role: 'all' | 'bot' | 'worker', extra?: Partial<StartOptions>): Promise<Chatops>;
   /** Base URL of the first bot's HTTP server. */
@@ -112,7 +116,7 @@ let stackCount = 0;
 /** Starts fake Slack, SMTP capture and chatops against the shared moto and Redis; resets moto first. */
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const motoUrl = inject('motoUrl');
-  const redisUrl = inject('redisUrl');
+  const redisUrl = opts.redisUrl ?? inject('redisUrl');
   process.env.AWS_ENDPOINT_URL = motoUrl;
   process.env.AWS_ACCESS_KEY_ID = 'testing';
   process.env.AWS_SECRET_ACCESS_KEY = 'testing';
@@ -219,6 +223,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     actions,
     keys,
     instances,
+    env: baseEnv,
     startInstance,
     baseUrl: `http://127.0.0.1:${botPorts[0]}`,
     async command(user, command, text = '', botIndex = 0) {
