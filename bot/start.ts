@@ -88,6 +88,7 @@ export async function startChatops(opts: StartOptions): Promise<Chatops> {
       // Workers close before the queues and Redis, after the HTTP server stopped taking commands.
       closers.splice(1, 0, async () => {
         await workers.close(env.CHATOPS_SHUTDOWN_TIMEOUT_MS);
+        await deps.queues.close();
         deps.mailer.close();
       });
     }

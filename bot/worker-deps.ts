@@ -12,6 +12,7 @@ import { openpgpEncryptor } from '../infra/pgp.js';
 import type { Redis } from '../infra/redis.js';
 import { createSlackWebClient } from '../infra/slack-client.js';
 import type { WorkerDeps } from '../jobs/common.js';
+import { createQueues } from '../jobs/queues.js';
 
 export { startWorkers } from '../jobs/workers.js';
 
@@ -38,6 +39,12 @@ export function createWorkerDeps(opts: {
     keys: fileKeyDirectory(opts.config.baseDir),
     redis: opts.redis,
     clock: opts.clock,
+    queues: createQueues({
+      connection: opts.redis,
+      prefix: opts.env.CHATOPS_REDIS_PREFIX,
+      config: opts.config,
+      clock: opts.clock,
+    }),
     prefix: opts.env.CHATOPS_REDIS_PREFIX,
     ...opts.overrides,
   };

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { type ZodError, z } from 'zod';
 import { ConfigError } from './errors.js';
-import { isValidZone } from './times.js';
+import { isValidZone, parseDuration } from './times.js';
 
 const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id like U0123ABCD');
 const channelId = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'must be a Slack channel id like C0123ABCD');
@@ -15,6 +15,24 @@ const bucketName = z
     /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
     'must be an S3 bucket name (lower-case letters, digits, dots, hyphens)',
   );
+/** A duration as /maintenance and /migration take it (90s, 45m, 2h, 1h30m, 7d). */
+const durationText = z.string().refine((v) => {
+  try {
+    parseDuration(v);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be a duration such as 90s, 45m, 2h, 1h30m or 7d (at most 30 days)');
+
+/** What a maintenance notice says when neither the config nor the Edit modal says otherwise. */
+export const MAINTENANCE_DEFAULTS = {
+  impact: 'Short interruption of the affected service.',
+  purpose: 'Planned maintenance.',
+  rollback: 'Changes can be reverted within minutes if issues occur.',
+  contact: 'the SRE team',
+};
+
 const roleName = z.string().regex(/^[a-z][a-z0-9-]*$/, 'role names are lower-case words');
 
 const account = z.strictObject({
@@ -106,7 +124,20 @@ export const configSchema = z
         approvals: z.number().int().min(1).default(2),
       })
       .optional(),
-    maintenance: z.strictObject({ emailTo: z.array(z.email()).default([]) }).default({ emailTo: [] }),
+    maintenance: z
+      .strictObject({
+        emailTo: z.array(z.email()).default([]),
+        remindBefore: z.array(durationText).default(['7d', '1d']),
+        defaults: z
+          .strictObject({
+            impact: z.string().default(MAINTENANCE_DEFAULTS.impact),
+            purpose: z.string().default(MAINTENANCE_DEFAULTS.purpose),
+            rollback: z.string().default(MAINTENANCE_DEFAULTS.rollback),
+            contact: z.string().default(MAINTENANCE_DEFAULTS.contact),
+          })
+          .default(MAINTENANCE_DEFAULTS),
+      })
+      .default({ emailTo: [], remindBefore: ['7d', '1d'], defaults: MAINTENANCE_DEFAULTS }),
     dumps: z
       .strictObject({ account: z.string(), bucket: bucketName, jobs: z.array(dumpJob).default([]) })
       .optional(),

@@ -11,6 +11,7 @@ import type { Mailer } from '../infra/mailer.js';
 import type { Blocks, MessageRef, Notifier } from '../infra/notifier.js';
 import type { Encryptor } from '../infra/pgp.js';
 import type { Redis } from '../infra/redis.js';
+import type { Queues } from './queues.js';
 
 /** What every job carries: who asked, under which request id, and where its status message is. */
 export interface BaseJobData {
@@ -34,6 +35,8 @@ export interface WorkerDeps {
   /** Shared Redis connection (not the workers' blocking ones), for state that jobs share. */
   redis: Redis;
   clock: Clock;
+  /** The queues, for jobs that schedule other jobs (e.g. a window's notices). */
+  queues: Queues;
   /** Prefix for every Redis key of this deployment (CHATOPS_REDIS_PREFIX). */
   prefix: string;
 }

@@ -2,11 +2,13 @@
 // the workers start one BullMQ worker per entry, and /chatops jobs lists these queues.
 import type { JobKind } from './common.js';
 import { DDB_EXPORT_QUEUE, ddbExportJob } from './ddb-export.js';
+import { MAINTENANCE_QUEUE, maintenanceJob } from './maintenance.js';
 import { RESET_PASSWORD_QUEUE, resetPasswordJob } from './reset-password.js';
 
 export const JOB_KINDS = {
   [RESET_PASSWORD_QUEUE]: resetPasswordJob,
   [DDB_EXPORT_QUEUE]: ddbExportJob,
+  [MAINTENANCE_QUEUE]: maintenanceJob,
 } as const;
 
 export type QueueName = keyof typeof JOB_KINDS;
