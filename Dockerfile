@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# Build stage: type-check with tsc, bundle bot/main.ts with esbuild (scripts/build.mjs).
+# Build stage: compile with tsc (npm run build -> dist/), then drop the dev dependencies.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -9,19 +9,15 @@ COPY bot ./bot
 COPY handlers ./handlers
 COPY jobs ./jobs
 COPY infra ./infra
-COPY scripts ./scripts
-RUN npm run build
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
-# Runtime stage: production dependencies and the bundled bot only, as a non-root user. The bundle still
-# needs node_modules next to dist/: Socket Mode, express and @slack/oauth are loaded from there on first
-# use, and so are native addons and files some packages read at run time.
+# Runtime stage: the compiled bot and the production dependencies only, as a non-root user.
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production PORT=3000 CHATOPS_CONFIG=/etc/chatops/chatops.yaml
 WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-COPY infra/iam ./infra/iam
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \

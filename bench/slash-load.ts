@@ -1,10 +1,13 @@
 // `npm run bench`: signed slash-command load against the bot (the tsc build, run as `npm start` runs
 // it) and against bare Bolt as published (bench/bare-bolt.mjs), in the same run, alternating: req/s,
 // ack latency, idle memory, start-up time and command-to-job-start (send to BullMQ's processedOn),
-// each as a figure and as a bot/bare ratio against the targets. Writes .artifacts/bench.json.
+// each as a figure and as a bot/bare ratio against the targets. Then maintenance notices
+// (bench/maintenance-burst.ts): N windows starting in the same second, with and without Slack's
+// one message per second per channel. Writes .artifacts/bench.json.
 //
 //   npm run bench -- [--rounds 3] [--seconds 8] [--warmup 2] [--job-commands 200] [--calibrate]
 //                    [--redis private|shared|<url>] [--no-build] [--node-options="--cpu-prof ..."]
+//                    [--maintenance-windows 200] [--no-maintenance | --maintenance-only]
 import { spawnSync } from 'node:child_process';
 import {
   cpSync,
@@ -30,6 +33,12 @@ import { freePort } from '../devkit/free-port.js';
 import { type EnsuredRedis, ensureRedis } from '../devkit/redis-server.js';
 import { slashCommandBody } from '../devkit/slack-signer.js';
 import { type HttpReply, type LoadResult, percentile, postSigned, runLoad } from './load.js';
+import {
+  killMaintenanceWorkers,
+  maintenanceTable,
+  runMaintenanceBench,
+  type VariantResult,
+} from './maintenance-burst.js';
 import { killAllChildren, type Memory, readCpuMs, startTarget, type Target } from './target.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -74,6 +83,9 @@ const { values: flags } = parseArgs({
     'no-build': { type: 'boolean', default: false },
     dist: { type: 'string', default: 'dist' },
     'node-options': { type: 'string', default: '' },
+    'maintenance-windows': { type: 'string', default: '200' },
+    'no-maintenance': { type: 'boolean', default: false },
+    'maintenance-only': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -83,7 +95,9 @@ if (flags.help) {
       '                 [--job-commands 200] [--calibrate (also bare Bolt + one BullMQ add before the ack)]\n' +
       '                 [--redis private (default: own redis-server) | shared (REDIS_URL or 127.0.0.1:6379) | <url>]\n' +
       '                 [--no-build] [--dist DIR (a built bot elsewhere; implies --no-build)]\n' +
-      '                 [--node-options="<flags for every target>"]\n',
+      '                 [--node-options="<flags for every target>"]\n' +
+      '                 [--maintenance-windows 200 (start notices due in the same second; with 1 msg/s/channel\n' +
+      '                  that part takes about N s)] [--no-maintenance | --maintenance-only]\n',
   );
   process.exit(0);
 }
@@ -115,6 +129,10 @@ function startScriptNodeArgs(pkg: { scripts?: Record<string, string> }): string[
     );
   }
   return words.slice(1, -1);
+}
+const MAINTENANCE_WINDOWS = Math.round(positive('maintenance-windows', flags['maintenance-windows']));
+if (flags['no-maintenance'] && flags['maintenance-only']) {
+  throw new Error('--no-maintenance and --maintenance-only exclude each other');
 }
 const TARGETS: TargetName[] = flags.calibrate ? ['bare', 'bot', 'bare+q'] : ['bare', 'bot'];
 
@@ -268,10 +286,13 @@ async function deleteKeys(r: Redis, prefix: string): Promise<number> {
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     killAllChildren();
+    killMaintenanceWorkers();
     if (redis) {
       try {
         await deleteKeys(redis, PREFIX);
         await deleteKeys(redis, JOBS_PREFIX);
+        await deleteKeys(redis, `${PREFIX}-mw-free`);
+        await deleteKeys(redis, `${PREFIX}-mw-limited`);
       } catch (err) {
         log(`could not delete the bench's Redis keys: ${String(err)}`);
       }
@@ -733,6 +754,32 @@ function check(name: string, value: number, unit: Check['unit'], op: Check['op']
   return { name, value, unit, op, target, pass };
 }
 
+/** The maintenance part: both variants on this run's Redis, with the bot as `npm start` runs it. */
+async function runMaintenance(): Promise<{ results: VariantResult[]; lines: string[] }> {
+  const r = redisServer as EnsuredRedis;
+  log(
+    `maintenance: ${MAINTENANCE_WINDOWS} windows with their start notices due in the same second, ` +
+      'against a fake Slack without a limit, then with 1 msg/s/channel (that one takes about ' +
+      `${MAINTENANCE_WINDOWS} s)`,
+  );
+  const results = await runMaintenanceBench({
+    redis: redis as Redis,
+    redisUrl: r.url,
+    privateRedis: r.started,
+    prefix: `${PREFIX}-mw`,
+    windows: MAINTENANCE_WINDOWS,
+    leadSeconds: Math.max(20, Math.ceil(MAINTENANCE_WINDOWS / 20)),
+    botArgs: [...START_ARGS, ...NODE_ARGS, join(distDir as string, 'bot/main.js')],
+    cwd: ROOT,
+    baseEnv: baseEnv({}),
+    log,
+  });
+  return { results, lines: maintenanceTable(results, r.started) };
+}
+
+/** Nothing lost and nothing doubled, in either variant. */
+const maintenanceOk = (results: VariantResult[]) => results.every((v) => v.lost === 0 && v.doubled === 0);
+
 async function main(): Promise<void> {
   const began = performance.now();
   buildIfStale();
@@ -755,6 +802,22 @@ async function main(): Promise<void> {
       Array.from({ length: JOB_WARMUP_COMMANDS + JOB_COMMANDS }, (_, i) => personId(i)),
     ),
   };
+  if (flags['maintenance-only']) {
+    const m = await runMaintenance();
+    process.stdout.write(`\n${m.lines.map((l) => l.trimEnd()).join('\n')}\n`);
+    process.stdout.write(
+      `${maintenanceOk(m.results) ? 'PASS' : 'FAIL'}: start notices lost or doubled: ` +
+        `${m.results.map((v) => `${v.variant} ${v.lost}/${v.doubled}`).join(', ')}\n`,
+    );
+    mkdirSync(join(ROOT, '.artifacts'), { recursive: true });
+    writeFileSync(
+      join(ROOT, '.artifacts/bench-maintenance.json'),
+      `${JSON.stringify({ at: new Date().toISOString(), node: process.version, maintenance: m.results }, null, 2)}\n`,
+    );
+    log('wrote .artifacts/bench-maintenance.json');
+    if (!maintenanceOk(m.results)) process.exitCode = 1;
+    return;
+  }
   const busyBefore = await machineBusyPct(1_000);
   log(
     `bench: ${ROUNDS} rounds of ${TARGETS.join(', ')}; c=1 ${C1_MS / 1000} s and c=50 ${C50_MS / 1000} s ` +
@@ -774,6 +837,8 @@ async function main(): Promise<void> {
   for (let i = 0; i < ROUNDS; i++) rounds.push(await runRound(e, i));
 
   const busyAfter = await machineBusyPct(1_000);
+  // After the load rounds, so its worker and fakes cannot disturb them.
+  const maintenance = flags['no-maintenance'] ? undefined : await runMaintenance();
   const botStarts = ROUNDS + 1;
   const authTestTotal = slack.callsTo('auth.test').length;
   const authTestDuringLoad = rounds.reduce((s, r) => s + r.authTestDuringLoad, 0);
@@ -915,6 +980,16 @@ async function main(): Promise<void> {
       (noisy > 15 ? ' -- NOISY: absolute numbers are low; ratios compare back-to-back runs' : ''),
   );
   out.push(failed.length ? `FAIL: ${failed.join(', ')}` : 'PASS: every target met');
+  if (maintenance) {
+    out.push('', ...maintenance.lines);
+    out.push(
+      maintenanceOk(maintenance.results)
+        ? 'PASS: no start notice lost or doubled'
+        : `FAIL: start notices lost or doubled: ${maintenance.results.map((v) => `${v.variant} ${v.lost}/${v.doubled}`).join(', ')}`,
+    );
+  } else {
+    out.push('', 'maintenance notices: skipped (--no-maintenance)');
+  }
   process.stdout.write(`${out.map((l) => l.trimEnd()).join('\n')}\n`);
 
   // --- JSON
@@ -941,6 +1016,7 @@ async function main(): Promise<void> {
     authTest: { total: authTestTotal, botStarts, duringLoad: authTestDuringLoad },
     errors,
     badReplies,
+    ...(maintenance ? { maintenance: maintenance.results } : {}),
     otherLoadPct: { before: busyBefore, after: busyAfter },
     rounds: rounds.map((r) => ({
       authTestDuringLoad: r.authTestDuringLoad,
@@ -966,6 +1042,7 @@ async function main(): Promise<void> {
   writeFileSync(join(artifacts, 'bench.json'), `${JSON.stringify(json, null, 2)}\n`);
   log('wrote .artifacts/bench.json');
   if (errors > 0 || badReplies > 0) process.exitCode = 1;
+  if (maintenance && !maintenanceOk(maintenance.results)) process.exitCode = 1;
 }
 
 main()

@@ -11,6 +11,7 @@ import {
 import { registerHandlers } from '../handlers/index.js';
 import type { Logger } from '../infra/logger.js';
 import { redisAnswers } from '../infra/redis.js';
+import { dumpWebhook } from './dump-webhook.js';
 import type { BotDeps } from './listeners.js';
 import { ReplayError, replayGuard, requestContext, signedHeaders } from './middleware.js';
 
@@ -35,7 +36,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-/** /healthz (alive), /readyz (Redis answers, config loaded) and the dump webhook's placeholder. */
+/** /healthz (alive), /readyz (Redis answers, config loaded) and the dump webhook. */
 export function customRoutes(deps: BotDeps): CustomRoute[] {
   return [
     {
@@ -59,8 +60,7 @@ export function customRoutes(deps: BotDeps): CustomRoute[] {
     {
       path: '/hooks/dumps',
       method: 'POST',
-      handler: (_req: IncomingMessage, res) =>
-        json(res, 501, { error: 'dump failure alerts are not yet available' }),
+      handler: dumpWebhook(deps),
     },
   ];
 }

@@ -4,7 +4,7 @@ import { type Clock, systemClock } from '../infra/clock.js';
 import type { Config } from '../infra/config.js';
 import type { Env } from '../infra/env.js';
 import type { Logger } from '../infra/logger.js';
-import { createRedis } from '../infra/redis.js';
+import { connectRedis } from '../infra/redis.js';
 import { createSlackWebClient } from '../infra/slack-client.js';
 import type { WorkerDeps } from '../jobs/common.js';
 import { createQueues } from '../jobs/queues.js';
@@ -42,7 +42,7 @@ export async function startChatops(opts: StartOptions): Promise<Chatops> {
   const { env, config, logger } = opts;
   const clock = opts.clock ?? systemClock;
   const prefix = env.CHATOPS_REDIS_PREFIX;
-  const redis = createRedis(env.REDIS_URL, { name: 'chatops' });
+  const redis = connectRedis(env, { name: 'chatops' });
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const audit = createRedisAuditLog(
     redis,
@@ -80,7 +80,7 @@ export async function startChatops(opts: StartOptions): Promise<Chatops> {
       });
       const workers = startWorkers({
         deps,
-        redisUrl: env.REDIS_URL,
+        connect: () => connectRedis(env, { blocking: true, name: 'chatops-worker' }),
         prefix,
         logger,
         queues: opts.workerQueues,

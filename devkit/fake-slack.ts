@@ -14,6 +14,12 @@ export interface FakeSlackOptions {
   botUserId?: string;
   botId?: string;
   teamId?: string;
+  /**
+   * Off unless set: Slack's "about one message per second per channel". A chat.postMessage to a
+   * channel that accepted one less than 1/perChannelPerSecond s ago is answered HTTP 429 with
+   * Retry-After (whole seconds, at least 1) and not posted.
+   */
+  perChannelPerSecond?: number;
 }
 
 export interface FakeSlackCall {
@@ -26,6 +32,8 @@ export interface FakeSlackCall {
   /** Full request URL, set for `response_url` calls. */
   url?: string;
   at: number;
+  /** Answered HTTP 429 (failNext('…', 'ratelimited') or the per-channel limit): nothing was applied. */
+  ratelimited?: true;
 }
 
 export interface FakeSlackMessage {
@@ -82,6 +90,8 @@ export interface FakeSlack {
   setResponse(method: string, body: Record<string, unknown>): void;
   /** Overrides what users.info returns for `id`. */
   setUser(id: string, user: FakeSlackUser): void;
+  /** Turns the per-channel limit (see FakeSlackOptions) on from now, or off with undefined. */
+  setPerChannelPerSecond(rate: number | undefined): void;
   close(): Promise<void>;
 }
 
@@ -166,6 +176,9 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
   const waiters = new Set<Waiter>();
   let tsSeq = 100;
   let responseSeq = 0;
+  let perChannelPerSecond = checkRate(opts.perChannelPerSecond);
+  /** Channel → when it last accepted a chat.postMessage (ms), for the per-channel limit. */
+  const lastPost = new Map<string, number>();
 
   const nextTs = (): string => {
     tsSeq += 1;
@@ -211,6 +224,25 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       return { status: 429, body: { ok: false, error: 'ratelimited' }, headers: { 'retry-after': '1' } };
     }
     return { status: 200, body: { ok: false, error: failure.error } };
+  };
+
+  /** The per-channel limit: a 429 for a post that comes too soon, else undefined (and the post counts). */
+  const throttle = (method: string, args: Record<string, unknown>, now: number): Reply | undefined => {
+    const target = str(args.channel);
+    if (perChannelPerSecond === undefined || method !== 'chat.postMessage' || !target) return undefined;
+    const channel = dmChannel(target);
+    const gapMs = 1000 / perChannelPerSecond;
+    const last = lastPost.get(channel);
+    if (last !== undefined && now - last < gapMs) {
+      const retryAfter = Math.max(1, Math.ceil((gapMs - (now - last)) / 1000));
+      return {
+        status: 429,
+        body: { ok: false, error: 'ratelimited' },
+        headers: { 'retry-after': String(retryAfter) },
+      };
+    }
+    lastPost.set(channel, now);
+    return undefined;
   };
 
   const ok = (body: Record<string, unknown> = {}): Reply => ({ status: 200, body: { ok: true, ...body } });
@@ -375,9 +407,10 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     const call: FakeSlackCall = { method, args, at: Date.now() };
     if (token) call.token = token;
     if (isResponse) call.url = `${baseUrl}${rawUrl}`;
+    const failure = takeFailure(method) ?? (isApi ? throttle(method, args, call.at) : undefined);
+    if (failure?.status === 429) call.ratelimited = true;
     record(call);
 
-    const failure = takeFailure(method);
     if (failure) {
       send(res, failure);
       return;
@@ -469,6 +502,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       calls.length = 0;
       if (resetOpts.messages ?? true) store.clear();
       if (resetOpts.failures ?? true) failures.clear();
+      lastPost.clear();
     },
     messages(channel) {
       const all = [...store.values()];
@@ -488,6 +522,9 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     setUser(id, user) {
       users.set(id, user);
     },
+    setPerChannelPerSecond(rate) {
+      perChannelPerSecond = checkRate(rate);
+    },
     async close() {
       if (closed) return;
       closed = true;
@@ -503,6 +540,13 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       });
     },
   };
+}
+
+function checkRate(rate: number | undefined): number | undefined {
+  if (rate !== undefined && !(Number.isFinite(rate) && rate > 0)) {
+    throw new Error(`fake-slack: perChannelPerSecond must be a positive number, got ${rate}`);
+  }
+  return rate;
 }
 
 function send(res: ServerResponse, reply: Reply): void {

@@ -3,8 +3,9 @@ import type { BotDeps } from '../bot/listeners.js';
 import { registerUnknownActions } from '../bot/listeners.js';
 import { register as registerChatops } from './chatops.js';
 import { register as registerDdbExport } from './ddb-export.js';
+import { register as registerDumps } from './dumps.js';
 import { register as registerMaintenance } from './maintenance.js';
-import { register as registerPlanned } from './planned.js';
+import { register as registerMigration } from './migration.js';
 import { register as registerResetPassword } from './reset-password.js';
 
 /** Every listener family the bot serves, in the order /chatops help lists them. One line each. */
@@ -12,8 +13,9 @@ export function registerHandlers(app: App, deps: BotDeps): void {
   registerResetPassword(app, deps);
   registerDdbExport(app, deps);
   registerMaintenance(app, deps);
+  registerDumps(app, deps);
+  registerMigration(app, deps);
   registerChatops(app, deps);
-  // Last: the manifest's commands no file above registered, and buttons no listener knows.
-  registerPlanned(app, deps);
+  // Last: an answer for buttons no listener knows (e.g. from an older release's messages).
   registerUnknownActions(app, deps);
 }

@@ -36,6 +36,8 @@ const IMPLIED_ACTIONS: Record<string, string[]> = {
   'datapipeline:PutPipelineDefinition': ['iam:PassRole'],
   // DynamoDB writes the export into the target account's bucket as the caller.
   'dynamodb:ExportTableToPointInTime': ['s3:PutObject', 's3:PutObjectAcl', 's3:AbortMultipartUpload'],
+  // Associating an instance profile passes its role to EC2.
+  'ec2:AssociateIamInstanceProfile': ['iam:PassRole'],
 };
 
 /** An SDK plugin that reports each request's IAM action (and the permissions it implies) before it is sent. */

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { type ZodError, z } from 'zod';
+import { cronProblem } from './cron.js';
 import { ConfigError } from './errors.js';
 import { isValidZone, parseDuration } from './times.js';
 
@@ -54,13 +55,50 @@ const person = z.strictObject({
     .default({}),
 });
 
+const KEY_TOKENS = new Set(['name', 'YYYYMMDD', 'YYYY', 'MM', 'DD']);
+
+/** Why a dump key pattern is unusable, or undefined. The date must sort: one check lists a date range. */
+function keyPatternProblem(pattern: string): string | undefined {
+  if (/[{}]/.test(pattern.replace(/\{[^{}]*\}/g, ''))) return 'has an unmatched { or }';
+  const tokens = [...pattern.matchAll(/\{([^{}]*)\}/g)].map((m) => m[1] ?? '');
+  const unknown = tokens.filter((t) => !KEY_TOKENS.has(t));
+  if (unknown.length)
+    return `unknown placeholder {${unknown[0]}}; use {name}, {YYYYMMDD}, {YYYY}, {MM}, {DD}`;
+  const date = tokens.filter((t) => t !== 'name').join(' ');
+  if (date !== 'YYYYMMDD' && date !== 'YYYY MM DD') {
+    return 'must name the date once, as {YYYYMMDD} or {YYYY}, {MM}, {DD} in that order (keys must sort by date)';
+  }
+  return undefined;
+}
+
 const dumpJob = z.strictObject({
-  name: z.string().regex(/^[\w.-]+$/),
-  cron: z.string().min(9),
-  prefix: z.string(),
-  graceMinutes: z.number().int().min(0).default(30),
+  name: z.string().regex(/^[\w.-]{1,100}$/, 'letters, digits, "_", "." or "-"'),
+  /** 5 fields, or 6 with leading seconds (tests, demos); fires in the top-level `timezone`. */
+  cron: z.string().superRefine((v, ctx) => {
+    const problem = cronProblem(v, 'UTC');
+    if (problem) ctx.addIssue({ code: 'custom', message: `not a cron schedule: ${problem}` });
+  }),
+  prefix: z.string().regex(/^[^{}]*$/, 'a key prefix such as dumps/ (no { })'),
+  /** The day's object key after `prefix` (a key that starts with it counts, e.g. `.sql.gz` after it). */
+  keyPattern: z
+    .string()
+    .min(1)
+    .default('{name}_{YYYYMMDD}')
+    .superRefine((v, ctx) => {
+      const problem = keyPatternProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+  graceMinutes: z.number().int().min(0).max(1440).default(30),
   sizeTolerancePct: z.number().min(0).max(100).default(20),
 });
+
+/** Who a dump alert notifies: `@here`, `@channel`, a user `<@U…>` or a user group `<!subteam^S…>`. */
+const dumpMention = z
+  .string()
+  .regex(
+    /^(@here|@channel|@everyone|<@[UW][A-Z0-9]{2,}>|<!subteam\^S[A-Z0-9]{2,}>)$/,
+    'must be @here, @channel, @everyone, <@U…> or <!subteam^S…>',
+  );
 
 /** Which roles may run each action; `everyone` means any Slack user, `people` anyone listed in `people`. */
 export const DEFAULT_PERMISSIONS: Record<string, string[]> = {
@@ -69,8 +107,12 @@ export const DEFAULT_PERMISSIONS: Record<string, string[]> = {
   'ddb-export': ['admin', 'interrupt-catcher'],
   migration: ['admin'],
   'migration.approve': ['approver'],
+  /** Retry or roll back a failed phase-3 run from its card. */
+  'migration.recover': ['admin', 'approver'],
   maintenance: ['admin'],
   dumps: ['everyone'],
+  /** Acknowledge a dump alert (drops its mention). */
+  'dumps.ack': ['everyone'],
   chatops: ['everyone'],
   'chatops.audit': ['admin'],
 };
@@ -122,6 +164,18 @@ export const configSchema = z
         secretId: z.string(),
         bucket: bucketName,
         approvals: z.number().int().min(1).default(2),
+        /** Phase-3 window length when the request names none. */
+        windowMinutes: z.number().positive().default(30),
+        /** How long the phase-3 run needs at most: a request expires once less than this is left of its window. */
+        runMinutes: z.number().positive().default(10),
+        /** Longest wait for the instance to stop or start. */
+        waitTimeoutSeconds: z.number().positive().default(600),
+        /** Gap between two state checks while waiting. */
+        pollSeconds: z.number().positive().default(5),
+        /** Where the parallel-testing uploads go (phase 2). */
+        testPrefix: z.string().default('dumps-test/'),
+        /** Consecutive good days of parallel testing phase 3 needs. */
+        streakDays: z.number().int().min(1).max(14).default(7),
       })
       .optional(),
     maintenance: z
@@ -139,7 +193,12 @@ export const configSchema = z
       })
       .default({ emailTo: [], remindBefore: ['7d', '1d'], defaults: MAINTENANCE_DEFAULTS }),
     dumps: z
-      .strictObject({ account: z.string(), bucket: bucketName, jobs: z.array(dumpJob).default([]) })
+      .strictObject({
+        account: z.string(),
+        bucket: bucketName,
+        mention: dumpMention.optional(),
+        jobs: z.array(dumpJob).default([]),
+      })
       .optional(),
     jobs: z
       .strictObject({
@@ -165,6 +224,12 @@ export const configSchema = z
     alias(['ddbExport', 'targetAccount'], c.ddbExport?.targetAccount);
     alias(['migration', 'account'], c.migration?.account);
     alias(['dumps', 'account'], c.dumps?.account);
+    const dumpNames = new Set<string>();
+    c.dumps?.jobs.forEach((j, i) => {
+      if (dumpNames.has(j.name))
+        ctx.addIssue({ code: 'custom', path: ['dumps', 'jobs', i, 'name'], message: 'listed twice' });
+      dumpNames.add(j.name);
+    });
     c.people.forEach((p, i) => {
       for (const a of Object.keys(p.iamUsers)) alias(['people', i, 'iamUsers', a], a);
     });

@@ -21,8 +21,13 @@ export const envSchema = z.object({
   CHATOPS_SECRETS_ID: optionalString,
   CHATOPS_REDIS_PREFIX: z
     .string()
-    .regex(/^[\w:.-]+$/)
+    .regex(/^\{?[\w:.-]+\}?$/)
     .default('chatops'),
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .regex(/^\s*[\w.:[\]-]+:\d+(\s*,\s*[\w.:[\]-]+:\d+)*\s*$/, 'host:port,host:port…')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
   CHATOPS_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(25_000),
   SLACK_BOT_TOKEN: optionalString,
   SLACK_SIGNING_SECRET: optionalString,
@@ -49,5 +54,10 @@ export function parseEnv(raw: Record<string, string | undefined>): Env {
   }
   if (env && !env.SLACK_BOT_TOKEN) problems.push('SLACK_BOT_TOKEN: required to post to Slack');
   if (problems.length || !env) throw new ConfigError(problems);
+  // On a Redis Cluster every key of ours and of BullMQ's must hash to one slot (multi-key scripts):
+  // a hash-tagged prefix, as BullMQ requires there.
+  if (env.REDIS_CLUSTER_NODES && !env.CHATOPS_REDIS_PREFIX.startsWith('{')) {
+    env.CHATOPS_REDIS_PREFIX = `{${env.CHATOPS_REDIS_PREFIX}}`;
+  }
   return env;
 }

@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 
 export type { Redis };
 
@@ -15,6 +15,41 @@ export function createRedis(url: string, opts: { blocking?: boolean; name?: stri
     retryStrategy: (times) => Math.min(times * 200, 5_000),
   };
   return new Redis(url, options);
+}
+
+/** `host:port,host:port` of REDIS_CLUSTER_NODES as ioredis Cluster start-up nodes. */
+export function clusterNodes(spec: string): { host: string; port: number }[] {
+  return spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((hp) => {
+      const i = hp.lastIndexOf(':');
+      return { host: hp.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(hp.slice(i + 1)) };
+    });
+}
+
+/**
+ * The connection every part of the bot uses: an ioredis Cluster when REDIS_CLUSTER_NODES is set
+ * (ElastiCache in cluster mode), one Redis at REDIS_URL otherwise. The Cluster client has the same
+ * command interface and BullMQ takes either, so callers see one type.
+ */
+export function connectRedis(
+  env: { REDIS_URL: string; REDIS_CLUSTER_NODES?: string },
+  opts: { blocking?: boolean; name?: string } = {},
+): Redis {
+  if (!env.REDIS_CLUSTER_NODES) return createRedis(env.REDIS_URL, opts);
+  const cluster = new Cluster(clusterNodes(env.REDIS_CLUSTER_NODES), {
+    enableOfflineQueue: true,
+    clusterRetryStrategy: (times) => Math.min(times * 200, 5_000),
+    redisOptions: {
+      connectionName: opts.name,
+      maxRetriesPerRequest: opts.blocking ? null : 2,
+      connectTimeout: 5_000,
+    },
+  });
+  // biome-ignore lint/suspicious/noExplicitAny: Cluster and Redis share the command interface the bot uses
+  return cluster as any as Redis;
 }
 
 /** True when Redis answers PING within `timeoutMs`. */

@@ -69,6 +69,8 @@ export interface JobKind<D extends BaseJobData, R> {
   onFinalFailure?(job: Job<D, R>, ctx: JobContext<D>, err: unknown): Promise<void>;
   /** Short outcome for the audit trail (no secrets). */
   summarize?(result: R): string;
+  /** Run once when a worker for this kind starts (e.g. to upsert job schedulers from the config). */
+  onWorkerStart?(deps: WorkerDeps): Promise<void>;
 }
 
 /** Wraps a JobKind into a BullMQ processor with per-job logging, status reporting and audit. */

@@ -196,13 +196,14 @@ export async function markSent(s: WindowStore, id: string, key: string, ts: stri
   await s.redis.hset(windowKey(s, id), `sent:${key}`, ts);
 }
 
-/** True once `key` was mailed (and marks it); mail is retried apart from the Slack post. */
-export async function markMailed(s: WindowStore, id: string, key: string): Promise<boolean> {
-  return (await s.redis.hsetnx(windowKey(s, id), `mailed:${key}`, '1')) === 1;
+/** True once the notice `key` was mailed. */
+export async function isMailed(s: WindowStore, id: string, key: string): Promise<boolean> {
+  return (await s.redis.hexists(windowKey(s, id), `mailed:${key}`)) === 1;
 }
 
-export async function unmarkMailed(s: WindowStore, id: string, key: string): Promise<void> {
-  await s.redis.hdel(windowKey(s, id), `mailed:${key}`);
+/** Records that the notice `key` was mailed (after the mail went out). */
+export async function markMailed(s: WindowStore, id: string, key: string): Promise<void> {
+  await s.redis.hset(windowKey(s, id), `mailed:${key}`, '1');
 }
 
 /** scheduled / in-progress -> cancelled. Returns the state it found. */

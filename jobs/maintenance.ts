@@ -10,12 +10,12 @@ import type { BaseJobData, JobContext, JobKind } from './common.js';
 import {
   claimNotice,
   getWindow,
+  isMailed,
   type MaintenanceWindow,
   markMailed,
   markSent,
   type NoticeKind,
   setAnnouncement,
-  unmarkMailed,
   type WindowStore,
 } from './maintenance-store.js';
 
@@ -194,25 +194,22 @@ async function mailNotice(
   const to = ctx.deps.config.maintenance.emailTo;
   if (!to.length) return;
   const key = noticeKey(d);
-  if (!(await markMailed(store(ctx), w.id, key))) return;
+  // Marked after sending: a worker that dies in between sends it again rather than never.
+  if (await isMailed(store(ctx), w.id, key)) return;
   const zone = ctx.deps.config.timezone;
   const plain = line
     .replace(/[*_]/g, '')
     .replace(/<!date\^\d+\^[^|]*\|([^>]*)>/g, '$1')
     .replace(/:[a-z_]+: /g, '');
-  try {
-    for (const addr of to) {
-      await ctx.deps.mailer.send({
-        from: ctx.deps.config.resetPassword.mailFrom,
-        to: addr,
-        subject: `[MAINTENANCE] ${w.title}`,
-        text: `${MAIL_HEAD[d.notice]}: ${d.notice === 'announce' ? `${w.title} (${w.id})` : plain}\n\n${templateText(w, zone, false)}\n`,
-      });
-    }
-  } catch (err) {
-    await unmarkMailed(store(ctx), w.id, key);
-    throw err;
+  for (const addr of to) {
+    await ctx.deps.mailer.send({
+      from: ctx.deps.config.resetPassword.mailFrom,
+      to: addr,
+      subject: `[MAINTENANCE] ${w.title}`,
+      text: `${MAIL_HEAD[d.notice]}: ${d.notice === 'announce' ? `${w.title} (${w.id})` : plain}\n\n${templateText(w, zone, false)}\n`,
+    });
   }
+  await markMailed(store(ctx), w.id, key);
 }
 
 /** Re-renders the announcement from the window's current state. */

@@ -12,6 +12,8 @@ export interface EnqueueOptions {
   dedupKey?: string;
   /** Run no earlier than this (epoch ms): a delayed job. */
   runAt?: number;
+  /** Attempts for this job (default: `jobs.attempts`): 1 for steps a human must decide to retry. */
+  attempts?: number;
   /** Give up waiting for Redis at this time (epoch ms); default `confirmMs` from now. */
   confirmBy?: number;
 }
@@ -93,6 +95,7 @@ export function createQueues(opts: {
       const added = get(queue).add(name, data, {
         jobId: o.jobId,
         ...(delay > 0 ? { delay } : {}),
+        ...(o.attempts ? { attempts: o.attempts } : {}),
         ...(o.dedupKey ? { deduplication: { id: o.dedupKey } } : {}),
       });
       const wait = o.confirmBy === undefined ? confirmMs : Math.max(100, o.confirmBy - clock.now());

@@ -2,13 +2,17 @@
 // the workers start one BullMQ worker per entry, and /chatops jobs lists these queues.
 import type { JobKind } from './common.js';
 import { DDB_EXPORT_QUEUE, ddbExportJob } from './ddb-export.js';
+import { DUMPS_QUEUE, dumpsJob } from './dumps.js';
 import { MAINTENANCE_QUEUE, maintenanceJob } from './maintenance.js';
+import { MIGRATION_QUEUE, migrationJob } from './migration.js';
 import { RESET_PASSWORD_QUEUE, resetPasswordJob } from './reset-password.js';
 
 export const JOB_KINDS = {
   [RESET_PASSWORD_QUEUE]: resetPasswordJob,
   [DDB_EXPORT_QUEUE]: ddbExportJob,
   [MAINTENANCE_QUEUE]: maintenanceJob,
+  [DUMPS_QUEUE]: dumpsJob,
+  [MIGRATION_QUEUE]: migrationJob,
 } as const;
 
 export type QueueName = keyof typeof JOB_KINDS;

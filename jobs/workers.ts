@@ -1,5 +1,6 @@
 import { Worker } from 'bullmq';
 import type { Logger } from '../infra/logger.js';
+import type { Redis } from '../infra/redis.js';
 import { type BaseJobData, type JobKind, makeProcessor, type WorkerDeps } from './common.js';
 import { JOB_KINDS, type QueueName } from './registry.js';
 
@@ -14,17 +15,25 @@ export interface Workers {
  */
 export function startWorkers(opts: {
   deps: WorkerDeps;
-  redisUrl: string;
+  /** A new blocking connection (one per worker): Redis at REDIS_URL, or the Cluster. */
+  connect: () => Redis;
   prefix: string;
   concurrency?: number;
   queues?: QueueName[];
   logger: Logger;
 }): Workers {
   const names = opts.queues ?? (Object.keys(JOB_KINDS) as QueueName[]);
+  // Connections handed to BullMQ stay ours to close.
+  const conns: Redis[] = [];
   const workers = names.map((name) => {
     const kind = JOB_KINDS[name] as JobKind<BaseJobData, unknown>;
+    const connection = opts.connect();
+    connection.on('error', (err: Error) =>
+      opts.logger.warn({ queue: name, err: err.message }, 'worker connection error'),
+    );
+    conns.push(connection);
     const w = new Worker(kind.queue, makeProcessor(kind, opts.deps), {
-      connection: { url: opts.redisUrl, maxRetriesPerRequest: null },
+      connection,
       prefix: opts.prefix,
       concurrency: opts.concurrency ?? 4,
       // A worker that dies or is force-closed holds its jobs this long; then another worker's
@@ -36,8 +45,23 @@ export function startWorkers(opts: {
     return w;
   });
   opts.logger.info({ queues: names }, 'workers started');
+  // Start hooks run in the background (a worker must not wait on them to take jobs); close awaits them.
+  const started = Promise.all(
+    names.map(async (name) => {
+      const kind = JOB_KINDS[name] as JobKind<BaseJobData, unknown>;
+      await kind
+        .onWorkerStart?.(opts.deps)
+        .catch((err: unknown) =>
+          opts.logger.error(
+            { queue: kind.queue, err: err instanceof Error ? err.message : String(err) },
+            'worker start hook failed',
+          ),
+        );
+    }),
+  );
   return {
     async close(timeoutMs) {
+      await started;
       // Stop taking work and let active jobs finish (pause waits for them); past the timeout,
       // release them: their locks lapse and another worker's stalled check hands them out again.
       // (BullMQ's close() cannot be escalated to close(true) once called, hence pause first.)
@@ -52,6 +76,7 @@ export function startWorkers(opts: {
       clearTimeout(timer);
       if (timedOut) opts.logger.warn({ timeoutMs }, 'active jobs did not finish in time; releasing them');
       await Promise.all(workers.map((w) => w.close(timedOut)));
+      await Promise.all(conns.map((c) => c.quit().catch(() => c.disconnect())));
     },
   };
 }

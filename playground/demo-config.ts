@@ -188,7 +188,17 @@ export function demoConfigYaml(input: DemoConfigInput): string {
       bucket: 'jram-gghouse',
       approvals: 2,
     },
-    maintenance: { emailTo: [] },
+    // Reminders 30 s ahead, so `/maintenance schedule +1m 2m Demo window` shows every notice within minutes.
+    maintenance: {
+      emailTo: ['stakeholders@example.com'],
+      remindBefore: ['30s'],
+      defaults: {
+        impact: 'The demo services are unavailable for the duration of the window.',
+        purpose: 'A playground demonstration of maintenance notices.',
+        rollback: 'Nothing to roll back: nothing real changes.',
+        contact: 'ops (#maintenance)',
+      },
+    },
     dumps: {
       account: 'gghouse',
       bucket: 'jram-gghouse',

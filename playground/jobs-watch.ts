@@ -2,6 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Job, Queue } from 'bullmq';
 import { createRedis } from '../infra/redis.js';
+import { formatDuration } from '../infra/times.js';
 import { QUEUE_NAMES } from '../jobs/registry.js';
 
 export interface JobLine {
@@ -11,6 +12,8 @@ export interface JobLine {
   state: string;
   /** Why it failed, or what it is waiting for. */
   detail: string;
+  /** For a delayed job: when it runs (epoch ms). */
+  runAt?: number;
 }
 
 export interface JobsSnapshot {
@@ -18,6 +21,8 @@ export interface JobsSnapshot {
   busy: JobLine[];
   /** Parked until a later status check of a long AWS process (e.g. a Data Pipeline run): settled for now. */
   watching: JobLine[];
+  /** Queued to run later and not started yet (e.g. a maintenance window's reminder, start and end notices). */
+  scheduled: JobLine[];
   /** Failed after using every attempt: an error in a script. */
   failedUnexpectedly: JobLine[];
   /** Stopped at once for a reason the user can fix (shown to them); an outcome, not an error. */
@@ -36,8 +41,24 @@ function seconds(ms: number): string {
   return ms >= 90_000 ? `${Math.round(ms / 60_000)} min` : `${Math.max(0, Math.round(ms / 1000))} s`;
 }
 
+const NOTICE: Record<string, string> = { start: 'start notice', end: 'completion notice' };
+
 function label(job: Job): string {
-  const data = job.data as { table?: string; iamUser?: string; account?: string };
+  const data = job.data as {
+    table?: string;
+    iamUser?: string;
+    account?: string;
+    windowId?: string;
+    notice?: string;
+    lead?: number;
+  };
+  if (data.windowId && data.notice) {
+    const what =
+      data.notice === 'remind' && data.lead !== undefined
+        ? `reminder (${formatDuration(data.lead)} before)`
+        : (NOTICE[data.notice] ?? data.notice);
+    return `${data.windowId} ${what}`;
+  }
   if (data.table) return data.table;
   if (data.iamUser) return `${data.iamUser}@${data.account ?? '?'}`;
   return job.name;
@@ -50,7 +71,14 @@ export function watchJobs(redisUrl: string, prefix: string, names: string[] = QU
   const queues = names.map((name) => new Queue(name, { connection, prefix }));
 
   const snapshot = async (): Promise<JobsSnapshot> => {
-    const snap: JobsSnapshot = { busy: [], watching: [], failedUnexpectedly: [], stopped: [], completed: 0 };
+    const snap: JobsSnapshot = {
+      busy: [],
+      watching: [],
+      scheduled: [],
+      failedUnexpectedly: [],
+      stopped: [],
+      completed: 0,
+    };
     const now = Date.now();
     for (const q of queues) {
       const counts = await q.getJobCounts('completed');
@@ -76,19 +104,30 @@ export function watchJobs(redisUrl: string, prefix: string, names: string[] = QU
             snap.failedUnexpectedly.push(line);
           }
         } else if (state === 'delayed' && !job.failedReason) {
-          // Parked by the job itself (JobContext.delayUntil), not backing off after a failure.
           // BullMQ scores delayed jobs as run-at-ms × 0x1000 plus a counter.
           const score = await connection.zscore(`${prefix}:${q.name}:delayed`, job.id);
-          line.detail = score
-            ? `next check in ${seconds(Math.floor(Number(score) / 0x1000) - now)}`
-            : 'parked';
-          snap.watching.push(line);
+          const runAt = score ? Math.floor(Number(score) / 0x1000) : undefined;
+          if (runAt) line.runAt = runAt;
+          if (job.repeatJobKey) {
+            // The next run of a job scheduler (e.g. the dump checks' cron): the bot's own clock, always there.
+            continue;
+          }
+          if (!job.processedOn) {
+            // Queued for later and never started: a scheduled notice, not work in progress.
+            line.detail = runAt ? `due in ${seconds(runAt - now)}` : 'scheduled';
+            snap.scheduled.push(line);
+          } else {
+            // Parked by the job itself (JobContext.delayUntil), not backing off after a failure.
+            line.detail = runAt ? `next check in ${seconds(runAt - now)}` : 'parked';
+            snap.watching.push(line);
+          }
         } else {
           if (state === 'delayed') line.detail = `retrying after: ${job.failedReason}`;
           snap.busy.push(line);
         }
       }
     }
+    snap.scheduled.sort((a, b) => (a.runAt ?? 0) - (b.runAt ?? 0));
     return snap;
   };
 

@@ -38,8 +38,10 @@ a loopback SMTP server and a fake Slack Web API. Type /help inside for the playg
 
 Options:
   --script FILE    run the lines of FILE (or - for stdin) instead of reading the keyboard: each line is
-                   a slash command or a playground command (/as, /channel, /click, /mail, /wait…),
-                   # starts a comment. After the last line it waits for the jobs the script started.
+                   a slash command or a playground command (/as, /channel, /click, /mail, /wait,
+                   /sleep…), # starts a comment. After the last line it waits for the jobs the script
+                   started; notices scheduled for later (a maintenance window's) are listed, not
+                   waited for: /sleep lets them arrive.
   --timeout SEC    how long --script waits for those jobs, and /wait by default (default 60)
   --dir DIR        where mail/, keys/ and run/ go (default: playground/ in the repository)
   --keep           with --script: keep everything running afterwards until Ctrl-C or SIGTERM
@@ -447,7 +449,7 @@ async function main(): Promise<number> {
       .map((c) => `#${c}`)
       .join(' ')}`,
     interactive
-      ? 'Try /reset-password, /ddb-export prod_txlog (as carol: /as carol), /chatops help. /help lists the playground commands; Ctrl-C quits.'
+      ? 'Try /reset-password, /ddb-export prod_txlog (as carol: /as carol), /maintenance schedule +1m 2m Demo window (as ops, then /channel maintenance), /chatops help. /help lists the playground commands; Ctrl-C quits.'
       : `Running ${options.script === '-' ? 'stdin' : show(options.script as string)}:`,
   ]);
 
@@ -462,11 +464,19 @@ async function main(): Promise<number> {
   if (interrupted !== undefined) return interrupted;
   if (liveBot.running()) {
     const snap = await s.waitForJobs(options.timeoutMs);
+    if (snap.scheduled.length) {
+      say(
+        snap.scheduled.map((j) =>
+          style('dim', `· not waited for (scheduled for later): ${j.queue} ${j.name}, ${j.detail}`),
+        ),
+      );
+    }
     const watching = snap.watching.length ? `, ${snap.watching.length} still watching AWS` : '';
+    const scheduled = snap.scheduled.length ? `, ${snap.scheduled.length} scheduled for later` : '';
     say(
       style(
         s.errors.length ? 'red' : 'green',
-        `── script done: ${s.steps} step${s.steps === 1 ? '' : 's'}; jobs: ${snap.completed} completed${watching}, ${snap.stopped.length} stopped with a reason, ${snap.failedUnexpectedly.length} failed; ${s.errors.length} error${s.errors.length === 1 ? '' : 's'}`,
+        `── script done: ${s.steps} step${s.steps === 1 ? '' : 's'}; jobs: ${snap.completed} completed${watching}${scheduled}, ${snap.stopped.length} stopped with a reason, ${snap.failedUnexpectedly.length} failed; ${s.errors.length} error${s.errors.length === 1 ? '' : 's'}`,
       ),
     );
   }

@@ -124,6 +124,69 @@ export interface RenderContext {
   style: Styler;
   /** Gives a rendered button its number; the caller keeps the mapping for clicks. */
   numberButton(button: RenderedButton): number;
+  /** The reader's time zone and clock, for `<!date>`; default: this machine's. */
+  reader?: Reader;
+}
+
+export interface Reader {
+  timeZone?: string;
+  now?: number;
+}
+
+/** YYYY-MM-DD of `at` in `timeZone`. */
+function dayOf(at: number, timeZone: string | undefined): string {
+  return new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(new Date(at));
+}
+
+/**
+ * A `<!date^seconds^format>` as Slack's client shows it: in the reader's zone, with the tokens
+ * `{date_num}`, `{date}`, `{date_short}`, `{date_long}`, their `_pretty` forms (today, yesterday,
+ * tomorrow), `{time}`, `{time_secs}` and `{ago}`. Undefined for a format it cannot read.
+ */
+export function slackDateText(seconds: number, format: string, reader: Reader = {}): string | undefined {
+  if (!Number.isFinite(seconds)) return undefined;
+  const at = seconds * 1000;
+  const now = reader.now ?? Date.now();
+  const tz = reader.timeZone;
+  const fmt = (o: Intl.DateTimeFormatOptions) =>
+    new Intl.DateTimeFormat('en-US', { timeZone: tz, ...o }).format(new Date(at));
+  const dates: Record<string, () => string> = {
+    date_num: () => dayOf(at, tz),
+    date: () => fmt({ year: 'numeric', month: 'long', day: 'numeric' }),
+    date_short: () => fmt({ year: 'numeric', month: 'short', day: 'numeric' }),
+    date_long: () => fmt({ weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' }),
+  };
+  const pretty = (plain: string) => {
+    const day = dayOf(at, tz);
+    const names: [number, string][] = [
+      [0, 'today'],
+      [-86_400_000, 'yesterday'],
+      [86_400_000, 'tomorrow'],
+    ];
+    return names.find(([shift]) => dayOf(now + shift, tz) === day)?.[1] ?? dates[plain]?.() ?? '';
+  };
+  const ago = () => {
+    const mins = Math.round(Math.abs(now - at) / 60_000);
+    const span = mins < 1 ? 'less than a minute' : mins < 90 ? `${mins} min` : `${Math.round(mins / 60)} h`;
+    return at <= now ? `${span} ago` : `in ${span}`;
+  };
+  let unknown = false;
+  const text = format.replace(/\{(\w+)\}/g, (all, token: string) => {
+    if (token in dates) return (dates[token] as () => string)();
+    if (token.endsWith('_pretty') && token.slice(0, -7) in dates) return pretty(token.slice(0, -7));
+    if (token === 'time') return fmt({ hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    if (token === 'time_secs')
+      return fmt({ hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+    if (token === 'ago') return ago();
+    unknown = true;
+    return all;
+  });
+  return unknown ? undefined : text;
 }
 
 function unescapeHtml(s: string): string {
@@ -141,7 +204,7 @@ function inline(text: string, marker: string, tone: Tone, style: Styler): string
 }
 
 /** Slack mrkdwn → terminal text: mentions and links resolved, emoji shown, bold/italic/code styled. */
-export function mrkdwn(text: string, ctx: Pick<RenderContext, 'names' | 'style'>): string {
+export function mrkdwn(text: string, ctx: Pick<RenderContext, 'names' | 'style' | 'reader'>): string {
   const { names, style } = ctx;
   // Code spans and blocks are taken out first so nothing inside them is reformatted.
   const saved: string[] = [];
@@ -171,6 +234,11 @@ export function mrkdwn(text: string, ctx: Pick<RenderContext, 'names' | 'style'>
     }
     if (target.startsWith('!')) {
       const special = target.slice(1).split('^')[0] ?? '';
+      // <!date^seconds^format|fallback>: each reader sees the time in their own zone, as in Slack.
+      if (special === 'date') {
+        const [, seconds, format = ''] = target.split('^');
+        return keep(slackDateText(Number(seconds), format, ctx.reader) ?? label ?? '');
+      }
       return keep(`@${label ?? special}`);
     }
     const url = unescapeHtml(target);

@@ -16,7 +16,9 @@ export const PLAYGROUND_HELP = `Playground commands (everything else starting wi
   /channel [NAME]  read and type in #general, #alerts, #maintenance or #approvals; no NAME lists them
   /click N  (or N) click button N of a message you can see
   /mail [N]        list the mails the bot sent; show the latest (or N), decrypted: PLAYGROUND ONLY
-  /wait [SECONDS]  wait until the bot's jobs are done (default: the --timeout)
+  /wait [SECONDS]  wait until the bot's jobs are done (default: the --timeout); notices
+                   scheduled for later (a maintenance window's) are listed, not waited for
+  /sleep SECONDS   let time pass, showing what arrives meanwhile (e.g. those notices)
   /help            this list; /chatops help lists the bot's own commands
   /quit            stop everything (also Ctrl-C or Ctrl-D)`;
 
@@ -27,6 +29,7 @@ const PLAYGROUND_COMMANDS = [
   '/click',
   '/mail',
   '/wait',
+  '/sleep',
   '/help',
   '/quit',
   '/exit',
@@ -83,9 +86,13 @@ export function createSession(opts: SessionOptions): Session {
   let user: { name: string; slack: string } = everyone[0] ?? STRANGER;
   let channel = CHANNELS.general as string;
   const rendered = new Map<string, number>();
+  /** What each message looked like when last shown (buttons unnumbered), to skip edits that change nothing. */
+  const looked = new Map<string, string>();
   const noticed = new Set<string>();
   const buttons = new Map<number, ButtonRef>();
   const reportedJobs = new Set<string>();
+  /** `channel\nthread_ts\ntext` of the replies the bot also sent to the channel (reply_broadcast). */
+  const broadcasts = new Set<string>();
   const errors: string[] = [];
   let buttonSeq = 0;
   let steps = 0;
@@ -128,6 +135,15 @@ export function createSession(opts: SessionOptions): Session {
     return t.length > 70 ? `${t.slice(0, 69)}…` : t;
   };
 
+  /** For a thread reply: which thread, and whether it was also sent to the channel. */
+  const threadTag = (m: FakeSlackMessage): string => {
+    const parent = slack.messages(m.channel).find((p) => p.ts === m.thread_ts);
+    const also = broadcasts.has(`${m.channel}\n${m.thread_ts}\n${m.text}`)
+      ? ', also sent to the channel'
+      : '';
+    return parent ? `↳ reply in the thread of "${firstLine(parent)}"${also}` : `↳ reply in a thread${also}`;
+  };
+
   const sync = () => {
     const out: string[] = [];
     for (const m of slack.messages()) {
@@ -135,19 +151,33 @@ export function createSession(opts: SessionOptions): Session {
       const seen = rendered.get(key);
       if (seen !== undefined && seen >= m.edits) continue;
       if (visible(m)) {
+        // The bot re-renders a card after each step; an edit that changes nothing visible is not shown again.
+        const look = renderBody(m, { names, style, numberButton: () => 0 }).join('\n');
+        if (seen !== undefined && looked.get(key) === look) {
+          rendered.set(key, m.edits);
+          continue;
+        }
+        looked.set(key, look);
         const tags = [
           ...(m.ephemeral ? ['(only visible to you)'] : []),
-          ...(m.thread_ts ? ['↳ in a thread'] : []),
+          ...(m.thread_ts ? [threadTag(m)] : []),
           ...(seen !== undefined || m.edits > 0 ? ['[edited]'] : []),
         ];
-        out.push(header(placeOf(m.channel), tags), ...renderBody(m, renderContext(m)));
+        const body = renderBody(m, renderContext(m));
+        // A reply is drawn inside its thread, so it cannot be mistaken for a new message in the channel.
+        const bar = style('dim', '│');
+        out.push(
+          header(placeOf(m.channel), tags),
+          ...(m.thread_ts ? body.map((l) => `  ${bar} ${l.slice(2)}`) : body),
+        );
         rendered.set(key, m.edits);
       } else if (seen === undefined && !noticed.has(key)) {
         noticed.add(key);
         if (m.ephemeral) continue;
+        const what = m.thread_ts ? 'new reply in a thread' : 'new message';
         const where = m.channel.startsWith('D')
           ? `new DM to ${userName(`U${m.channel.slice(1)}`) ?? m.channel} (/as ${userName(`U${m.channel.slice(1)}`) ?? '…'} to read it)`
-          : `new message in ${placeOf(m.channel)} (/channel ${channelNames.get(m.channel) ?? m.channel} to read it)`;
+          : `${what} in ${placeOf(m.channel)} (/channel ${channelNames.get(m.channel) ?? m.channel} to read it)`;
         out.push(style('dim', `· ${where}: "${firstLine(m)}"`));
       }
     }
@@ -155,8 +185,16 @@ export function createSession(opts: SessionOptions): Session {
   };
 
   // The fake Slack applies a call to its store right after recording it: look on the next turn.
-  const unsubscribe = slack.onCall(() => {
+  const unsubscribe = slack.onCall((call) => {
     lastActivity = Date.now();
+    const a = call.args;
+    if (
+      call.method === 'chat.postMessage' &&
+      a.thread_ts &&
+      (a.reply_broadcast === true || a.reply_broadcast === 'true')
+    ) {
+      broadcasts.add(`${String(a.channel)}\n${String(a.thread_ts)}\n${String(a.text ?? '')}`);
+    }
     setImmediate(sync);
   });
 
@@ -289,6 +327,12 @@ export function createSession(opts: SessionOptions): Session {
     for (const j of snap.watching) {
       lines.push(style('dim', `· job still watching AWS (settled for now): ${jobLine(j)}`));
     }
+    for (const j of snap.scheduled) {
+      // Listed once: each /wait would otherwise repeat a window's notices until they are due.
+      if (reportedJobs.has(`${j.queue}/${j.id}`)) continue;
+      reportedJobs.add(`${j.queue}/${j.id}`);
+      lines.push(style('dim', `· scheduled for later (/sleep to see it arrive): ${jobLine(j)}`));
+    }
     if (snap.timedOut) {
       error(`jobs still busy after ${Math.round(timeoutMs / 1000)} s: ${snap.busy.map(jobLine).join('; ')}`);
     }
@@ -381,6 +425,16 @@ export function createSession(opts: SessionOptions): Session {
         }
         const snap = await waitForJobs(s * 1000);
         if (!snap.timedOut) opts.print(style('dim', `(jobs settled: ${snap.completed} completed so far)`));
+        return undefined;
+      }
+      case '/sleep': {
+        const s = Number(args[0]);
+        if (!Number.isFinite(s) || s <= 0 || s > 3600) {
+          error('/sleep takes a number of seconds up to 3600, e.g. /sleep 65');
+          return undefined;
+        }
+        opts.print(style('dim', `(${s} s pass; what the bot posts meanwhile shows as it arrives…)`));
+        await sleep(s * 1000);
         return undefined;
       }
       default:

@@ -23,7 +23,7 @@ import { createAwsClients } from '../../infra/aws.js';
 import { type Config, loadConfig } from '../../infra/config.js';
 import { parseEnv } from '../../infra/env.js';
 import { createLogger } from '../../infra/logger.js';
-import { createRedis, type Redis } from '../../infra/redis.js';
+import { connectRedis, type Redis } from '../../infra/redis.js';
 import type { WorkerDeps } from '../../jobs/common.js';
 import { makeKey, makeKeys, type TestKey } from '../fixtures/keys.js';
 
@@ -50,6 +50,8 @@ export interface StackOptions {
   roles?: Record<string, string[]>;
   /** Extra top-level config keys. */
   extraConfig?: Record<string, unknown>;
+  /** Seeds moto after its reset and before the config is written; returns more config keys (e.g. an instance id). */
+  seed?: () => Promise<Record<string, unknown>>;
   jobs?: { attempts?: number; backoffMs?: number; lockMs?: number };
   /** Start the stack with no SMTP_URL. */
   noSmtp?: boolean;
@@ -123,7 +125,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   process.env.AWS_REGION = 'us-east-1';
   await resetMoto(motoUrl);
 
-  const prefix = `t${process.pid}-${++stackCount}-${Date.now().toString(36)}`;
+  const plainPrefix = `t${process.pid}-${++stackCount}-${Date.now().toString(36)}`;
+  // On a Redis Cluster the bot hash-tags its prefix (infra/env.ts); the test reads the same keys.
+  const prefix = opts.env?.REDIS_CLUSTER_NODES ? `{${plainPrefix}}` : plainPrefix;
   const dir = mkdtempSync(join(tmpdir(), 'chatops-stack-'));
   const people = opts.people ?? (await defaultPeople());
   const keys: Record<string, TestKey> = {};
@@ -154,6 +158,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       ...(opts.jobs?.lockMs ? { lockMs: opts.jobs.lockMs } : {}),
     },
     ...opts.extraConfig,
+    ...(opts.seed ? await opts.seed() : {}),
   };
   const configPath = join(dir, 'chatops.yaml');
   writeFileSync(configPath, stringify(rawConfig));
@@ -204,7 +209,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const clients = botPorts.map((port) =>
     createSlackClient({ url: `http://127.0.0.1:${port}/slack/events`, signingSecret: SIGNING_SECRET }),
   );
-  const redis = createRedis(redisUrl);
+  const redis = connectRedis({ REDIS_URL: redisUrl, REDIS_CLUSTER_NODES: opts.env?.REDIS_CLUSTER_NODES });
   const auditReader = createRedisAuditLog(
     redis,
     `${prefix}:audit`,
@@ -302,14 +307,24 @@ export async function seedStrictPolicy(iam: IAMClient): Promise<void> {
   );
 }
 
-/** Deletes every key under `prefix`. */
+/** Deletes every key under `prefix` (on every master of a Redis Cluster). */
 export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
+  const cluster = redis as unknown as { nodes?: (role: 'master') => Redis[] };
+  const nodes = typeof cluster.nodes === 'function' ? cluster.nodes('master') : [redis];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(
+        cursor,
+        'MATCH',
+        `${prefix.replace(/[{}]/g, '\\$&')}:*`,
+        'COUNT',
+        500,
+      );
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+  }
 }
 
 /** Every key and value in Redis (or under `prefix`) as text, for searching for secrets. */

@@ -257,6 +257,103 @@ describe('npm run playground -- --script', () => {
     }
   }, 180_000);
 
+  it('shows a maintenance window: the announcement in #maintenance, then reminder, start and completion in its thread', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'chatops-playground-'));
+    const motoUrl = inject('motoUrl');
+    await resetMoto(motoUrl);
+    const script = join(dir, 'maintenance.script');
+    // The demo config reminds 30 s ahead: a window 35 s out gets its reminder 5 s after scheduling.
+    writeFileSync(
+      script,
+      [
+        '/as ops',
+        '/channel maintenance',
+        '/maintenance schedule +35s 10s Demo window',
+        '/wait 20',
+        '/maintenance list',
+        '/sleep 50',
+        '',
+      ].join('\n'),
+    );
+    run = startPlayground(['--script', script, '--dir', dir, '--timeout', '20'], {
+      REDIS_URL: inject('redisUrl'),
+      AWS_ENDPOINT_URL: motoUrl,
+      // The reader's zone for <!date>, so the transcript is the same on every machine.
+      TZ: 'UTC',
+    });
+    const code = await run.exited;
+    const out = run.output();
+    expect(code, out).toBe(0);
+    expect(out).toMatch(
+      /── script done: 2 steps; jobs: 4 completed, 0 stopped with a reason, 0 failed; 0 errors/,
+    );
+
+    const schedule = 'ops@#maintenance> /maintenance schedule +35s 10s Demo window';
+    const id = /Scheduled `(mw-[0-9a-f]+)` Demo window/.exec(replyTo(out, schedule))?.[1];
+    expect(id, out).toBeTruthy();
+    // From the command on: messages show as they arrive, whichever step is running then.
+    const after = out.slice(out.indexOf(schedule));
+    // The announcement in #maintenance; /wait lists the notices to come, in order, and does not wait for them.
+    const waited = after.slice(0, after.indexOf('ops@#maintenance> /maintenance list'));
+    expect(waited).toMatch(
+      new RegExp(
+        `\\[#maintenance\\] chatops\n {2}📅 Scheduled: \\[MAINTENANCE\\] Demo window \\(\`${id}\`\\)`,
+      ),
+    );
+    // <!date> as Slack shows it (the reader's zone), then the configured zone's text.
+    expect(waited).toMatch(/Timeline: \w+ \d\d:\d\d – \w+ \d\d:\d\d \(\d{4}-\d\d-\d\d \d\d:\d\d JST/);
+    expect(waited).toMatch(/\[1: Edit details\] {2}\[2: Cancel window\]/);
+    const upcoming = [...waited.matchAll(/scheduled for later .*: maintenance (mw-\S+ [^:]+):/g)].map(
+      (m) => m[1],
+    );
+    expect(upcoming).toEqual([
+      `${id} reminder (30s before)`,
+      `${id} start notice`,
+      `${id} completion notice`,
+    ]);
+    expect(replyTo(out, 'ops@#maintenance> /maintenance list')).toMatch(
+      new RegExp(`\`${id}\` Demo window: .*, scheduled; next: reminder \\(30s before\\)`),
+    );
+
+    // As time passes, each notice arrives as a reply in the announcement's thread, in order, and the
+    // announcement is edited to each state (an edit that changes nothing visible is not shown again).
+    const thread =
+      '\\[#maintenance\\] chatops ↳ reply in the thread of "\\[MAINTENANCE\\] Demo window: [a-z-]+"';
+    const at = (re: RegExp) => after.search(re);
+    const reminder = at(
+      new RegExp(`${thread}\n {2}│ 🔔 Reminder: Demo window starts \\w+ \\d\\d:\\d\\d \\(in 30s\\)\\.`),
+    );
+    const start = at(
+      new RegExp(`${thread}, also sent to the channel\n {2}│ 🚧 Maintenance Demo window has started\\.`),
+    );
+    const inProgress = at(
+      /\[#maintenance\] chatops \[edited\]\n {2}🚧 In progress: \[MAINTENANCE\] Demo window/,
+    );
+    const end = at(
+      new RegExp(`${thread}, also sent to the channel\n {2}│ ✅ Maintenance Demo window is complete\\.`),
+    );
+    const completed = at(
+      /\[#maintenance\] chatops \[edited\]\n {2}✅ Completed: \[MAINTENANCE\] Demo window/,
+    );
+    expect(
+      [reminder, start, inProgress, end, completed].every((i) => i >= 0),
+      after,
+    ).toBe(true);
+    expect(reminder).toBeLessThan(start);
+    expect(start).toBeLessThan(inProgress);
+    expect(inProgress).toBeLessThan(end);
+    expect(end).toBeLessThan(completed);
+    expect(after.match(/has started/g)).toHaveLength(1);
+    expect(after.match(/📅 Scheduled:/g)).toHaveLength(1);
+
+    // Each notice is mailed to maintenance.emailTo with the subject.
+    const mails = readdirSync(join(dir, 'mail'))
+      .filter((f) => f.endsWith('.eml'))
+      .map((f) => parseMail(readFileSync(join(dir as string, 'mail', f), 'utf8'), { from: '', to: [] }));
+    expect(mails.map((m) => m.headers.to)).toEqual(Array(4).fill('stakeholders@example.com'));
+    expect(mails.map((m) => m.headers.subject)).toEqual(Array(4).fill('[MAINTENANCE] Demo window'));
+  }, 150_000);
+
   it('exits non-zero when a step errors, and names the step', async () => {
     dir = mkdtempSync(join(tmpdir(), 'chatops-playground-'));
     const motoUrl = inject('motoUrl');

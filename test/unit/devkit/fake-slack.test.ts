@@ -1,4 +1,4 @@
-import { WebClient } from '@slack/web-api';
+import { LogLevel, WebClient } from '@slack/web-api';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeSlack, startFakeSlack } from '../../../devkit/fake-slack.js';
 
@@ -159,6 +159,66 @@ describe('fake-slack', () => {
     expect(res.status).toBe(429);
     expect(res.headers.get('retry-after')).toBe('1');
     expect(await res.json()).toEqual({ ok: false, error: 'ratelimited' });
+  });
+
+  it('with perChannelPerSecond, answers a second post to a channel within the second with 429 and posts nothing', async () => {
+    const limited = await startFakeSlack({ perChannelPerSecond: 1 });
+    const raw = (channel: string, text: string) =>
+      fetch(`${limited.url}chat.postMessage`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ channel, text }),
+      });
+    try {
+      expect((await raw('C1', 'first')).status).toBe(200);
+      const second = await raw('C1', 'too soon');
+      expect(second.status).toBe(429);
+      expect(second.headers.get('retry-after')).toBe('1');
+      expect(await second.json()).toEqual({ ok: false, error: 'ratelimited' });
+      // Another channel has its own allowance; updates are not posts.
+      expect((await raw('C2', 'elsewhere')).status).toBe(200);
+      const [first] = limited.messages('C1');
+      const update = await fetch(`${limited.url}chat.update`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ channel: 'C1', ts: first?.ts, text: 'edited' }),
+      });
+      expect(update.status).toBe(200);
+      expect(limited.messages().map((m) => m.text)).toEqual(['edited', 'elsewhere']);
+      expect(limited.callsTo('chat.postMessage').map((c) => c.ratelimited ?? false)).toEqual([
+        false,
+        true,
+        false,
+      ]);
+      // The Web API client waits for Retry-After and tries again: the post lands once, a second later.
+      const client = new WebClient('xoxb-x', {
+        slackApiUrl: limited.url,
+        retryConfig: { retries: 2 },
+        logLevel: LogLevel.ERROR,
+      });
+      const started = Date.now();
+      await client.chat.postMessage({ channel: 'C2', text: 'retried' });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+      expect(limited.messages('C2').map((m) => m.text)).toEqual(['elsewhere', 'retried']);
+      // Off again: posts go through back to back.
+      limited.setPerChannelPerSecond(undefined);
+      expect((await raw('C1', 'a')).status).toBe(200);
+      expect((await raw('C1', 'b')).status).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('refuses a per-channel limit that is not a positive number', async () => {
+    await expect(startFakeSlack({ perChannelPerSecond: 0 })).rejects.toThrow(/positive number/);
+    expect(() => fake.setPerChannelPerSecond(-1)).toThrow(/positive number/);
+  });
+
+  it('marks a call answered 429 by failNext as rate limited', async () => {
+    fake.failNext('chat.postMessage');
+    await client.chat.postMessage({ channel: 'C1', text: 'x' }).catch(() => undefined);
+    expect(fake.callsTo('chat.postMessage')[0]?.ratelimited).toBe(true);
+    expect(fake.messages('C1')).toHaveLength(0);
   });
 
   it('stores response_url messages and honours replace_original', async () => {

@@ -67,6 +67,23 @@ describe('mrkdwn', () => {
     );
   });
 
+  it("shows a <!date> in the reader's zone as Slack does, and its fallback when the format is unknown", () => {
+    // 1765000000 is 2025-12-06 05:46:40 UTC.
+    const at = 1_765_000_000_000;
+    const ctx = (now: number, timeZone = 'UTC') => ({ ...plain(), reader: { timeZone, now } });
+    const date = '<!date^1765000000^{date_short_pretty} {time}|2025-12-06 14:46 JST>';
+    expect(mrkdwn(`starts ${date}`, ctx(at))).toBe('starts today 05:46');
+    expect(mrkdwn(date, ctx(at - 86_400_000))).toBe('tomorrow 05:46');
+    expect(mrkdwn(date, ctx(at + 86_400_000))).toBe('yesterday 05:46');
+    expect(mrkdwn(date, ctx(at + 7 * 86_400_000))).toBe('Dec 6, 2025 05:46');
+    expect(mrkdwn(date, ctx(at, 'Asia/Tokyo'))).toBe('today 14:46');
+    expect(mrkdwn('<!date^1765000000^{date_num} {time_secs} ({ago})|x>', ctx(at - 600_000))).toBe(
+      '2025-12-06 05:46:40 (in 10 min)',
+    );
+    expect(mrkdwn('<!date^1765000000^{date_long}|x>', ctx(at))).toBe('Saturday, December 6, 2025');
+    expect(mrkdwn('<!date^1765000000^{nonsense}|the fallback>', ctx(at))).toBe('the fallback');
+  });
+
   it('converts known emoji shortcodes and leaves unknown ones and clock times as typed', () => {
     expect(mrkdwn(':white_check_mark: done :+1: :no_such_emoji: at 20:53:45', plain())).toBe(
       '✅ done 👍 :no_such_emoji: at 20:53:45',

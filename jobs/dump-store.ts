@@ -1,0 +1,361 @@
+// Dump alerts in Redis: one hash per job per day (its state, failure count, what was last seen, the
+// Slack message, who acknowledged), and one small hash per job with its last check for /dumps status.
+// Every transition is one Lua script, so two workers checking (or two people clicking) at once
+// cannot both win: one posts the alert, the other edits it.
+import type { Redis } from '../infra/redis.js';
+
+export type AlertState = 'open' | 'acked' | 'resolved';
+
+/** What a check (or a cron host report) saw. */
+export type Verdict = 'ok' | 'missing' | 'too-small' | 'too-large' | 'empty' | 'reported-failed';
+
+/** The facts an alert message shows: what was expected and what was seen. Names and sizes only. */
+export interface Finding {
+  verdict: Verdict;
+  /** When it was seen (epoch ms). */
+  at: number;
+  source: 'check' | 'report';
+  /** The key (prefix + pattern for the day) the day's object must start with. */
+  expectedKey: string;
+  /** The cron time plus the grace (epoch ms). */
+  dueAt: number;
+  /** Accepted size range in bytes, when there is history to compare with. */
+  range?: [number, number];
+  median?: number;
+  tolerancePct?: number;
+  historyDays?: number;
+  seenKey?: string;
+  seenSize?: number;
+  /** From a cron host report. */
+  exitCode?: number;
+  message?: string;
+}
+
+export interface DumpAlert {
+  id: string;
+  job: string;
+  /** The dump's day (YYYY-MM-DD in the configured time zone). */
+  day: string;
+  /** The cron time the alert is about (epoch ms). */
+  fireAt: number;
+  state: AlertState;
+  count: number;
+  firstAt: number;
+  lastAt: number;
+  last?: Finding;
+  /** The maintenance window active when it was last raised, if any: no mention while it lasts. */
+  windowId?: string;
+  windowTitle?: string;
+  windowEnd?: number;
+  ackedBy?: string;
+  ackedAt?: number;
+  resolvedAt?: number;
+  resolved?: Finding;
+  channel?: string;
+  ts?: string;
+  /** The alert went out as a normal one (with the mention, if configured), in the channel or its thread. */
+  mentioned: boolean;
+  version: number;
+}
+
+export interface DumpStore {
+  redis: Redis;
+  prefix: string;
+}
+
+/** Alert ids are what buttons carry: `da-<job>-<YYYYMMDD>`. */
+export const ALERT_ID = /^da-[\w.-]{1,100}-\d{8}$/;
+/** Alerts are kept this long after their last change, for /dumps status and the audit trail. */
+const KEEP_MS = 14 * 86_400_000;
+/** A post or a "resolved" reply claimed this long ago by a worker that never finished is taken over. */
+export const CLAIM_STALE_MS = 60_000;
+
+export function alertId(job: string, day: string): string {
+  return `da-${job}-${day.replace(/-/g, '')}`;
+}
+
+const alertKey = (s: DumpStore, id: string) => `${s.prefix}:dump:alert:${id}`;
+const lastKey = (s: DumpStore, job: string) => `${s.prefix}:dump:last:${job}`;
+
+function json<T>(text: string | undefined): T | undefined {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+const num = (v: string | undefined) => (v ? Number(v) : undefined);
+
+function fromHash(h: Record<string, string>): DumpAlert | undefined {
+  if (!h.id || !h.state) return undefined;
+  return {
+    id: h.id,
+    job: h.job ?? '',
+    day: h.day ?? '',
+    fireAt: Number(h.fireAt),
+    state: h.state as AlertState,
+    count: Number(h.count ?? 0),
+    firstAt: Number(h.firstAt),
+    lastAt: Number(h.lastAt),
+    last: json<Finding>(h.last),
+    windowId: h.windowId || undefined,
+    windowTitle: h.windowTitle || undefined,
+    windowEnd: num(h.windowEnd),
+    ackedBy: h.ackedBy || undefined,
+    ackedAt: num(h.ackedAt),
+    resolvedAt: num(h.resolvedAt),
+    resolved: json<Finding>(h.resolved),
+    channel: h.channel || undefined,
+    ts: h.ts || undefined,
+    mentioned: h.mentioned === '1',
+    version: Number(h.version ?? 0),
+  };
+}
+
+/** An alert by id, or undefined. */
+export async function getAlert(s: DumpStore, id: string): Promise<DumpAlert | undefined> {
+  if (!ALERT_ID.test(id)) return undefined;
+  return fromHash(await s.redis.hgetall(alertKey(s, id)));
+}
+
+/**
+ * What the raiser must do with Slack: `post` the alert (it holds the claim), `edit` it, `notify` (edit,
+ * and post the mention in its thread: it now alerts normally, after a window or a reopening), or
+ * `wait` (another worker is posting it and will pick up this change).
+ */
+export type RaiseAction = 'post' | 'edit' | 'notify' | 'wait';
+
+export interface Raised {
+  /** new: first failure of the day; reopened: failing again after it was resolved; updated: a later failure. */
+  change: 'new' | 'reopened' | 'updated';
+  action: RaiseAction;
+}
+
+/**
+ * Records a failure for the job's day: creates the alert (open, count 1), reopens a resolved one, or
+ * counts a later failure; `window` labels it (no mention) or, when absent, clears the label. A retried
+ * attempt of the same check (`checkId`) is not counted twice.
+ */
+export async function raiseAlert(
+  s: DumpStore,
+  a: { id: string; job: string; day: string; fireAt: number },
+  finding: Finding,
+  window: { id: string; title: string; end: number } | undefined,
+  now: number,
+  checkId: string,
+): Promise<Raised> {
+  const [change, action] = (await s.redis.eval(
+    `local k = KEYS[1]
+     local now = tonumber(ARGV[5])
+     local stale = tonumber(ARGV[11])
+     local state = redis.call('HGET', k, 'state')
+     local change
+     if not state then
+       redis.call('HSET', k, 'id', ARGV[1], 'job', ARGV[2], 'day', ARGV[3], 'fireAt', ARGV[4],
+         'state', 'open', 'count', 1, 'firstAt', ARGV[5], 'version', 0, 'mentioned', '0')
+       change = 'new'
+     elseif redis.call('HGET', k, 'checkId') == ARGV[12] then
+       change = 'updated'
+     elseif state == 'resolved' then
+       redis.call('HSET', k, 'state', 'open', 'mentioned', '0')
+       redis.call('HDEL', k, 'ackedBy', 'ackedAt', 'resolvedAt', 'resolved', 'resolvePost')
+       redis.call('HINCRBY', k, 'count', 1)
+       change = 'reopened'
+     else
+       redis.call('HINCRBY', k, 'count', 1)
+       change = 'updated'
+     end
+     redis.call('HSET', k, 'lastAt', ARGV[5], 'last', ARGV[6], 'windowId', ARGV[7], 'windowTitle', ARGV[8],
+       'windowEnd', ARGV[9], 'checkId', ARGV[12])
+     redis.call('HINCRBY', k, 'version', 1)
+     redis.call('PEXPIRE', k, ARGV[10])
+     local action = 'edit'
+     if not redis.call('HGET', k, 'ts') then
+       if now - tonumber(redis.call('HGET', k, 'posting') or '0') > stale then
+         redis.call('HSET', k, 'posting', ARGV[5])
+         action = 'post'
+       else
+         action = 'wait'
+       end
+     elseif redis.call('HGET', k, 'state') == 'open' and ARGV[7] == '' then
+       local m = redis.call('HGET', k, 'mentioned') or '0'
+       local pending = tonumber(string.match(m, '^p:(%d+)$') or '')
+       if m ~= '1' and (not pending or now - pending > stale) then
+         redis.call('HSET', k, 'mentioned', 'p:' .. ARGV[5])
+         action = 'notify'
+       end
+     end
+     return {change, action}`,
+    1,
+    alertKey(s, a.id),
+    a.id,
+    a.job,
+    a.day,
+    String(a.fireAt),
+    String(now),
+    JSON.stringify(finding),
+    window?.id ?? '',
+    window?.title ?? '',
+    window ? String(window.end) : '',
+    String(KEEP_MS),
+    String(CLAIM_STALE_MS),
+    checkId,
+  )) as [Raised['change'], RaiseAction];
+  return { change, action };
+}
+
+/** Records the posted alert message (first writer wins) and whether it carried the mention. */
+export async function setAlertMessage(
+  s: DumpStore,
+  id: string,
+  ref: { channel: string; ts: string },
+  mentioned: boolean,
+): Promise<boolean> {
+  const set = await s.redis.eval(
+    `if redis.call('HGET', KEYS[1], 'ts') then return 0 end
+     redis.call('HSET', KEYS[1], 'channel', ARGV[1], 'ts', ARGV[2], 'mentioned', ARGV[3])
+     redis.call('HDEL', KEYS[1], 'posting')
+     return 1`,
+    1,
+    alertKey(s, id),
+    ref.channel,
+    ref.ts,
+    mentioned ? '1' : '0',
+  );
+  return set === 1;
+}
+
+/** Marks that the normal alert went out in the thread (`done`), or gives up the claim (the post failed). */
+export async function markMentioned(s: DumpStore, id: string, done: boolean): Promise<void> {
+  await s.redis.hset(alertKey(s, id), 'mentioned', done ? '1' : '0');
+}
+
+/** Gives up a post claim (the post failed), so the next raise or retry posts it. */
+export async function releasePost(s: DumpStore, id: string): Promise<void> {
+  await s.redis.hdel(alertKey(s, id), 'posting');
+}
+
+export type AckResult =
+  | { result: 'ok' }
+  | { result: 'already'; by: string }
+  | { result: 'resolved' | 'gone' };
+
+/** open -> acked, recording who. A second click finds it acked and changes nothing. */
+export async function ackAlert(s: DumpStore, id: string, user: string, now: number): Promise<AckResult> {
+  const [result, by] = (await s.redis.eval(
+    `local state = redis.call('HGET', KEYS[1], 'state')
+     if not state then return {'gone', ''} end
+     if state == 'acked' then return {'already', redis.call('HGET', KEYS[1], 'ackedBy') or ''} end
+     if state ~= 'open' then return {state, ''} end
+     redis.call('HSET', KEYS[1], 'state', 'acked', 'ackedBy', ARGV[1], 'ackedAt', ARGV[2])
+     redis.call('HINCRBY', KEYS[1], 'version', 1)
+     return {'ok', ''}`,
+    1,
+    alertKey(s, id),
+    user,
+    String(now),
+  )) as [string, string];
+  if (result === 'already') return { result, by };
+  return { result: result === 'ok' ? 'ok' : result === 'resolved' ? 'resolved' : 'gone' };
+}
+
+/**
+ * open / acked -> resolved. Returns `post` when the caller must edit the message and post "resolved"
+ * in its thread (once: a claim that a dead worker left is taken over after CLAIM_STALE_MS), else `none`.
+ */
+export async function resolveAlert(
+  s: DumpStore,
+  id: string,
+  finding: Finding,
+  now: number,
+): Promise<'post' | 'none'> {
+  return (await s.redis.eval(
+    `local state = redis.call('HGET', KEYS[1], 'state')
+     if not state then return 'none' end
+     local now = tonumber(ARGV[2])
+     if state == 'open' or state == 'acked' then
+       redis.call('HSET', KEYS[1], 'state', 'resolved', 'resolvedAt', ARGV[2], 'resolved', ARGV[1], 'resolvePost', 'claimed:' .. ARGV[2])
+       redis.call('HINCRBY', KEYS[1], 'version', 1)
+       return 'post'
+     end
+     local claim = redis.call('HGET', KEYS[1], 'resolvePost') or ''
+     local at = tonumber(string.match(claim, '^claimed:(%d+)$') or '')
+     if at and now - at > tonumber(ARGV[3]) then
+       redis.call('HSET', KEYS[1], 'resolvePost', 'claimed:' .. ARGV[2])
+       return 'post'
+     end
+     return 'none'`,
+    1,
+    alertKey(s, id),
+    JSON.stringify(finding),
+    String(now),
+    String(CLAIM_STALE_MS),
+  )) as 'post' | 'none';
+}
+
+/** Records that "resolved" was posted in the thread (`ts`), or gives up the claim (the post failed). */
+export async function markResolvePosted(s: DumpStore, id: string, ts: string | undefined): Promise<void> {
+  await s.redis.hset(alertKey(s, id), 'resolvePost', ts ?? 'claimed:0');
+}
+
+/** A job's last check, for /dumps status. */
+export interface LastCheck {
+  at: number;
+  reason: string;
+  verdict: Verdict;
+  day: string;
+  /** The newest object the check saw (today's, or the latest of the history). */
+  objectKey?: string;
+  objectDay?: string;
+  objectSize?: number;
+  median?: number;
+  /** The alert of the job's latest failing day, until it is resolved. */
+  alertId?: string;
+}
+
+export async function saveLastCheck(s: DumpStore, job: string, last: LastCheck): Promise<void> {
+  const { alertId: _ignored, ...rest } = last;
+  const fields = Object.entries(rest).flatMap(([k, v]) => (v === undefined ? [] : [k, String(v)]));
+  const k = lastKey(s, job);
+  // The fields of the previous check that this one lacks must not linger (e.g. an object seen before).
+  await s.redis
+    .multi()
+    .hdel(k, 'objectKey', 'objectDay', 'objectSize', 'median')
+    .hset(k, ...fields)
+    .exec();
+}
+
+/** Points the job's status at its open alert. */
+export async function setOpenAlert(s: DumpStore, job: string, id: string): Promise<void> {
+  await s.redis.hset(lastKey(s, job), 'alertId', id);
+}
+
+/** Clears the job's open alert when it is `id` (a newer day's alert stays). */
+export async function clearOpenAlert(s: DumpStore, job: string, id: string): Promise<void> {
+  await s.redis.eval(
+    `if redis.call('HGET', KEYS[1], 'alertId') == ARGV[1] then redis.call('HDEL', KEYS[1], 'alertId') end
+     return 1`,
+    1,
+    lastKey(s, job),
+    id,
+  );
+}
+
+/** The job's last check and open alert; undefined when it was never checked nor alerted. */
+export async function getLastCheck(s: DumpStore, job: string): Promise<LastCheck | undefined> {
+  const h = await s.redis.hgetall(lastKey(s, job));
+  if (!h.at && !h.alertId) return undefined;
+  return {
+    at: Number(h.at ?? 0),
+    reason: h.reason ?? '',
+    verdict: (h.verdict ?? 'ok') as Verdict,
+    day: h.day ?? '',
+    objectKey: h.objectKey || undefined,
+    objectDay: h.objectDay || undefined,
+    objectSize: num(h.objectSize),
+    median: num(h.median),
+    alertId: h.alertId || undefined,
+  };
+}

@@ -1,0 +1,269 @@
+// What /migration asks of AWS, each call through the per-account clients (the Slack user as
+// SourceIdentity). It never reads the workload's secret: DescribeSecret, never GetSecretValue.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DateTime } from 'luxon';
+import { awsErrorName, awsFailure, isNotFound } from '../infra/aws-errors.js';
+import type { Config } from '../infra/config.js';
+import { UserError } from '../infra/errors.js';
+import type { WorkerDeps } from './common.js';
+
+type MigrationConfig = NonNullable<Config['migration']>;
+
+export function migrationConfig(config: Config): MigrationConfig {
+  if (!config.migration) {
+    throw new UserError(
+      'not_configured',
+      "the migration is not configured: add migration (account, instanceId, role, instanceProfile, secretId, bucket) to the bot's config",
+    );
+  }
+  return config.migration;
+}
+
+export interface CheckItem {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** Phase 1: the role, the instance profile (with that role in it) and the credentials secret exist. */
+export async function checkPhase1(deps: WorkerDeps, user: string): Promise<CheckItem[]> {
+  const m = migrationConfig(deps.config);
+  const iamSdk = await import('@aws-sdk/client-iam');
+  const smSdk = await import('@aws-sdk/client-secrets-manager');
+  const iam = deps.aws.client(iamSdk.IAMClient, m.account, user);
+  const sm = deps.aws.client(smSdk.SecretsManagerClient, m.account, user);
+  const items: CheckItem[] = [];
+  try {
+    await iam.send(new iamSdk.GetRoleCommand({ RoleName: m.role }));
+    items.push({ name: `IAM role ${m.role}`, ok: true, detail: 'exists' });
+  } catch (err) {
+    if (!isNotFound(err)) throw awsFailure(err, `GetRole ${m.role}`);
+    items.push({ name: `IAM role ${m.role}`, ok: false, detail: 'does not exist' });
+  }
+  try {
+    const res = await iam.send(
+      new iamSdk.GetInstanceProfileCommand({ InstanceProfileName: m.instanceProfile }),
+    );
+    const roles = (res.InstanceProfile?.Roles ?? []).map((r) => r.RoleName);
+    const has = roles.includes(m.role);
+    items.push({
+      name: `instance profile ${m.instanceProfile}`,
+      ok: has,
+      detail: has
+        ? `exists, with ${m.role}`
+        : `exists, but holds ${roles.join(', ') || 'no role'} instead of ${m.role}`,
+    });
+  } catch (err) {
+    if (!isNotFound(err)) throw awsFailure(err, `GetInstanceProfile ${m.instanceProfile}`);
+    items.push({ name: `instance profile ${m.instanceProfile}`, ok: false, detail: 'does not exist' });
+  }
+  try {
+    await sm.send(new smSdk.DescribeSecretCommand({ SecretId: m.secretId }));
+    items.push({ name: `secret ${m.secretId}`, ok: true, detail: 'exists (its value is never read)' });
+  } catch (err) {
+    if (awsErrorName(err) !== 'ResourceNotFoundException')
+      throw awsFailure(err, `DescribeSecret ${m.secretId}`);
+    items.push({ name: `secret ${m.secretId}`, ok: false, detail: 'does not exist' });
+  }
+  return items;
+}
+
+export interface DayCheck {
+  /** YYYY-MM-DD in the configured zone. */
+  date: string;
+  good: boolean;
+  detail: string;
+}
+
+export interface Phase2Result {
+  days: DayCheck[];
+  /** Consecutive good days ending today (or yesterday, while today's dumps may still be coming). */
+  streak: number;
+}
+
+const SIZE_TOLERANCE = 0.05;
+
+/** The object key of a dump job for a day (`keyPattern`, default `{name}_{YYYYMMDD}`). */
+export function dumpKey(pattern: string, name: string, day: DateTime): string {
+  return pattern.replace('{name}', name).replace('{YYYYMMDD}', day.toFormat('yyyyMMdd'));
+}
+
+/**
+ * Phase 2: for each of the last 14 days (in `timezone`), both the `dumps/` and the test object of
+ * every configured dump job exist and their sizes are within 5 %. Computed from what S3 holds, so
+ * a new install knows the history: one listing per job and prefix.
+ */
+export async function checkPhase2(deps: WorkerDeps, user: string, now: number): Promise<Phase2Result> {
+  const m = migrationConfig(deps.config);
+  const jobs = deps.config.dumps?.jobs ?? [];
+  if (!jobs.length)
+    throw new UserError(
+      'not_configured',
+      'phase 2 compares the dumps of dumps.jobs, and none are configured',
+    );
+  const s3Sdk = await import('@aws-sdk/client-s3');
+  const s3 = deps.aws.client(s3Sdk.S3Client, m.account, user);
+  const zone = deps.config.timezone;
+  const today = DateTime.fromMillis(now, { zone }).startOf('day');
+  const days = Array.from({ length: 14 }, (_, i) => today.minus({ days: i }));
+  const list = async (prefix: string): Promise<Map<string, number>> => {
+    const out = new Map<string, number>();
+    let token: string | undefined;
+    do {
+      const res = await s3
+        .send(new s3Sdk.ListObjectsV2Command({ Bucket: m.bucket, Prefix: prefix, ContinuationToken: token }))
+        .catch((err) => {
+          throw awsFailure(err, `ListObjectsV2 s3://${m.bucket}/${prefix}`);
+        });
+      for (const o of res.Contents ?? []) if (o.Key) out.set(o.Key, o.Size ?? 0);
+      token = res.IsTruncated ? res.NextContinuationToken : undefined;
+    } while (token);
+    return out;
+  };
+  const sizeOf = (objects: Map<string, number>, key: string): number | undefined => {
+    for (const [k, size] of objects) if (k === key || k.startsWith(`${key}.`)) return size;
+    return undefined;
+  };
+  const problems = new Map<string, string[]>(days.map((d) => [d.toISODate() as string, []]));
+  for (const job of jobs) {
+    const pattern = (job as { keyPattern?: string }).keyPattern ?? '{name}_{YYYYMMDD}';
+    const stem = pattern.split('{YYYYMMDD}')[0]?.replace('{name}', job.name) ?? job.name;
+    const prod = await list(`${job.prefix}${stem}`);
+    const test = await list(`${m.testPrefix}${stem}`);
+    for (const day of days) {
+      const key = dumpKey(pattern, job.name, day);
+      const a = sizeOf(prod, `${job.prefix}${key}`);
+      const b = sizeOf(test, `${m.testPrefix}${key}`);
+      const p = problems.get(day.toISODate() as string) as string[];
+      if (a === undefined) p.push(`${job.name}: no ${job.prefix} object`);
+      else if (b === undefined) p.push(`${job.name}: no ${m.testPrefix} object`);
+      else if (Math.abs(a - b) > SIZE_TOLERANCE * Math.max(a, b)) {
+        p.push(`${job.name}: sizes differ by ${Math.round((Math.abs(a - b) / Math.max(a, b)) * 100)} %`);
+      }
+    }
+  }
+  const checks: DayCheck[] = days.map((d) => {
+    const p = problems.get(d.toISODate() as string) ?? [];
+    return {
+      date: d.toISODate() as string,
+      good: p.length === 0,
+      detail: p.join('; ') || 'both dumps, sizes within 5 %',
+    };
+  });
+  let i = checks[0]?.good ? 0 : 1;
+  let streak = 0;
+  while (checks[i]?.good) {
+    streak += 1;
+    i += 1;
+  }
+  return { days: checks, streak };
+}
+
+async function ec2(deps: WorkerDeps, user: string) {
+  const m = migrationConfig(deps.config);
+  const sdk = await import('@aws-sdk/client-ec2');
+  return { sdk, client: deps.aws.client(sdk.EC2Client, m.account, user), m };
+}
+
+export interface InstanceInfo {
+  state: string;
+  name?: string;
+}
+
+/** The instance's state and Name tag; a UserError when it does not exist. */
+export async function describeInstance(deps: WorkerDeps, user: string): Promise<InstanceInfo> {
+  const { sdk, client, m } = await ec2(deps, user);
+  try {
+    const res = await client.send(new sdk.DescribeInstancesCommand({ InstanceIds: [m.instanceId] }));
+    const inst = res.Reservations?.[0]?.Instances?.[0];
+    if (!inst) throw new UserError('no_instance', `instance ${m.instanceId} does not exist in ${m.account}`);
+    return { state: inst.State?.Name ?? 'unknown', name: inst.Tags?.find((t) => t.Key === 'Name')?.Value };
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    if (awsErrorName(err) === 'InvalidInstanceID.NotFound') {
+      throw new UserError('no_instance', `instance ${m.instanceId} does not exist in ${m.account}`);
+    }
+    throw awsFailure(err, `DescribeInstances ${m.instanceId}`);
+  }
+}
+
+export interface Association {
+  id: string;
+  profileArn: string;
+  state: string;
+}
+
+/** The instance's instance-profile associations (associating or associated). */
+export async function associations(deps: WorkerDeps, user: string): Promise<Association[]> {
+  const { sdk, client, m } = await ec2(deps, user);
+  const res = await client
+    .send(
+      new sdk.DescribeIamInstanceProfileAssociationsCommand({
+        Filters: [{ Name: 'instance-id', Values: [m.instanceId] }],
+      }),
+    )
+    .catch((err) => {
+      throw awsFailure(err, `DescribeIamInstanceProfileAssociations ${m.instanceId}`);
+    });
+  return (res.IamInstanceProfileAssociations ?? [])
+    .filter((a) => a.State === 'associated' || a.State === 'associating')
+    .map((a) => ({
+      id: a.AssociationId ?? '',
+      profileArn: a.IamInstanceProfile?.Arn ?? '',
+      state: a.State ?? '',
+    }));
+}
+
+/** Polls `probe` every pollSeconds until it returns true; past waitTimeoutSeconds, fails naming `what`. */
+export async function waitFor(deps: WorkerDeps, what: string, probe: () => Promise<boolean>): Promise<void> {
+  const m = migrationConfig(deps.config);
+  const deadline = deps.clock.now() + m.waitTimeoutSeconds * 1000;
+  for (;;) {
+    if (await probe()) return;
+    if (deps.clock.now() > deadline)
+      throw new UserError('wait_timeout', `timed out after ${m.waitTimeoutSeconds} s waiting for ${what}`);
+    await sleep(m.pollSeconds * 1000);
+  }
+}
+
+export async function stopInstance(deps: WorkerDeps, user: string): Promise<void> {
+  const { sdk, client, m } = await ec2(deps, user);
+  await client.send(new sdk.StopInstancesCommand({ InstanceIds: [m.instanceId] })).catch((err) => {
+    throw awsFailure(err, `StopInstances ${m.instanceId}`);
+  });
+}
+
+export async function startInstance(deps: WorkerDeps, user: string): Promise<void> {
+  const { sdk, client, m } = await ec2(deps, user);
+  await client.send(new sdk.StartInstancesCommand({ InstanceIds: [m.instanceId] })).catch((err) => {
+    throw awsFailure(err, `StartInstances ${m.instanceId}`);
+  });
+}
+
+export async function associateProfile(deps: WorkerDeps, user: string): Promise<void> {
+  const { sdk, client, m } = await ec2(deps, user);
+  await client
+    .send(
+      new sdk.AssociateIamInstanceProfileCommand({
+        InstanceId: m.instanceId,
+        IamInstanceProfile: { Name: m.instanceProfile },
+      }),
+    )
+    .catch((err) => {
+      throw awsFailure(err, `AssociateIamInstanceProfile ${m.instanceProfile} with ${m.instanceId}`);
+    });
+}
+
+export async function disassociate(deps: WorkerDeps, user: string, associationId: string): Promise<void> {
+  const { sdk, client } = await ec2(deps, user);
+  await client
+    .send(new sdk.DisassociateIamInstanceProfileCommand({ AssociationId: associationId }))
+    .catch((err) => {
+      throw awsFailure(err, `DisassociateIamInstanceProfile ${associationId}`);
+    });
+}
+
+/** True when an association ARN names the configured profile. */
+export function isOurProfile(arn: string, profileName: string): boolean {
+  return arn.endsWith(`:instance-profile/${profileName}`) || arn.endsWith(`/${profileName}`);
+}

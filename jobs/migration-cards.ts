@@ -1,0 +1,180 @@
+// Block Kit for /migration: the phase-3 approval card and the status card. Pure functions of the
+// stored state, so the bot (on a click) and the workers (as the run moves) render the same card.
+import type { Blocks } from '../infra/notifier.js';
+import { formatDuration, formatLocal, slackDate } from '../infra/times.js';
+import type { CheckItem, Phase2Result } from './migration-aws.js';
+import type { Cutover, Phase3Request } from './migration-store.js';
+
+const STATE: Record<Phase3Request['state'], string> = {
+  pending: ':hourglass: Pending approval',
+  approved: ':white_check_mark: Approved, waiting for the window',
+  running: ':arrows_counterclockwise: Running',
+  done: ':white_check_mark: Done',
+  failed: ':x: Failed',
+  rejected: ':no_entry: Rejected',
+  expired: ':alarm_clock: Expired',
+  'rolled-back': ':leftwards_arrow_with_hook: Rolled back',
+};
+
+const md = (text: string) => ({ type: 'mrkdwn' as const, text });
+const plain = (text: string) => ({ type: 'plain_text' as const, text });
+
+export interface CardContext {
+  zone: string;
+  now: number;
+  streak?: number;
+  streakNeeded: number;
+  /** Approvals that still count (bound to the current plan). */
+  current: string[];
+}
+
+/** The approval card of a phase-3 request. */
+export function approvalCard(r: Phase3Request, c: CardContext): { text: string; blocks: Blocks } {
+  const p = r.plan;
+  const steps = p.steps.map((s, i) => {
+    const mark =
+      r.failedStep === i
+        ? ':x:'
+        : i < r.step
+          ? ':white_check_mark:'
+          : r.state === 'running' && i === r.step
+            ? ':arrows_counterclockwise:'
+            : '•';
+    return `${mark} ${i + 1}. ${s}`;
+  });
+  const left = r.expiresAt - c.now;
+  const lines = [
+    `*Phase 3: attach the instance profile* (\`${r.id}\`), requested by <@${r.requester}>`,
+    `*State:* ${STATE[r.state]}${r.state === 'rejected' && r.rejectedBy ? ` by <@${r.rejectedBy}>${r.reason ? `: ${r.reason}` : ''}` : ''}${r.state === 'expired' && r.reason ? ` (${r.reason})` : ''}`,
+    `*Plan:* account ${p.account} (${p.accountId}, ${p.region}); instance \`${p.instanceId}\`${r.instanceName ? ` (${r.instanceName})` : ''}; instance profile \`${p.instanceProfile}\` with role \`${p.role}\``,
+    `*Steps:*\n${steps.join('\n')}`,
+    `*Window:* \`${r.windowId}\` ${slackDate(p.windowStart, c.zone)} – ${slackDate(p.windowEnd, c.zone)} (${formatLocal(p.windowStart, c.zone)}, ${formatDuration(p.windowEnd - p.windowStart)})`,
+    `*Prerequisites:* parallel-testing streak ${c.streak ?? '?'} of ${c.streakNeeded} days :white_check_mark:; phase 1 check :white_check_mark:; notices scheduled in the window's thread :white_check_mark:; for the approvers to confirm: crontab backed up, rollback plan reviewed (\`/migration rollback 3\`)`,
+    `*Approvals:* ${c.current.length} of ${r.needed}${c.current.length ? `: ${c.current.map((u) => `<@${u}>`).join(', ')}` : ''}`,
+  ];
+  if (r.state === 'pending')
+    lines.push(
+      `*Expires:* ${slackDate(r.expiresAt, c.zone)} (in ${formatDuration(Math.max(1000, Math.round(left / 1000) * 1000))})`,
+    );
+  if (r.state === 'failed' && r.error)
+    lines.push(`*Failed at step ${(r.failedStep ?? 0) + 1}:* ${r.error.slice(0, 500)}`);
+  const blocks: Blocks = [{ type: 'section', text: md(lines.join('\n')) }];
+  if (r.state === 'pending') {
+    blocks.push({
+      type: 'actions',
+      block_id: `p3-${r.id}`,
+      elements: [
+        {
+          type: 'button',
+          action_id: 'mig_approve',
+          value: r.id,
+          style: 'primary',
+          text: plain('Approve'),
+          confirm: {
+            title: plain('Approve phase 3?'),
+            text: plain(
+              `Stop ${p.instanceId}, attach ${p.instanceProfile} and start it again in the window.`,
+            ),
+            confirm: plain('Approve'),
+            deny: plain('Not yet'),
+          },
+        },
+        {
+          type: 'button',
+          action_id: 'mig_reject',
+          value: r.id,
+          style: 'danger',
+          text: plain('Reject'),
+          confirm: {
+            title: plain('Reject this request?'),
+            text: plain('The request is cancelled, with the window it created.'),
+            confirm: plain('Reject'),
+            deny: plain('Keep it'),
+          },
+        },
+      ],
+    });
+  }
+  if (r.state === 'failed') {
+    blocks.push({
+      type: 'actions',
+      block_id: `p3-failed-${r.id}`,
+      elements: [
+        {
+          type: 'button',
+          action_id: 'mig_retry',
+          value: r.id,
+          text: plain('Retry'),
+          confirm: {
+            title: plain('Retry phase 3?'),
+            text: plain('Re-runs from the failed step.'),
+            confirm: plain('Retry'),
+            deny: plain('Cancel'),
+          },
+        },
+        {
+          type: 'button',
+          action_id: 'mig_rollback',
+          value: r.id,
+          style: 'danger',
+          text: plain('Roll back'),
+          confirm: {
+            title: plain('Roll back phase 3?'),
+            text: plain(`Disassociate the instance profile from ${p.instanceId} and make sure it runs.`),
+            confirm: plain('Roll back'),
+            deny: plain('Cancel'),
+          },
+        },
+      ],
+    });
+  }
+  return { text: `Phase 3 request ${r.id}: ${r.state}`, blocks };
+}
+
+export interface StatusInput {
+  phase1: CheckItem[];
+  phase2: Phase2Result | { error: string };
+  streakNeeded: number;
+  associated: boolean;
+  request?: Phase3Request;
+  cutovers: Cutover[];
+  cronOrder: string[];
+  zone: string;
+  now: number;
+}
+
+/** The one status card: phases 1-5, each with its state and the evidence, and what to do next. */
+export function statusCard(s: StatusInput): { text: string; blocks: Blocks } {
+  const ok1 = s.phase1.every((i) => i.ok);
+  const streak = 'streak' in s.phase2 ? s.phase2.streak : undefined;
+  const ok2 = streak !== undefined && streak >= s.streakNeeded;
+  const done4 = s.cronOrder.filter((c) => s.cutovers.some((x) => x.cron === c));
+  const lines = [
+    '*EC2 cron-host migration: status*',
+    `${ok1 ? ':white_check_mark:' : ':x:'} *Phase 1, infrastructure:* ${s.phase1.map((i) => `${i.name} ${i.detail}`).join('; ')}`,
+    `${ok2 ? ':white_check_mark:' : ':hourglass:'} *Phase 2, parallel testing:* ${'error' in s.phase2 ? s.phase2.error : `streak ${streak} of ${s.streakNeeded} good days (both dumps, sizes within 5 %)`}`,
+    `${s.associated ? ':white_check_mark:' : ':hourglass:'} *Phase 3, instance profile:* ${s.associated ? 'associated' : 'not associated'}${s.request ? `; request \`${s.request.id}\` ${s.request.state}` : ''}`,
+    `${done4.length === s.cronOrder.length && s.cronOrder.length > 0 ? ':white_check_mark:' : ':hourglass:'} *Phase 4, cutover:* ${done4.length} of ${s.cronOrder.length} cron jobs${done4.length ? ` (${done4.join(', ')})` : ''}`,
+    `:hourglass: *Phase 5, cleanup:* \`/migration check 5\` tells whether it may start`,
+  ];
+  const next = !ok1
+    ? 'Next: deploy the phase 1 infrastructure, then `/migration check 1`.'
+    : !ok2
+      ? 'Next: keep the parallel test crons running until the streak reaches the target.'
+      : !s.associated
+        ? 'Next: `/migration phase3 request <start> [<duration>]`.'
+        : done4.length < s.cronOrder.length
+          ? `Next: \`/migration cutover ${s.cronOrder.find((c) => !done4.includes(c))}\` (one a day).`
+          : 'Next: `/migration check 5`.';
+  lines.push(next, `_Updated ${formatLocal(s.now, s.zone)}_`);
+  return {
+    text: 'Migration status',
+    blocks: [
+      { type: 'section', text: md(lines.join('\n')) },
+      {
+        type: 'actions',
+        elements: [{ type: 'button', action_id: 'mig_refresh', value: 'status', text: plain('Refresh') }],
+      },
+    ],
+  };
+}

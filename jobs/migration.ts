@@ -1,0 +1,535 @@
+// /migration's long work: the phase-3 request (checks, window, approval card), the run (guarded,
+// resumable steps), expiry, the phase-3 rollback, the checks and the status card.
+import { createHash } from 'node:crypto';
+import { UnrecoverableError } from 'bullmq';
+import { UserError, userMessage } from '../infra/errors.js';
+import type { Blocks } from '../infra/notifier.js';
+import { formatLocal } from '../infra/times.js';
+import type { BaseJobData, JobContext, JobKind, WorkerDeps } from './common.js';
+import { MAINTENANCE_QUEUE, noticeJobId } from './maintenance.js';
+import { cancelWindow, createWindow, getWindow, windowsEndingAfter } from './maintenance-store.js';
+import {
+  associateProfile,
+  associations,
+  checkPhase1,
+  checkPhase2,
+  describeInstance,
+  disassociate,
+  isOurProfile,
+  migrationConfig,
+  startInstance,
+  stopInstance,
+  waitFor,
+} from './migration-aws.js';
+import { approvalCard, statusCard } from './migration-cards.js';
+import {
+  claimRun,
+  createRequest,
+  currentRequest,
+  cutovers,
+  getRequest,
+  type MigrationStore,
+  type Phase3Request,
+  planHash,
+  planOf,
+  saveStep,
+  setCard,
+  setStatusCard,
+  statusCard as storedStatusCard,
+  transition,
+} from './migration-store.js';
+
+export const MIGRATION_QUEUE = 'migration';
+
+/** The seed's cutover order: lowest risk first, the full dump last. */
+export const CRON_ORDER = [
+  'ggh_contractstatus',
+  'ggh_contractstatusALL',
+  'TenantsALL',
+  'MovingsALL',
+  'ggh_datatransit',
+];
+
+export type MigrationData = BaseJobData &
+  (
+    | { op: 'request'; start: number; end: number; windowId?: string; windowCreated?: boolean }
+    | { op: 'run'; id: string }
+    | { op: 'expire'; id: string }
+    | { op: 'rollback3'; id?: string }
+    | { op: 'status' }
+    | { op: 'check'; phase: 1 | 2 }
+  );
+
+export interface MigrationResult {
+  op: string;
+  outcome: string;
+}
+
+/** The request id for the command that asked for it: a retried job makes the same request. */
+export function requestIdFor(slackRequestId: string): string {
+  return `p3-${createHash('sha256').update(slackRequestId).digest('hex').slice(0, 8)}`;
+}
+
+function store(deps: WorkerDeps): MigrationStore {
+  return { redis: deps.redis, prefix: deps.prefix };
+}
+
+/** Approvals that still count: bound to the plan as the config describes it now. */
+export function countingApprovals(r: Phase3Request, currentHash: string): string[] {
+  return r.approvals.filter((a) => a.hash === currentHash && r.planHash === currentHash).map((a) => a.user);
+}
+
+function cardOf(deps: WorkerDeps, r: Phase3Request, streak?: number): { text: string; blocks: Blocks } {
+  const m = migrationConfig(deps.config);
+  const current = planHash(planOf(deps.config, r.plan.windowStart, r.plan.windowEnd));
+  return approvalCard(r, {
+    zone: deps.config.timezone,
+    now: deps.clock.now(),
+    streak,
+    streakNeeded: m.streakDays,
+    current: countingApprovals(r, current),
+  });
+}
+
+/** Re-renders the approval card from the stored state. */
+export async function refreshApprovalCard(deps: WorkerDeps, id: string): Promise<void> {
+  const r = await getRequest(store(deps), id);
+  if (!r?.cardChannel || !r.cardTs) return;
+  const card = cardOf(
+    deps,
+    r,
+    Number((await deps.redis.hget(`${deps.prefix}:mig:req:${id}`, 'streak')) ?? '') || undefined,
+  );
+  await deps.notifier.update({ channel: r.cardChannel, ts: r.cardTs }, card.text, card.blocks);
+}
+
+/** Cancels the window a request created (and posts its cancellation), when the request ends unrun. */
+async function cancelCreatedWindow(ctx: JobContext<MigrationData>, r: Phase3Request): Promise<void> {
+  if (!r.windowCreated) return;
+  const found = await cancelWindow({ redis: ctx.deps.redis, prefix: ctx.deps.prefix }, r.windowId);
+  if (found !== 'scheduled' && found !== 'in-progress') return;
+  const jobId = noticeJobId(r.windowId, { notice: 'cancel' });
+  await ctx.deps.queues.enqueue(
+    MAINTENANCE_QUEUE,
+    jobId,
+    {
+      requestId: r.requestId,
+      requester: r.requester,
+      windowId: r.windowId,
+      notice: 'cancel',
+      due: ctx.deps.clock.now(),
+    },
+    { jobId },
+  );
+}
+
+/** Posts into the window's thread (the announcement), or the approvals channel when it has none. */
+async function postInWindow(ctx: JobContext<MigrationData>, r: Phase3Request, text: string): Promise<void> {
+  const w = await getWindow({ redis: ctx.deps.redis, prefix: ctx.deps.prefix }, r.windowId);
+  if (w?.channel && w.ts) await ctx.deps.notifier.post(w.channel, text, undefined, w.ts);
+  else if (r.cardChannel) await ctx.deps.notifier.post(r.cardChannel, text, undefined, r.cardTs);
+}
+
+async function request(
+  ctx: JobContext<MigrationData & { op: 'request' }>,
+  d: MigrationData & { op: 'request' },
+): Promise<MigrationResult> {
+  const { deps } = ctx;
+  const m = migrationConfig(deps.config);
+  const s = store(deps);
+  const zone = deps.config.timezone;
+  const approvals = deps.config.channels.approvals;
+  if (!approvals)
+    throw new UserError(
+      'not_configured',
+      "no approvals channel is configured: add channels.approvals to the bot's config",
+    );
+  const id = requestIdFor(d.requestId);
+  const open = await currentRequest(s);
+  if (open && open !== id) {
+    const other = await getRequest(s, open);
+    throw new UserError(
+      'request_open',
+      `phase-3 request \`${open}\` is ${other?.state ?? 'open'}: only one may be pending or running`,
+    );
+  }
+  if (d.end - d.start < m.runMinutes * 60_000) {
+    throw new UserError(
+      'window_short',
+      `the window is shorter than the ${m.runMinutes} minutes the run needs (migration.runMinutes)`,
+    );
+  }
+  const phase1 = await checkPhase1(deps, d.requester);
+  const bad = phase1.filter((i) => !i.ok);
+  if (bad.length)
+    throw new UserError(
+      'phase1',
+      `phase 1 is not complete: ${bad.map((i) => `${i.name} ${i.detail}`).join('; ')}`,
+    );
+  const phase2 = await checkPhase2(deps, d.requester, deps.clock.now());
+  if (phase2.streak < m.streakDays) {
+    const broke = phase2.days.find((x, i) => !x.good && i > 0) ?? phase2.days.find((x) => !x.good);
+    throw new UserError(
+      'streak',
+      `parallel testing has ${phase2.streak} good days in a row, phase 3 needs ${m.streakDays}${broke ? `: ${broke.date}: ${broke.detail}` : ''}`,
+    );
+  }
+  const instance = await describeInstance(deps, d.requester);
+  // The window: one that covers the period, or a new one (remembered, so a retry makes no second).
+  const ws = { redis: deps.redis, prefix: deps.prefix };
+  let windowId = d.windowId;
+  let windowCreated = d.windowCreated ?? false;
+  if (!windowId) {
+    const covering = (await windowsEndingAfter(ws, d.start)).find(
+      (w) => (w.state === 'scheduled' || w.state === 'in-progress') && w.start <= d.start && w.end >= d.end,
+    );
+    if (covering) windowId = covering.id;
+    else {
+      const w = await createWindow(ws, {
+        title: `EC2 cron host: IAM instance profile (${m.instanceId})`,
+        start: d.start,
+        end: d.end,
+        createdBy: d.requester,
+        createdAt: deps.clock.now(),
+        ...deps.config.maintenance.defaults,
+      });
+      windowId = w.id;
+      windowCreated = true;
+      const jobId = noticeJobId(w.id, { notice: 'announce' });
+      await deps.queues.enqueue(
+        MAINTENANCE_QUEUE,
+        jobId,
+        {
+          requestId: d.requestId,
+          requester: d.requester,
+          windowId: w.id,
+          notice: 'announce',
+          due: deps.clock.now(),
+        },
+        { jobId },
+      );
+    }
+    await ctx.save({ windowId, windowCreated });
+  }
+  const window = await getWindow(ws, windowId);
+  if (!window) throw new Error(`window ${windowId} vanished`);
+  const plan = planOf(deps.config, window.start, window.end);
+  const r: Phase3Request = {
+    id,
+    requester: d.requester,
+    requestId: d.requestId,
+    state: 'pending',
+    plan,
+    planHash: planHash(plan),
+    instanceName: instance.name,
+    windowId,
+    windowCreated,
+    approvals: [],
+    needed: m.approvals,
+    expiresAt: window.end - m.runMinutes * 60_000,
+    createdAt: deps.clock.now(),
+    step: 0,
+    retries: 0,
+    version: 1,
+  };
+  if (!(await createRequest(s, r))) {
+    throw new UserError(
+      'request_open',
+      'another phase-3 request was made meanwhile: only one may be pending or running',
+    );
+  }
+  await deps.redis.hset(`${deps.prefix}:mig:req:${id}`, 'streak', String(phase2.streak));
+  const stored = (await getRequest(s, id)) as Phase3Request;
+  if (!stored.cardTs) {
+    const card = cardOf(deps, stored, phase2.streak);
+    const ref = await deps.notifier.post(approvals, card.text, card.blocks);
+    await setCard(s, id, ref.channel, ref.ts);
+  }
+  const expireJob = `mig-expire-${id}`;
+  await deps.queues.enqueue(
+    MIGRATION_QUEUE,
+    expireJob,
+    { requestId: d.requestId, requester: d.requester, op: 'expire', id },
+    { jobId: expireJob, runAt: r.expiresAt },
+  );
+  await ctx.report(
+    `:memo: Phase-3 request \`${id}\` is waiting for ${m.approvals} approvals in <#${approvals}>. Window \`${windowId}\` ${formatLocal(window.start, zone)} – ${formatLocal(window.end, zone)}${windowCreated ? ' (scheduled, with its notices)' : ' (the existing window that covers it)'}.`,
+  );
+  return { op: 'request', outcome: id };
+}
+
+const STEP = { notice: 0, stop: 1, associate: 2, start: 3, verify: 4, done: 5 } as const;
+
+async function run(
+  ctx: JobContext<MigrationData>,
+  d: MigrationData & { op: 'run' },
+  jobId: string,
+): Promise<MigrationResult> {
+  const { deps } = ctx;
+  const m = migrationConfig(deps.config);
+  const s = store(deps);
+  const claim = await claimRun(s, d.id, jobId);
+  if (!claim.ok) {
+    ctx.log.info(
+      { id: d.id, state: claim.state },
+      'phase-3 run not started: the request is not approved for this run',
+    );
+    return { op: 'run', outcome: `skipped (${claim.state})` };
+  }
+  let r = (await getRequest(s, d.id)) as Phase3Request;
+  const now = deps.clock.now();
+  const user = r.requester;
+  const fail = async (step: number, err: unknown): Promise<never> => {
+    const why = userMessage(err);
+    await transition(s, d.id, ['running'], 'failed', { failedStep: String(step), error: why });
+    await deps.audit.record({
+      requestId: r.requestId,
+      user,
+      action: 'migration.phase3.step',
+      target: `${d.id} step ${step + 1}`,
+      outcome: 'failed',
+      detail: why.slice(0, 300),
+    });
+    await refreshApprovalCard(deps, d.id).catch((e) =>
+      ctx.log.warn({ err: String(e) }, 'could not edit the card'),
+    );
+    if (r.cardChannel) {
+      await deps.notifier
+        .post(
+          r.cardChannel,
+          `:x: Phase 3 (\`${d.id}\`) failed at step ${step + 1} (${r.plan.steps[step]}): ${why}. Retry or Roll back from the card.`,
+          undefined,
+          r.cardTs,
+        )
+        .catch((e) => ctx.log.warn({ err: String(e) }, 'could not post the failure'));
+    }
+    throw new UnrecoverableError(`phase 3 failed at step ${step + 1}: ${why}`);
+  };
+  if (r.step === 0) {
+    // Before the first step: the approvals, the plan and the streak, all as they are now.
+    const currentHash = planHash(planOf(deps.config, r.plan.windowStart, r.plan.windowEnd));
+    const counting = countingApprovals(r, currentHash);
+    if (currentHash !== r.planHash || counting.length < r.needed) {
+      await transition(s, d.id, ['running'], 'expired', {
+        reason: 'the plan changed after approval: approvals no longer count, request again',
+      });
+      await refreshApprovalCard(deps, d.id).catch(() => undefined);
+      await cancelCreatedWindow(ctx, r);
+      throw new UnrecoverableError(
+        'the plan changed after approval (config, instance, profile or window): ask for new approvals',
+      );
+    }
+    if (now + m.runMinutes * 60_000 > r.plan.windowEnd) {
+      await transition(s, d.id, ['running'], 'expired', { reason: 'too little of the window was left' });
+      await refreshApprovalCard(deps, d.id).catch(() => undefined);
+      throw new UnrecoverableError('too little of the window is left for the run');
+    }
+    const phase2 = await checkPhase2(deps, user, now).catch((err) => fail(0, err));
+    if (phase2.streak < m.streakDays)
+      await fail(0, new UserError('streak', `the parallel-testing streak fell to ${phase2.streak} days`));
+  }
+  const step = async (n: number, what: () => Promise<void>) => {
+    if (r.step > n) return;
+    await refreshApprovalCard(deps, d.id).catch(() => undefined);
+    try {
+      await what();
+    } catch (err) {
+      await fail(n, err);
+    }
+    await saveStep(s, d.id, n + 1);
+    await deps.audit.record({
+      requestId: r.requestId,
+      user,
+      action: 'migration.phase3.step',
+      target: `${d.id} step ${n + 1}`,
+      outcome: 'succeeded',
+      detail: r.plan.steps[n],
+    });
+    r = (await getRequest(s, d.id)) as Phase3Request;
+  };
+  await step(STEP.notice, () =>
+    postInWindow(
+      ctx,
+      r,
+      `:construction: Phase 3 (\`${d.id}\`) starts: stopping \`${m.instanceId}\` to attach \`${m.instanceProfile}\`.`,
+    ),
+  );
+  await step(STEP.stop, async () => {
+    const state = (await describeInstance(deps, user)).state;
+    if (state !== 'stopped' && state !== 'stopping') await stopInstance(deps, user);
+    await waitFor(
+      deps,
+      `${m.instanceId} to stop`,
+      async () => (await describeInstance(deps, user)).state === 'stopped',
+    );
+  });
+  await step(STEP.associate, async () => {
+    const found = await associations(deps, user);
+    const other = found.find((a) => !isOurProfile(a.profileArn, m.instanceProfile));
+    if (other)
+      throw new UserError(
+        'other_profile',
+        `${m.instanceId} already has another instance profile (${other.profileArn}); roll back or fix it by hand`,
+      );
+    if (!found.length) await associateProfile(deps, user);
+  });
+  await step(STEP.start, async () => {
+    const state = (await describeInstance(deps, user)).state;
+    if (state !== 'running' && state !== 'pending') await startInstance(deps, user);
+    await waitFor(
+      deps,
+      `${m.instanceId} to run`,
+      async () => (await describeInstance(deps, user)).state === 'running',
+    );
+  });
+  await step(STEP.verify, () =>
+    waitFor(deps, `the association of ${m.instanceProfile}`, async () =>
+      (await associations(deps, user)).some(
+        (a) => a.state === 'associated' && isOurProfile(a.profileArn, m.instanceProfile),
+      ),
+    ),
+  );
+  await step(STEP.done, () =>
+    postInWindow(
+      ctx,
+      r,
+      `:white_check_mark: Phase 3 (\`${d.id}\`) is done: \`${m.instanceId}\` runs with \`${m.instanceProfile}\`.`,
+    ),
+  );
+  await transition(s, d.id, ['running'], 'done');
+  await refreshApprovalCard(deps, d.id).catch(() => undefined);
+  return { op: 'run', outcome: 'done' };
+}
+
+async function expire(
+  ctx: JobContext<MigrationData>,
+  d: MigrationData & { op: 'expire' },
+): Promise<MigrationResult> {
+  const s = store(ctx.deps);
+  const t = await transition(s, d.id, ['pending', 'approved'], 'expired', {
+    reason: 'the run can no longer finish in its window',
+  });
+  if (!t.ok) return { op: 'expire', outcome: `not expired (${t.state})` };
+  const r = (await getRequest(s, d.id)) as Phase3Request;
+  await refreshApprovalCard(ctx.deps, d.id);
+  await cancelCreatedWindow(ctx, r);
+  return { op: 'expire', outcome: 'expired' };
+}
+
+async function rollback3(
+  ctx: JobContext<MigrationData>,
+  d: MigrationData & { op: 'rollback3' },
+): Promise<MigrationResult> {
+  const { deps } = ctx;
+  const m = migrationConfig(deps.config);
+  const user = d.requester;
+  for (const a of await associations(deps, user)) await disassociate(deps, user, a.id);
+  await waitFor(
+    deps,
+    `the profile to leave ${m.instanceId}`,
+    async () => (await associations(deps, user)).length === 0,
+  );
+  const state = (await describeInstance(deps, user)).state;
+  if (state === 'stopped') await startInstance(deps, user);
+  if (state !== 'running') {
+    await waitFor(
+      deps,
+      `${m.instanceId} to run`,
+      async () => (await describeInstance(deps, user)).state === 'running',
+    );
+  }
+  if (d.id) {
+    await transition(store(deps), d.id, ['failed'], 'rolled-back', {});
+    await refreshApprovalCard(deps, d.id).catch(() => undefined);
+  }
+  await ctx.report(
+    `:leftwards_arrow_with_hook: Phase 3 rolled back: \`${m.instanceId}\` has no instance profile and is running.`,
+  );
+  return { op: 'rollback3', outcome: 'rolled back' };
+}
+
+async function status(ctx: JobContext<MigrationData>): Promise<MigrationResult> {
+  const { deps } = ctx;
+  const m = migrationConfig(deps.config);
+  const user = ctx.deps.config.roles.admin?.[0] ?? 'chatops';
+  const s = store(deps);
+  const phase1 = await checkPhase1(deps, user);
+  const phase2 = await checkPhase2(deps, user, deps.clock.now()).catch((err) => ({
+    error: userMessage(err),
+  }));
+  const associated = (await associations(deps, user)).some((a) =>
+    isOurProfile(a.profileArn, m.instanceProfile),
+  );
+  const open = await currentRequest(s);
+  const card = statusCard({
+    phase1,
+    phase2,
+    streakNeeded: m.streakDays,
+    associated,
+    request: open ? await getRequest(s, open) : undefined,
+    cutovers: await cutovers(s),
+    cronOrder: CRON_ORDER.filter((c) => (deps.config.dumps?.jobs ?? []).some((j) => j.name === c)),
+    zone: deps.config.timezone,
+    now: deps.clock.now(),
+  });
+  const existing = await storedStatusCard(s);
+  if (existing) await deps.notifier.update(existing, card.text, card.blocks);
+  else {
+    const channel = deps.config.channels.approvals ?? ctx.deps.config.roles.admin?.[0];
+    if (!channel)
+      throw new UserError('not_configured', 'add channels.approvals: the status card lives there');
+    const ref = await deps.notifier.post(channel, card.text, card.blocks);
+    await setStatusCard(s, ref.channel, ref.ts);
+  }
+  return { op: 'status', outcome: 'updated' };
+}
+
+async function check(
+  ctx: JobContext<MigrationData>,
+  d: MigrationData & { op: 'check' },
+): Promise<MigrationResult> {
+  const { deps } = ctx;
+  if (d.phase === 1) {
+    const items = await checkPhase1(deps, d.requester);
+    const ok = items.every((i) => i.ok);
+    await ctx.report(
+      `${ok ? ':white_check_mark: Phase 1 check passed' : ':x: Phase 1 check failed'}\n${items.map((i) => `${i.ok ? '•' : ':x:'} ${i.name}: ${i.detail}`).join('\n')}`,
+    );
+    return { op: 'check 1', outcome: ok ? 'passed' : 'failed' };
+  }
+  const m = migrationConfig(deps.config);
+  const r = await checkPhase2(deps, d.requester, deps.clock.now());
+  const ok = r.streak >= m.streakDays;
+  await ctx.report(
+    `${ok ? ':white_check_mark:' : ':hourglass:'} Phase 2: streak ${r.streak} of ${m.streakDays} good days\n${r.days.map((x) => `${x.good ? '•' : ':x:'} ${x.date}: ${x.detail}`).join('\n')}`,
+  );
+  return { op: 'check 2', outcome: `streak ${r.streak}` };
+}
+
+export const migrationJob: JobKind<MigrationData, MigrationResult> = {
+  queue: MIGRATION_QUEUE,
+  action: 'migration.job',
+  describe: (d) => ('id' in d && d.id ? `${d.op} ${d.id}` : d.op),
+  summarize: (r) => `${r.op}: ${r.outcome}`,
+  async run(job, ctx) {
+    const d = job.data;
+    switch (d.op) {
+      case 'request':
+        return request(ctx as JobContext<MigrationData & { op: 'request' }>, d);
+      case 'run':
+        return run(ctx, d, String(job.id));
+      case 'expire':
+        return expire(ctx, d);
+      case 'rollback3':
+        return rollback3(ctx, d);
+      case 'status':
+        return status(ctx);
+      case 'check':
+        return check(ctx, d);
+    }
+  },
+  async onFinalFailure(job, ctx, err) {
+    if (job.data.op === 'run') return; // the card and the approvals channel already say so
+    await ctx.report(`:x: /migration ${job.data.op} failed: ${userMessage(err)}`);
+  },
+};

@@ -1,0 +1,528 @@
+// /migration phase 3 on moto (EC2, IAM, Secrets Manager, S3) with real Redis, signed requests and
+// the fake Slack API, in short real windows: approvals, the run and its guarantees.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import {
+  DescribeIamInstanceProfileAssociationsCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  EC2Client,
+  RunInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import {
+  AddRoleToInstanceProfileCommand,
+  CreateInstanceProfileCommand,
+  CreateRoleCommand,
+  DeleteInstanceProfileCommand,
+  IAMClient,
+  RemoveRoleFromInstanceProfileCommand,
+} from '@aws-sdk/client-iam';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DateTime } from 'luxon';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSlackClient, type FakeSlackMessage } from '../../devkit/index.js';
+import { createAwsClients } from '../../infra/aws.js';
+import { type Config, parseConfig } from '../../infra/config.js';
+import { ACCOUNTS, dumpRedis, SIGNING_SECRET, type Stack, startStack } from '../helpers/stack.js';
+import { until } from '../helpers/wait.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const APPROVALS = 'C0APPROVE';
+const BUCKET = 'jram-gghouse';
+const ROLE = 'tokyobeta-prod-ec2-cron-role';
+const PROFILE = 'tokyobeta-prod-ec2-cron-profile';
+const SECRET_ID = 'tokyobeta/prod/rds/cron-credentials';
+const SECRET_VALUE = 'workload-secret-value-Zx81';
+const JOB = 'ggh_contractstatus';
+const seedAws = createAwsClients(parseConfig({ accounts: ACCOUNTS }, '/tmp'));
+const aws = <C>(ctor: new (c: never) => C) => seedAws.client(ctor as never, 'osio', 'test-seed') as C;
+
+let stack: Stack | undefined;
+const children: ChildProcess[] = [];
+afterEach(async () => {
+  for (const c of children.splice(0)) c.kill('SIGKILL');
+  await stack?.close();
+  stack = undefined;
+});
+
+/** A week and a day of matching dumps in both prefixes (one day's test dump `shrink`-ed, optionally). */
+async function seedDumps(days: number, shrink?: { daysAgo: number; pct: number }): Promise<void> {
+  const s3 = aws(S3Client);
+  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  const today = DateTime.now().setZone('Asia/Tokyo').startOf('day');
+  for (let i = 0; i < days; i++) {
+    const key = `${JOB}_${today.minus({ days: i }).toFormat('yyyyMMdd')}`;
+    const size = 1000 + i;
+    const testSize = shrink?.daysAgo === i ? Math.floor(size * (1 - shrink.pct / 100)) : size;
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `dumps/${key}`, Body: 'x'.repeat(size) }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: `dumps-test/${key}`, Body: 'x'.repeat(testSize) }),
+    );
+  }
+}
+
+/** The cron host, the phase-1 role, profile and secret, and the dumps; returns the migration config. */
+async function seedWorld(
+  opts: {
+    jobs?: string[];
+    dumpDays?: number;
+    shrink?: { daysAgo: number; pct: number };
+    migration?: Record<string, unknown>;
+  } = {},
+) {
+  const ec2 = aws(EC2Client);
+  const images = await ec2.send(new DescribeImagesCommand({}));
+  const imageId = images.Images?.[0]?.ImageId ?? 'ami-12c6146b';
+  const run = await ec2.send(
+    new RunInstancesCommand({
+      ImageId: imageId,
+      MinCount: 1,
+      MaxCount: 1,
+      InstanceType: 't3.medium',
+      TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: 'JRAM-GGH-EC2' }] }],
+    }),
+  );
+  const instanceId = run.Instances?.[0]?.InstanceId as string;
+  const iam = aws(IAMClient);
+  await iam.send(new CreateRoleCommand({ RoleName: ROLE, AssumeRolePolicyDocument: '{}' }));
+  await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: PROFILE }));
+  await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: PROFILE, RoleName: ROLE }));
+  await aws(SecretsManagerClient).send(
+    new CreateSecretCommand({ Name: SECRET_ID, SecretString: SECRET_VALUE }),
+  );
+  await seedDumps(opts.dumpDays ?? 8, opts.shrink);
+  return {
+    migration: {
+      account: 'osio',
+      instanceId,
+      role: ROLE,
+      instanceProfile: PROFILE,
+      secretId: SECRET_ID,
+      bucket: BUCKET,
+      approvals: 2,
+      runMinutes: 0.1,
+      waitTimeoutSeconds: 20,
+      pollSeconds: 0.2,
+      ...opts.migration,
+    },
+    dumps: {
+      account: 'osio',
+      bucket: BUCKET,
+      jobs: (opts.jobs ?? [JOB]).map((name) => ({ name, cron: '1 6 * * *', prefix: 'dumps/' })),
+    },
+  };
+}
+
+function migStack(
+  world: Parameters<typeof seedWorld>[0] = {},
+  extra: Partial<Parameters<typeof startStack>[0]> = {},
+) {
+  return startStack({
+    roles: { admin: ['U0OPS'], approver: ['U0OPS', 'U0DAVE', 'U0ERIN'] },
+    extraConfig: { maintenance: { remindBefore: ['1d'] } },
+    seed: () => seedWorld(world),
+    ...extra,
+  });
+}
+
+function card(s: Stack): FakeSlackMessage | undefined {
+  return s.slack
+    .messages(APPROVALS)
+    .find((m) => !m.thread_ts && /Phase 3: attach the instance profile/.test(JSON.stringify(m.blocks ?? '')));
+}
+
+const cardText = (s: Stack) => JSON.stringify(card(s)?.blocks ?? '');
+
+async function request(s: Stack, args: string): Promise<FakeSlackMessage> {
+  const ack = await s.command('U0OPS', '/migration', `phase3 request ${args}`);
+  expect(ack.text).toMatch(/Queued: checking the phase-3 prerequisites/);
+  return until('the approval card', () => card(s), 30_000);
+}
+
+function clicker(s: Stack, port?: number) {
+  const client = createSlackClient({
+    url: `http://127.0.0.1:${port ?? s.instances[0]?.port}/slack/events`,
+    signingSecret: SIGNING_SECRET,
+  });
+  return async (user: string, actionId: string, value: string, ts: string) => {
+    const before = s.slack.callsTo('response_url').length;
+    await client.click({
+      userId: user,
+      actionId,
+      value,
+      channelId: APPROVALS,
+      messageTs: ts,
+      responseUrl: s.slack.responseUrl(APPROVALS, user, ts),
+    });
+    const call = await until('the answer to the click', () => s.slack.callsTo('response_url')[before]);
+    return String(call.args.text);
+  };
+}
+
+const requestIdOf = (m: FakeSlackMessage) => /`(p3-[0-9a-z]+)`/.exec(JSON.stringify(m.blocks))?.[1] as string;
+
+async function instance(instanceId: string) {
+  const ec2 = aws(EC2Client);
+  const res = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+  const assoc = await ec2.send(
+    new DescribeIamInstanceProfileAssociationsCommand({
+      Filters: [{ Name: 'instance-id', Values: [instanceId] }],
+    }),
+  );
+  return {
+    state: res.Reservations?.[0]?.Instances?.[0]?.State?.Name,
+    associations: (assoc.IamInstanceProfileAssociations ?? []).filter((a) => a.State === 'associated'),
+  };
+}
+
+describe('/migration phase 3', () => {
+  it('runs only after two distinct approvers (not the requester, not a non-approver), at once inside the window; notices in the window thread; audited', async () => {
+    stack = await migStack();
+    const s = stack;
+    const instanceId = (s.config.migration as { instanceId: string }).instanceId;
+    const t0 = Date.now();
+    const c = await request(s, '+15s 60s');
+    const id = requestIdOf(c);
+    expect(cardText(s)).toMatch(/streak 8 of 7/);
+    expect(cardText(s)).toContain(instanceId);
+    expect(cardText(s)).toContain('JRAM-GGH-EC2');
+    const click = clicker(s);
+    expect(await click('U0OPS', 'mig_approve', id, c.ts)).toMatch(/You requested this/);
+    expect(await click('U0ALICE', 'mig_approve', id, c.ts)).toMatch(/not allowed/);
+    expect(await click('U0DAVE', 'mig_approve', id, c.ts)).toMatch(/1 of 2/);
+    expect(await click('U0DAVE', 'mig_approve', id, c.ts)).toMatch(/already approved/);
+    await until('the card says 1 of 2', () => (/Approvals:\* 1 of 2/.test(cardText(s)) ? true : undefined));
+    // The window starts; with one approval nothing happens.
+    await new Promise((r) => setTimeout(r, Math.max(0, t0 + 17_000 - Date.now())));
+    expect((await instance(instanceId)).state).toBe('running');
+    expect(s.actions.has('ec2:StopInstances')).toBe(false);
+    expect(await click('U0ERIN', 'mig_approve', id, c.ts)).toMatch(/Approved \(2 of 2\)/);
+    await until('the card says done', () => (/Done/.test(cardText(s)) ? true : undefined), 40_000);
+    const after = await instance(instanceId);
+    expect(after.state).toBe('running');
+    expect(after.associations).toHaveLength(1);
+    expect(after.associations[0]?.IamInstanceProfile?.Arn).toContain(PROFILE);
+    const maint = s.slack.messages('C0MAINT');
+    expect(maint.some((m) => /Phase 3 \(`p3-[0-9a-z]+`\) starts/.test(m.text) && m.thread_ts)).toBe(true);
+    expect(maint.some((m) => /Phase 3 \(`p3-[0-9a-z]+`\) is done/.test(m.text) && m.thread_ts)).toBe(true);
+    const audit = await s.auditRows();
+    const clicks = audit.filter((r) => r.action === 'migration.approve').map((r) => `${r.user} ${r.outcome}`);
+    expect(clicks).toEqual([
+      'U0OPS denied',
+      'U0ALICE denied',
+      'U0DAVE succeeded',
+      'U0DAVE invalid',
+      'U0ERIN succeeded',
+    ]);
+    expect(
+      audit.filter((r) => r.action === 'migration.phase3.step' && r.outcome === 'succeeded'),
+    ).toHaveLength(6);
+    // The workload's secret is described, never read, and its value is nowhere.
+    expect(s.actions.has('secretsmanager:DescribeSecret')).toBe(true);
+    expect(s.actions.has('secretsmanager:GetSecretValue')).toBe(false);
+    expect(await dumpRedis(s.redis)).not.toContain(SECRET_VALUE);
+    expect(s.logs.join('')).not.toContain(SECRET_VALUE);
+    expect(JSON.stringify(s.slack.calls)).not.toContain(SECRET_VALUE);
+    // Roll back phase 3: the association found is removed; the instance keeps running.
+    expect((await s.command('U0OPS', '/migration', 'rollback 3')).text).toMatch(
+      /Queued: rolling back phase 3/,
+    );
+    await until(
+      'the rollback report',
+      () => s.slack.messages('D0OPS').find((m) => /Phase 3 rolled back/.test(m.text)),
+      30_000,
+    );
+    const rolled = await instance(instanceId);
+    expect(rolled.state).toBe('running');
+    expect(rolled.associations).toHaveLength(0);
+  }, 120_000);
+
+  it('Reject (with a reason, through the modal): rejected card, its window cancelled, nothing runs, a new request is possible', async () => {
+    stack = await migStack();
+    const s = stack;
+    const c = await request(s, '+4s 20s');
+    const id = requestIdOf(c);
+    const click = clicker(s);
+    expect(await click('U0DAVE', 'mig_reject', id, c.ts)).toMatch(/reason/);
+    const open = await until('the modal', () => s.slack.callsTo('views.open')[0]);
+    expect(JSON.stringify(open.args.view)).toContain('mig_reject_submit');
+    const payload = {
+      type: 'view_submission',
+      team: { id: 'T0DEVKIT', domain: 'devkit' },
+      user: { id: 'U0DAVE', username: 'dave', name: 'dave', team_id: 'T0DEVKIT' },
+      api_app_id: 'A0DEVKIT',
+      token: 'devkit-verification-token',
+      trigger_id: '1.2.3',
+      view: {
+        id: 'V0REJECT',
+        team_id: 'T0DEVKIT',
+        type: 'modal',
+        callback_id: 'mig_reject_submit',
+        private_metadata: id,
+        hash: 'h',
+        state: { values: { reason: { value: { type: 'plain_text_input', value: 'not on a Friday' } } } },
+        blocks: [],
+        title: { type: 'plain_text', text: 'Reject phase 3' },
+      },
+    };
+    const client = createSlackClient({
+      url: `http://127.0.0.1:${s.instances[0]?.port}/slack/events`,
+      signingSecret: SIGNING_SECRET,
+    });
+    expect(
+      (await client.send(new URLSearchParams({ payload: JSON.stringify(payload) }).toString())).status,
+    ).toBe(200);
+    await until('the card says rejected', () =>
+      /Rejected.*by <@U0DAVE>: not on a Friday/.test(cardText(s)) ? true : undefined,
+    );
+    await until('the window cancelled', () =>
+      s.slack.messages('C0MAINT').find((m) => /is cancelled/.test(m.text)),
+    );
+    await new Promise((r) => setTimeout(r, 5_000)); // past the window start
+    expect(s.actions.has('ec2:StopInstances')).toBe(false);
+    const again = await s.command('U0OPS', '/migration', 'phase3 request +1h');
+    expect(again.text).toMatch(/Queued/);
+    await until(
+      'a second card',
+      () =>
+        s.slack
+          .messages(APPROVALS)
+          .filter((m) => !m.thread_ts && /Phase 3: attach/.test(JSON.stringify(m.blocks))).length === 2
+          ? true
+          : undefined,
+      30_000,
+    );
+  }, 60_000);
+
+  it('expires with one approval when the run can no longer fit; EC2 unchanged', async () => {
+    stack = await migStack();
+    const s = stack;
+    const c = await request(s, '+3s 10s');
+    expect(await clicker(s)('U0DAVE', 'mig_approve', requestIdOf(c), c.ts)).toMatch(/1 of 2/);
+    await until('the card says expired', () => (/Expired/.test(cardText(s)) ? true : undefined), 20_000);
+    expect(s.actions.has('ec2:StopInstances')).toBe(false);
+    expect(
+      (await instance((s.config.migration as { instanceId: string }).instanceId)).associations,
+    ).toHaveLength(0);
+  }, 40_000);
+
+  it('refuses an approver removed from the role between the post and the click', async () => {
+    stack = await migStack();
+    const s = stack;
+    const c = await request(s, '+1h');
+    const demoted: Config = Object.freeze({ ...s.config, roles: { admin: ['U0OPS'], approver: ['U0ERIN'] } });
+    const other = await s.startInstance('bot', { config: demoted });
+    expect(await clicker(s, other.port)('U0DAVE', 'mig_approve', requestIdOf(c), c.ts)).toMatch(
+      /not allowed/,
+    );
+    expect(cardText(s)).toMatch(/Approvals:\* 0 of 2/);
+  });
+
+  it('refuses the run when the plan changed after the approvals (a worker with another instanceProfile)', async () => {
+    stack = await migStack({}, { topology: { bots: 1, workers: 1 } });
+    const s = stack;
+    const c = await request(s, '+8s 60s');
+    const id = requestIdOf(c);
+    // From now on the only worker runs a config whose plan differs.
+    await s.instances[1]?.close();
+    const changed: Config = Object.freeze({
+      ...s.config,
+      migration: { ...(s.config.migration as object), instanceProfile: 'another-profile' },
+    }) as Config;
+    await s.startInstance('worker', { config: changed });
+    const click = clicker(s);
+    await click('U0DAVE', 'mig_approve', id, c.ts);
+    expect(await click('U0ERIN', 'mig_approve', id, c.ts)).toMatch(/Approved/);
+    await until(
+      'the card says the plan changed',
+      () => (/plan changed after approval/.test(cardText(s)) ? true : undefined),
+      30_000,
+    );
+    expect(s.actions.has('ec2:StopInstances')).toBe(false);
+  }, 60_000);
+
+  it('refuses the request when one day of the last week had a test dump 8 % smaller (the streak breaks there)', async () => {
+    stack = await migStack({ shrink: { daysAgo: 3, pct: 8 } });
+    const s = stack;
+    const ack = await s.command('U0OPS', '/migration', 'phase3 request +1h');
+    expect(ack.text).toMatch(/Queued/);
+    const dm = await until(
+      'the refusal',
+      () => s.slack.messages('D0OPS').find((m) => /failed/.test(m.text)),
+      30_000,
+    );
+    expect(dm.text).toMatch(
+      /parallel testing has 3 good days in a row, phase 3 needs 7: .*sizes differ by 8 %/,
+    );
+    expect(card(s)).toBeUndefined();
+  });
+
+  it('fails on a deleted profile with Retry and Roll back; rollback leaves no association and the instance running', async () => {
+    stack = await migStack();
+    const s = stack;
+    const instanceId = (s.config.migration as { instanceId: string }).instanceId;
+    const c = await request(s, '+2s 60s');
+    const id = requestIdOf(c);
+    const iam = aws(IAMClient);
+    await iam.send(
+      new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: PROFILE, RoleName: ROLE }),
+    );
+    await iam.send(new DeleteInstanceProfileCommand({ InstanceProfileName: PROFILE }));
+    const click = clicker(s);
+    await click('U0DAVE', 'mig_approve', id, c.ts);
+    await click('U0ERIN', 'mig_approve', id, c.ts);
+    await until(
+      'the card says failed at step 3',
+      () => (/Failed at step 3/.test(cardText(s)) ? true : undefined),
+      30_000,
+    );
+    expect(cardText(s)).toContain('mig_retry');
+    expect(cardText(s)).toContain('mig_rollback');
+    expect(
+      s.slack.messages(APPROVALS).some((m) => m.thread_ts === c.ts && /failed at step 3/.test(m.text)),
+    ).toBe(true);
+    // Retry fails again the same way (the profile is still gone), from the failed step: no second stop.
+    await click('U0ERIN', 'mig_retry', id, c.ts);
+    await until(
+      'the second failure',
+      () => (s.logs.filter((l) => l.includes('phase 3 failed at step 3')).length >= 2 ? true : undefined),
+      30_000,
+    );
+    expect(await click('U0DAVE', 'mig_rollback', id, c.ts)).toMatch(/rolling back/);
+    await until(
+      'the card says rolled back',
+      () => (/Rolled back/.test(cardText(s)) ? true : undefined),
+      30_000,
+    );
+    const after = await instance(instanceId);
+    expect(after.state).toBe('running');
+    expect(after.associations).toHaveLength(0);
+  }, 90_000);
+
+  it('a worker SIGKILLed right after StopInstances: another resumes, does not stop again, one association', async () => {
+    stack = await migStack({}, { topology: { bots: 1, workers: 0 }, jobs: { lockMs: 2_000 } });
+    const s = stack;
+    const instanceId = (s.config.migration as { instanceId: string }).instanceId;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bot/main.ts'], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...s.env,
+        CHATOPS_ROLE: 'worker',
+        AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL ?? '',
+        AWS_ACCESS_KEY_ID: 'testing',
+        AWS_SECRET_ACCESS_KEY: 'testing',
+        AWS_REGION: 'us-east-1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    await until('the worker runs', () => out.includes('workers started'), 30_000);
+    const c = await request(s, '+2s 60s');
+    const id = requestIdOf(c);
+    const click = clicker(s);
+    await click('U0DAVE', 'mig_approve', id, c.ts);
+    await click('U0ERIN', 'mig_approve', id, c.ts);
+    await until(
+      'the instance stops',
+      async () => ((await instance(instanceId)).state !== 'running' ? true : undefined),
+      30_000,
+      10,
+    );
+    child.kill('SIGKILL');
+    // Killed mid-run: the steps saved so far stop short of the end.
+    expect(Number(await s.redis.hget(`${s.prefix}:mig:req:${id}`, 'step'))).toBeLessThan(5);
+    await s.startInstance('worker');
+    await until('the card says done', () => (/Done/.test(cardText(s)) ? true : undefined), 40_000);
+    expect(s.actions.has('ec2:StopInstances')).toBe(false); // the in-test worker never stopped it again
+    const after = await instance(instanceId);
+    expect(after.state).toBe('running');
+    expect(after.associations).toHaveLength(1);
+  }, 90_000);
+});
+
+describe('/migration status, checks and cutover', () => {
+  it('keeps one status card, edited in place; check 1 and 2 report in the DM', async () => {
+    stack = await migStack();
+    const s = stack;
+    expect((await s.command('U0OPS', '/migration', 'status')).text).toMatch(
+      /Queued: updating the migration status card/,
+    );
+    const first = await until(
+      'the status card',
+      () =>
+        s.slack
+          .messages(APPROVALS)
+          .find((m) => /EC2 cron-host migration: status/.test(JSON.stringify(m.blocks))),
+      30_000,
+    );
+    expect(JSON.stringify(first.blocks)).toMatch(/streak 8 of 7/);
+    expect(JSON.stringify(first.blocks)).toMatch(/Phase 3, instance profile:\* not associated/);
+    await s.command('U0OPS', '/migration', 'status');
+    await until('an edit', () => (s.slack.callsTo('chat.update').length >= 1 ? true : undefined), 30_000);
+    expect(
+      s.slack.messages(APPROVALS).filter((m) => /migration: status/.test(JSON.stringify(m.blocks))),
+    ).toHaveLength(1);
+    await s.command('U0OPS', '/migration', 'check 1');
+    await until(
+      'check 1',
+      () => s.slack.messages('D0OPS').find((m) => /Phase 1 check passed/.test(m.text)),
+      30_000,
+    );
+    await s.command('U0OPS', '/migration', 'check 2');
+    await until(
+      'check 2',
+      () => s.slack.messages('D0OPS').find((m) => /Phase 2: streak 8 of 7/.test(m.text)),
+      30_000,
+    );
+    expect((await s.command('U0ALICE', '/migration', 'status')).text).toMatch(/not allowed/);
+  });
+
+  it('cuts over one cron a day in the runbook order; out of order or a second one is refused unless --force (audited); rollback 4 records the reverse', async () => {
+    stack = await migStack({ jobs: [JOB, 'ggh_contractstatusALL', 'ggh_datatransit'] });
+    const s = stack;
+    const cut = async (args: string) => (await s.command('U0OPS', '/migration', `cutover ${args}`)).text;
+    expect(await cut('TenantsALL')).toMatch(/not a configured dump job/);
+    expect(await cut('ggh_datatransit')).toMatch(/the runbook's order says ggh_contractstatus comes next/);
+    expect(await cut(JOB)).toMatch(/Recorded: `ggh_contractstatus` now runs the new script/);
+    expect(await cut(JOB)).toMatch(/already cut over/);
+    expect(await cut('ggh_contractstatusALL')).toMatch(/one cron was already cut over today/);
+    expect(await cut('ggh_contractstatusALL --force')).toMatch(
+      /forced past: one cron was already cut over today/,
+    );
+    expect((await s.command('U0OPS', '/migration', 'rollback 4 ggh_contractstatusALL')).text).toMatch(
+      /runs the old script again/,
+    );
+    expect((await s.command('U0OPS', '/migration', 'rollback 4 ggh_contractstatusALL')).text).toMatch(
+      /is not cut over/,
+    );
+    const forced = (await s.auditRows()).filter(
+      (r) => r.action === 'migration' && r.detail?.startsWith('forced'),
+    );
+    expect(forced.map((r) => `${r.user} ${r.target}`)).toEqual(['U0OPS ggh_contractstatusALL']);
+    expect((await s.command('U0OPS', '/migration', 'check 5')).text).toMatch(
+      /Phase 5 may not start yet: not cut over: ggh_contractstatusALL, ggh_datatransit/,
+    );
+  });
+
+  it('refuses bad arguments with usage and changes nothing', async () => {
+    stack = await migStack();
+    const s = stack;
+    for (const [text, re] of [
+      ['phase3 request 2020-01-01 10:00', /in the past/],
+      ['phase3 request +1h 0m', /more than zero/],
+      ['phase3', /phase3 request <start>/],
+      ['check 7', /check takes a phase/],
+      ['rollback 9', /rollback 3/],
+      ['launch', /unknown subcommand/],
+    ] as const) {
+      expect((await s.command('U0OPS', '/migration', text)).text, text).toMatch(re);
+    }
+    expect(s.slack.callsTo('chat.postMessage')).toHaveLength(0);
+  });
+});
