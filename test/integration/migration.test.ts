@@ -379,9 +379,9 @@ describe('/migration phase 3', () => {
     );
     expect(cardText(s)).toContain('mig_retry');
     expect(cardText(s)).toContain('mig_rollback');
-    expect(
-      s.slack.messages(APPROVALS).some((m) => m.thread_ts === c.ts && /failed at step 3/.test(m.text)),
-    ).toBe(true);
+    await until('the failure in the card thread', () =>
+      s.slack.messages(APPROVALS).find((m) => m.thread_ts === c.ts && /failed at step 3/.test(m.text)),
+    );
     // Retry fails again the same way (the profile is still gone), from the failed step: no second stop.
     await click('U0ERIN', 'mig_retry', id, c.ts);
     await until(
