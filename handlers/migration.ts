@@ -19,6 +19,7 @@ import {
   MIGRATION_QUEUE,
   type MigrationData,
   requestIdFor,
+  watchTimes,
 } from '../jobs/migration.js';
 import { approvalCard } from '../jobs/migration-cards.js';
 import {
@@ -154,6 +155,19 @@ async function cutover(
   ) {
     throw new UserError('already', `${a.cron} is already cut over`);
   }
+  const at = (await cutovers(mstore(deps))).find((c) => c.cron === a.cron)?.at ?? deps.clock.now();
+  for (const w of watchTimes(deps.config, a.cron, at)) {
+    const data: MigrationData = {
+      requestId: req.requestId,
+      requester: req.userId,
+      op: 'watch',
+      cron: a.cron,
+      cutoverAt: at,
+      n: w.n,
+      day: w.day,
+    };
+    await enqueue(deps, req, data, `mig-watch-${a.cron}-${at}-${w.n}`, { runAt: w.at });
+  }
   await enqueue(
     deps,
     req,
@@ -165,7 +179,7 @@ async function cutover(
     target: a.cron,
     detail: problems.length ? `forced: ${problems.join('; ')}` : undefined,
     reply: {
-      text: `:arrows_clockwise: Recorded: \`${a.cron}\` now runs the new script (phase 4)${problems.length ? ` — forced past: ${problems.join('; ')}` : ''}. The status card shows it.`,
+      text: `:arrows_clockwise: Recorded: \`${a.cron}\` now runs the new script (phase 4)${problems.length ? ` — forced past: ${problems.join('; ')}` : ''}. The next two uploads under dumps/ are watched and shown on the status card.`,
     },
   };
 }

@@ -149,12 +149,18 @@ export function statusCard(s: StatusInput): { text: string; blocks: Blocks } {
   const streak = 'streak' in s.phase2 ? s.phase2.streak : undefined;
   const ok2 = streak !== undefined && streak >= s.streakNeeded;
   const done4 = s.cronOrder.filter((c) => s.cutovers.some((x) => x.cron === c));
+  const watched = s.cutovers
+    .map((c) => {
+      const seen = (c.watch ?? []).map((w) => `${w.day} ${w.ok ? ':white_check_mark:' : ':x:'}`);
+      return `${c.cron} since ${formatLocal(c.at, s.zone).slice(0, 10)}${c.forced ? ' (forced)' : ''}: uploads ${seen.length ? seen.join(', ') : 'watching'}${seen.length < 2 ? ` (${2 - seen.length} to come)` : ''}`;
+    })
+    .join('; ');
   const lines = [
     '*EC2 cron-host migration: status*',
     `${ok1 ? ':white_check_mark:' : ':x:'} *Phase 1, infrastructure:* ${s.phase1.map((i) => `${i.name} ${i.detail}`).join('; ')}`,
     `${ok2 ? ':white_check_mark:' : ':hourglass:'} *Phase 2, parallel testing:* ${'error' in s.phase2 ? s.phase2.error : `streak ${streak} of ${s.streakNeeded} good days (both dumps, sizes within 5 %)`}`,
     `${s.associated ? ':white_check_mark:' : ':hourglass:'} *Phase 3, instance profile:* ${s.associated ? 'associated' : 'not associated'}${s.request ? `; request \`${s.request.id}\` ${s.request.state}` : ''}`,
-    `${done4.length === s.cronOrder.length && s.cronOrder.length > 0 ? ':white_check_mark:' : ':hourglass:'} *Phase 4, cutover:* ${done4.length} of ${s.cronOrder.length} cron jobs${done4.length ? ` (${done4.join(', ')})` : ''}`,
+    `${done4.length === s.cronOrder.length && s.cronOrder.length > 0 ? ':white_check_mark:' : ':hourglass:'} *Phase 4, cutover:* ${done4.length} of ${s.cronOrder.length} cron jobs${watched ? ` — ${watched}` : ''}`,
     `:hourglass: *Phase 5, cleanup:* \`/migration check 5\` tells whether it may start`,
   ];
   const next = !ok1

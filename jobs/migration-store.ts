@@ -315,11 +315,22 @@ export async function saveFields(
   await s.redis.hset(reqKey(s, id), fields);
 }
 
+export interface WatchResult {
+  /** 1 or 2: the first or second upload after the cutover. */
+  n: number;
+  /** YYYY-MM-DD in the configured zone. */
+  day: string;
+  ok: boolean;
+  detail: string;
+}
+
 export interface Cutover {
   cron: string;
   at: number;
   by: string;
   forced: boolean;
+  /** The next two uploads under dumps/, as the watch saw them. */
+  watch?: WatchResult[];
 }
 
 export async function cutovers(s: MigrationStore): Promise<Cutover[]> {
@@ -329,6 +340,22 @@ export async function cutovers(s: MigrationStore): Promise<Cutover[]> {
 
 export async function recordCutover(s: MigrationStore, c: Cutover): Promise<boolean> {
   return (await s.redis.hsetnx(cutoverKey(s), c.cron, JSON.stringify(c))) === 1;
+}
+
+/** Records what a watch saw of an upload after the cutover (kept only while the cutover stands). */
+export async function recordWatch(
+  s: MigrationStore,
+  cron: string,
+  at: number,
+  result: WatchResult,
+): Promise<boolean> {
+  const raw = await s.redis.hget(cutoverKey(s), cron);
+  if (!raw) return false;
+  const c = JSON.parse(raw) as Cutover;
+  if (c.at !== at) return false; // a later cutover of the same cron has its own watch
+  c.watch = [...(c.watch ?? []).filter((w) => w.n !== result.n), result].sort((a, b) => a.n - b.n);
+  await s.redis.hset(cutoverKey(s), cron, JSON.stringify(c));
+  return true;
 }
 
 export async function removeCutover(s: MigrationStore, cron: string): Promise<boolean> {

@@ -2,10 +2,12 @@
 // resumable steps), expiry, the phase-3 rollback, the checks and the status card.
 import { createHash } from 'node:crypto';
 import { UnrecoverableError } from 'bullmq';
+import { nextFire } from '../infra/cron.js';
 import { UserError, userMessage } from '../infra/errors.js';
 import type { Blocks } from '../infra/notifier.js';
 import { formatLocal } from '../infra/times.js';
 import type { BaseJobData, JobContext, JobKind, WorkerDeps } from './common.js';
+import { dumpJob, renderKey } from './dump-check.js';
 import { MAINTENANCE_QUEUE, noticeJobId } from './maintenance.js';
 import { cancelWindow, createWindow, getWindow, windowsEndingAfter } from './maintenance-store.js';
 import {
@@ -32,6 +34,7 @@ import {
   type Phase3Request,
   planHash,
   planOf,
+  recordWatch,
   saveStep,
   setCard,
   setStatusCard,
@@ -58,6 +61,7 @@ export type MigrationData = BaseJobData &
     | { op: 'rollback3'; id?: string }
     | { op: 'status' }
     | { op: 'check'; phase: 1 | 2 }
+    | { op: 'watch'; cron: string; cutoverAt: number; n: number; day: string }
   );
 
 export interface MigrationResult {
@@ -506,6 +510,61 @@ async function check(
   return { op: 'check 2', outcome: `streak ${r.streak}` };
 }
 
+/**
+ * The two watches of a cutover: at the job's next two scheduled runs plus its grace time, each
+ * looks for that day's upload under the job's prefix (dumps/, where the new script now writes).
+ */
+export function watchTimes(
+  config: WorkerDeps['config'],
+  cron: string,
+  from: number,
+): { n: number; at: number; day: string }[] {
+  const job = dumpJob(config, cron);
+  if (!job) return [];
+  const zone = config.timezone;
+  const first = nextFire(job.cron, zone, from);
+  const second = nextFire(job.cron, zone, first);
+  const grace = job.graceMinutes * 60_000;
+  return [first, second].map((fire, i) => ({
+    n: i + 1,
+    at: fire + grace,
+    day: formatLocal(fire, zone).slice(0, 10),
+  }));
+}
+
+async function watch(
+  ctx: JobContext<MigrationData>,
+  d: MigrationData & { op: 'watch' },
+): Promise<MigrationResult> {
+  const { deps } = ctx;
+  const job = dumpJob(deps.config, d.cron);
+  const dumps = deps.config.dumps;
+  if (!job || !dumps) return { op: 'watch', outcome: `${d.cron} is no longer configured` };
+  const s3Sdk = await import('@aws-sdk/client-s3');
+  const s3 = deps.aws.client(s3Sdk.S3Client, dumps.account, d.requester);
+  const key = job.prefix + renderKey(job.keyPattern, job.name, d.day);
+  const res = await s3.send(
+    new s3Sdk.ListObjectsV2Command({ Bucket: dumps.bucket, Prefix: key, MaxKeys: 5 }),
+  );
+  const found = (res.Contents ?? []).find((o) => o.Key === key || o.Key?.startsWith(`${key}.`));
+  const result = {
+    n: d.n,
+    day: d.day,
+    ok: Boolean(found),
+    detail: found ? `${found.Key} (${found.Size ?? 0} bytes)` : `no ${key} yet`,
+  };
+  const kept = await recordWatch(store(deps), d.cron, d.cutoverAt, result);
+  if (kept)
+    await status(ctx).catch((err) => ctx.log.warn({ err: String(err) }, 'could not refresh the status card'));
+  if (!result.ok && kept && deps.config.channels.approvals) {
+    await deps.notifier.post(
+      deps.config.channels.approvals,
+      `:warning: After the cutover of \`${d.cron}\`, upload ${d.n} of 2 (${d.day}) is missing: ${result.detail}. \`/migration rollback 4 ${d.cron}\` records going back.`,
+    );
+  }
+  return { op: 'watch', outcome: `${d.cron} upload ${d.n}: ${result.ok ? 'seen' : 'missing'}` };
+}
+
 export const migrationJob: JobKind<MigrationData, MigrationResult> = {
   queue: MIGRATION_QUEUE,
   action: 'migration.job',
@@ -526,6 +585,8 @@ export const migrationJob: JobKind<MigrationData, MigrationResult> = {
         return status(ctx);
       case 'check':
         return check(ctx, d);
+      case 'watch':
+        return watch(ctx, d);
     }
   },
   async onFinalFailure(job, ctx, err) {

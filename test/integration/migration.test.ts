@@ -65,6 +65,7 @@ async function seedDumps(days: number, shrink?: { daysAgo: number; pct: number }
 /** The cron host, the phase-1 role, profile and secret, and the dumps; returns the migration config. */
 async function seedWorld(
   opts: {
+    cron?: string;
     jobs?: string[];
     dumpDays?: number;
     shrink?: { daysAgo: number; pct: number };
@@ -109,7 +110,12 @@ async function seedWorld(
     dumps: {
       account: 'osio',
       bucket: BUCKET,
-      jobs: (opts.jobs ?? [JOB]).map((name) => ({ name, cron: '1 6 * * *', prefix: 'dumps/' })),
+      jobs: (opts.jobs ?? [JOB]).map((name) => ({
+        name,
+        cron: opts.cron ?? '1 6 * * *',
+        prefix: 'dumps/',
+        graceMinutes: opts.cron ? 0 : 30,
+      })),
     },
   };
 }
@@ -509,6 +515,32 @@ describe('/migration status, checks and cutover', () => {
       /Phase 5 may not start yet: not cut over: ggh_contractstatusALL, ggh_datatransit/,
     );
   });
+
+  it("watches the cut-over job's next two uploads under dumps/ and shows them on the status card", async () => {
+    // A seconds-field cron (test-only extension) so both watches fire within seconds.
+    stack = await migStack({ cron: '*/3 * * * * *' });
+    const s = stack;
+    expect((await s.command('U0OPS', '/migration', `cutover ${JOB}`)).text).toMatch(
+      /next two uploads under dumps\/ are watched/,
+    );
+    const statusText = () =>
+      JSON.stringify(
+        s.slack.messages(APPROVALS).find((m) => /migration: status/.test(JSON.stringify(m.blocks)))?.blocks ??
+          '',
+      );
+    await until(
+      'both uploads seen on the status card',
+      () =>
+        /ggh_contractstatus since [0-9-]+: uploads [0-9-]+ :white_check_mark:, [0-9-]+ :white_check_mark:/.test(
+          statusText(),
+        )
+          ? true
+          : undefined,
+      20_000,
+    ).catch((err) => {
+      throw new Error(`${err}\n${statusText()}`);
+    });
+  }, 40_000);
 
   it('refuses bad arguments with usage and changes nothing', async () => {
     stack = await migStack();
