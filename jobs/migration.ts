@@ -179,6 +179,12 @@ async function request(
     );
   }
   const instance = await describeInstance(deps, d.requester);
+  if ((await associations(deps, d.requester)).some((a) => isOurProfile(a.profileArn, m.instanceProfile))) {
+    throw new UserError(
+      'already_done',
+      `${m.instanceId} already runs with ${m.instanceProfile}: phase 3 is done (\`/migration rollback 3\` undoes it)`,
+    );
+  }
   // The window: one that covers the period, or a new one (remembered, so a retry makes no second).
   const ws = { redis: deps.redis, prefix: deps.prefix };
   let windowId = d.windowId;
@@ -196,6 +202,12 @@ async function request(
         createdBy: d.requester,
         createdAt: deps.clock.now(),
         ...deps.config.maintenance.defaults,
+        // The seed's communication template for this window.
+        impact:
+          '5-10 minutes interruption of the data export cron jobs (the instance restarts); dashboards keep their cached data',
+        purpose: 'Upgrading the EC2 cron jobs from static credentials to an IAM role and AWS Secrets Manager',
+        rollback:
+          'Detach the instance profile (/migration rollback 3): the host falls back to its old credentials in under 5 minutes',
       });
       windowId = w.id;
       windowCreated = true;
@@ -402,6 +414,8 @@ async function run(
   );
   await transition(s, d.id, ['running'], 'done');
   await refreshApprovalCard(deps, d.id).catch(() => undefined);
+  if (await storedStatusCard(s))
+    await status(ctx).catch((err) => ctx.log.warn({ err: String(err) }, 'could not refresh the status card'));
   return { op: 'run', outcome: 'done' };
 }
 

@@ -78,6 +78,27 @@ export const PEOPLE: DemoPerson[] = [
   },
 ];
 
+/**
+ * The seed's five cron jobs (000), each with its dump's size in the playground (the seed's ~940 MB
+ * full dump at 1/10 000). In the demo every check is due at 00:00 in Asia/Tokyo with no grace, so
+ * whatever the hour, today's dump is the one a check judges (with the seed's 05:30–06:12 crons,
+ * a check before then would judge yesterday's, and one within the grace would raise nothing yet).
+ */
+export const DUMP_JOBS = [
+  { name: 'ggh_contractstatus', bytes: 12_000 },
+  { name: 'ggh_contractstatusALL', bytes: 41_000 },
+  { name: 'TenantsALL', bytes: 23_000 },
+  { name: 'MovingsALL', bytes: 17_000 },
+  { name: 'ggh_datatransit', bytes: 94_000 },
+] as const;
+export const DUMP_CRON = '0 0 * * *';
+export const DUMP_GRACE_MINUTES = 0;
+export const DUMP_TOLERANCE_PCT = 20;
+export const DUMPS_BUCKET = 'jram-gghouse';
+export const DUMPS_PREFIX = 'dumps/';
+export const DUMPS_TEST_PREFIX = 'dumps-test/';
+export const TIMEZONE = 'Asia/Tokyo';
+
 /** Someone in the Slack workspace who is not in the bot's config, for trying denials. */
 export const STRANGER = { name: 'stranger', slack: 'U0STRANGER' };
 
@@ -155,7 +176,7 @@ export function demoConfigYaml(input: DemoConfigInput): string {
     for (const r of p.roles) roles[r] = [...(roles[r] ?? []), p.slack];
   }
   const config = {
-    timezone: 'Asia/Tokyo',
+    timezone: TIMEZONE,
     accounts: ACCOUNTS,
     channels: { alerts: CHANNELS.alerts, maintenance: CHANNELS.maintenance, approvals: CHANNELS.approvals },
     roles,
@@ -179,14 +200,21 @@ export function demoConfigYaml(input: DemoConfigInput): string {
       pollStartSeconds: 3600,
       pollMaxSeconds: 3600,
     },
+    // A phase-3 run takes seconds in moto: a short window (`/migration phase3 request +20s 2m`) holds it,
+    // and the waits for the instance to stop and start poll twice a second.
     migration: {
       account: 'gghouse',
       instanceId: input.instanceId,
       role: 'tokyobeta-prod-ec2-cron-role',
       instanceProfile: 'tokyobeta-prod-ec2-cron-profile',
       secretId: 'tokyobeta/prod/rds/cron-credentials',
-      bucket: 'jram-gghouse',
+      bucket: DUMPS_BUCKET,
+      testPrefix: DUMPS_TEST_PREFIX,
       approvals: 2,
+      windowMinutes: 2,
+      runMinutes: 0.2,
+      pollSeconds: 0.5,
+      waitTimeoutSeconds: 60,
     },
     // Reminders 30 s ahead, so `/maintenance schedule +1m 2m Demo window` shows every notice within minutes.
     maintenance: {
@@ -201,16 +229,15 @@ export function demoConfigYaml(input: DemoConfigInput): string {
     },
     dumps: {
       account: 'gghouse',
-      bucket: 'jram-gghouse',
-      jobs: [
-        {
-          name: 'ggh_datatransit',
-          cron: '30 5 * * *',
-          prefix: 'dumps/',
-          graceMinutes: 30,
-          sizeTolerancePct: 20,
-        },
-      ],
+      bucket: DUMPS_BUCKET,
+      mention: '@here',
+      jobs: DUMP_JOBS.map((j) => ({
+        name: j.name,
+        cron: DUMP_CRON,
+        prefix: DUMPS_PREFIX,
+        graceMinutes: DUMP_GRACE_MINUTES,
+        sizeTolerancePct: DUMP_TOLERANCE_PCT,
+      })),
     },
     // Quicker than production, so a failure shows within seconds rather than minutes.
     jobs: { attempts: 3, backoffMs: 1000 },

@@ -51,6 +51,11 @@ function label(job: Job): string {
     windowId?: string;
     notice?: string;
     lead?: number;
+    op?: string;
+    id?: string;
+    kind?: string;
+    jobs?: string[];
+    reason?: string;
   };
   if (data.windowId && data.notice) {
     const what =
@@ -61,6 +66,9 @@ function label(job: Job): string {
   }
   if (data.table) return data.table;
   if (data.iamUser) return `${data.iamUser}@${data.account ?? '?'}`;
+  // /migration: run p3-…, expire p3-…, status; the dump checks: check <jobs> (why).
+  if (data.op) return data.id ? `${data.op} ${data.id}` : data.op;
+  if (data.kind === 'check' && data.jobs) return `check ${data.jobs.join(', ')} (${data.reason ?? '?'})`;
   return job.name;
 }
 

@@ -19,6 +19,7 @@ import {
   startMoto,
   startSmtpCapture,
 } from '../devkit/index.js';
+import { createAwsClients } from '../infra/aws.js';
 import { createRedis } from '../infra/redis.js';
 import { type BotProcess, followLog, startBot } from './bot-process.js';
 import { CHANNELS, ensureKeys, PEOPLE, writeDemoConfig } from './demo-config.js';
@@ -27,6 +28,7 @@ import { createMailbox } from './mail.js';
 import { makeStyler } from './render.js';
 import { createConsole, createSession, runRepl, runScript, type Session } from './terminal.js';
 import { seedWorld } from './world.js';
+import { createWorldCommands, type WorldCommands } from './world-commands.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -38,8 +40,8 @@ a loopback SMTP server and a fake Slack Web API. Type /help inside for the playg
 
 Options:
   --script FILE    run the lines of FILE (or - for stdin) instead of reading the keyboard: each line is
-                   a slash command or a playground command (/as, /channel, /click, /mail, /wait,
-                   /sleep…), # starts a comment. After the last line it waits for the jobs the script
+                   a slash command or a playground command (/as, /channel, /click, /submit, /mail,
+                   /wait, /sleep, /world…), # starts a comment. After the last line it waits for the jobs the script
                    started; notices scheduled for later (a maintenance window's) are listed, not
                    waited for: /sleep lets them arrive.
   --timeout SEC    how long --script waits for those jobs, and /wait by default (default 60)
@@ -186,6 +188,7 @@ async function main(): Promise<number> {
   let bot: BotProcess | undefined;
   let jobs: JobsWatch | undefined;
   let session: Session | undefined;
+  let worldCommands: WorldCommands | undefined;
   let logFollower: { stop(): void } | undefined;
   let stopping: Promise<void> | undefined;
   let interrupted: number | undefined;
@@ -307,19 +310,19 @@ async function main(): Promise<number> {
     const keys = await ensureKeys(dirs.keys, PEOPLE);
     checkpoint();
     const world = await seedWorld({
-      motoUrl,
       people: PEOPLE,
       policyPath: join(REPO_ROOT, 'infra/iam/chatops-bot-policy.json'),
       baseDir: dirs.run,
     });
     say(`  aws    ${moto ? 'private' : 'your'} moto_server ${motoUrl}, seeded:`);
     say(world.summary.map((l) => `           ${l}`));
-    const { path: configPath } = await writeDemoConfig({
+    const { path: configPath, config } = await writeDemoConfig({
       runDir: dirs.run,
       keys,
       instanceId: world.instanceId,
     });
     checkpoint();
+    worldCommands = createWorldCommands({ config, aws: createAwsClients(config) });
 
     const mailbox = createMailbox({ dir: dirs.mail, people: PEOPLE, keys, style });
     smtp = await startSmtpCapture({
@@ -414,6 +417,7 @@ async function main(): Promise<number> {
       commands: await manifestCommands(),
       mailbox,
       jobs,
+      ...(worldCommands ? { world: worldCommands } : {}),
       style,
       waitMs: options.timeoutMs,
       print: say,
@@ -449,7 +453,7 @@ async function main(): Promise<number> {
       .map((c) => `#${c}`)
       .join(' ')}`,
     interactive
-      ? 'Try /reset-password, /ddb-export prod_txlog (as carol: /as carol), /maintenance schedule +1m 2m Demo window (as ops, then /channel maintenance), /chatops help. /help lists the playground commands; Ctrl-C quits.'
+      ? 'Try /reset-password, /ddb-export prod_txlog (as carol: /as carol), /maintenance schedule +1m 2m Demo window and /migration phase3 request +20s 2m (as ops: /as ops), /world dump ggh_datatransit missing then /dumps check ggh_datatransit, /chatops help. /help lists the playground commands; Ctrl-C quits.'
       : `Running ${options.script === '-' ? 'stdin' : show(options.script as string)}:`,
   ]);
 

@@ -43,6 +43,7 @@ const EMOJI: Record<string, string> = {
   hourglass_flowing_sand: '⏳',
   construction: '🚧',
   arrows_counterclockwise: '🔄',
+  arrows_clockwise: '🔃',
   clock3: '🕒',
   alarm_clock: '⏰',
   grey_question: '❔',
@@ -99,6 +100,8 @@ const EMOJI: Record<string, string> = {
   black_square_for_stop: '⏹️',
   hourglass_done: '⌛',
   pencil: '✏️',
+  pencil2: '✏️',
+  ballot_box_with_check: '☑️',
   shield: '🛡️',
   cloud: '☁️',
   desktop_computer: '🖥️',
@@ -117,6 +120,8 @@ export interface RenderedButton {
   value: string;
   blockId?: string;
   label: string;
+  /** The dialog Slack shows before sending the click, when the button has one. */
+  confirm?: { title: string; text: string; confirm: string };
 }
 
 export interface RenderContext {
@@ -266,11 +271,19 @@ function button(el: Obj, blockId: string | undefined, ctx: RenderContext): strin
   const url = str(el.url);
   const tone: Tone = el.style === 'primary' ? 'green' : el.style === 'danger' ? 'red' : 'bold';
   if (url) return `${ctx.style(tone, `[${label}]`)} (opens ${url})`;
+  const confirm = isObj(el.confirm)
+    ? {
+        title: textOf(el.confirm.title, ctx),
+        text: textOf(el.confirm.text, ctx),
+        confirm: textOf(el.confirm.confirm, ctx) || 'Yes',
+      }
+    : undefined;
   const n = ctx.numberButton({
     actionId: str(el.action_id) ?? '',
     value: str(el.value) ?? '',
     ...(blockId ? { blockId } : {}),
     label,
+    ...(confirm ? { confirm } : {}),
   });
   return ctx.style(tone, `[${n}: ${label}]`);
 }

@@ -7,18 +7,26 @@ import type { FakeSlack, FakeSlackMessage, SlackHttpResponse, SlackRequestClient
 import { CHANNELS, type DemoPerson, STRANGER } from './demo-config.js';
 import type { JobLine, JobsSnapshot, JobsWatch } from './jobs-watch.js';
 import type { Mailbox } from './mail.js';
+import { modalInputs, renderModal, submitValues, viewSubmissionBody } from './modal.js';
 import { type RenderContext, type RenderedButton, renderBody, type Styler } from './render.js';
+import type { WorldCommands } from './world-commands.js';
 
 export const PLAYGROUND_HELP = `Playground commands (everything else starting with / goes to the bot, as Slack would send it):
   /as NAME         be someone else: alice, bob (no role), carol (interrupt-catcher),
                    dave, erin (approver), ops (admin), stranger (not in the bot's config)
   /who             who is who: roles, mail, IAM users
   /channel [NAME]  read and type in #general, #alerts, #maintenance or #approvals; no NAME lists them
-  /click N  (or N) click button N of a message you can see
+  /click N  (or N) click button N of a message you can see; a confirm dialog is shown and accepted
+  /click LABEL     click the newest button labelled LABEL you can see (e.g. /click Approve)
+  /submit [TEXT]   answer the open modal: TEXT in its field (or FIELD=TEXT), then its submit button
+  /close           close the open modal without submitting it
   /mail [N]        list the mails the bot sent; show the latest (or N), decrypted: PLAYGROUND ONLY
   /wait [SECONDS]  wait until the bot's jobs are done (default: the --timeout); notices
                    scheduled for later (a maintenance window's) are listed, not waited for
   /sleep SECONDS   let time pass, showing what arrives meanwhile (e.g. those notices)
+  /world           the demo world in moto: the cron host, its instance profile, today's dumps
+  /world dump JOB missing|short|ok
+                   make today's dump of JOB missing, half its usual size, or whole again
   /help            this list; /chatops help lists the bot's own commands
   /quit            stop everything (also Ctrl-C or Ctrl-D)`;
 
@@ -30,10 +38,16 @@ const PLAYGROUND_COMMANDS = [
   '/mail',
   '/wait',
   '/sleep',
+  '/world',
+  '/submit',
+  '/close',
   '/help',
   '/quit',
   '/exit',
 ];
+
+/** How long a click waits for the bot's answer through the response_url (Slack's own limit is 30 min). */
+const CLICK_ANSWER_MS = 3_000;
 
 interface ButtonRef extends RenderedButton {
   channel: string;
@@ -48,6 +62,8 @@ export interface SessionOptions {
   commands: ReadonlySet<string>;
   mailbox: Mailbox;
   jobs: JobsWatch;
+  /** `/world`: looks at and changes the demo world in moto. */
+  world?: WorldCommands;
   style: Styler;
   /** Default wait for /wait, in ms. */
   waitMs: number;
@@ -97,6 +113,10 @@ export function createSession(opts: SessionOptions): Session {
   let buttonSeq = 0;
   let steps = 0;
   let lastActivity = Date.now();
+  /** Who clicked last: a modal the bot opens (views.open) opens in front of them. */
+  let lastClicker: { name: string; slack: string } | undefined;
+  let modal: { view: unknown; viewId: string; user: { name: string; slack: string } } | undefined;
+  let modalSeq = 0;
 
   const userName = (id: string) =>
     id === slack.botUserId ? 'chatops' : everyone.find((p) => p.slack === id)?.name;
@@ -195,8 +215,23 @@ export function createSession(opts: SessionOptions): Session {
     ) {
       broadcasts.add(`${String(a.channel)}\n${String(a.thread_ts)}\n${String(a.text ?? '')}`);
     }
+    if (call.method === 'views.open' && a.view) {
+      modalSeq += 1;
+      modal = { view: a.view, viewId: `V0PLAY${modalSeq}`, user: lastClicker ?? user };
+      const opened = modal;
+      setImmediate(() => showModal(opened));
+    }
     setImmediate(sync);
   });
+
+  const showModal = (m: NonNullable<typeof modal>) => {
+    if (modal !== m) return;
+    const ctx = renderContext({ channel, ts: 'modal' });
+    opts.print([
+      `${style('bold', '[modal]')} ${style('cyan', 'chatops')} ${style('dim', `(open in front of ${m.user.name})`)}`,
+      ...renderModal(m.view, ctx).map((l) => `  ${l}`),
+    ]);
+  };
 
   const error = (message: string) => {
     errors.push(message);
@@ -247,6 +282,18 @@ export function createSession(opts: SessionOptions): Session {
     showReply(res);
   };
 
+  /** The newest button labelled `label` (any case) on a message the current user can see. */
+  const buttonLabelled = (label: string): number | undefined => {
+    const want = label.trim().toLowerCase();
+    for (const n of [...buttons.keys()].sort((x, y) => y - x)) {
+      const b = buttons.get(n) as ButtonRef;
+      if (b.label.toLowerCase() !== want || b.ts === 'ephemeral' || b.ts === 'modal') continue;
+      const msg = slack.messages(b.channel).find((m) => m.ts === b.ts);
+      if (msg && visible(msg)) return n;
+    }
+    return undefined;
+  };
+
   const click = async (n: number) => {
     const b = buttons.get(n);
     if (!b) {
@@ -274,6 +321,17 @@ export function createSession(opts: SessionOptions): Session {
     }
     steps += 1;
     opts.print(style('dim', `(${user.name} clicks "${b.label}")`));
+    if (b.confirm) {
+      // Slack asks first; the playground shows the dialog and accepts it, as a script cannot answer.
+      opts.print(
+        style(
+          'dim',
+          `(dialog "${b.confirm.title}": ${b.confirm.text} ${user.name} presses "${b.confirm.confirm}")`,
+        ),
+      );
+    }
+    lastClicker = user;
+    const responseUrl = slack.responseUrl(b.channel, user.slack, b.ts);
     let res: SlackHttpResponse;
     try {
       res = await opts.client.click({
@@ -284,7 +342,7 @@ export function createSession(opts: SessionOptions): Session {
         ...(b.blockId ? { blockId: b.blockId } : {}),
         channelId: b.channel,
         messageTs: b.ts,
-        responseUrl: slack.responseUrl(b.channel, user.slack, b.ts),
+        responseUrl,
       });
     } catch (err) {
       error(`could not reach the bot: ${(err as Error).message}`);
@@ -295,6 +353,64 @@ export function createSession(opts: SessionOptions): Session {
       return;
     }
     showReply(res);
+    // The bot acks at once and answers the clicker afterwards through the response_url: wait for that
+    // answer, so it shows to the one who clicked even when the next line is an /as.
+    await slack
+      .waitFor((c) => c.method === 'response_url' && c.url === responseUrl, CLICK_ANSWER_MS)
+      .then(() => settle(150, 1000))
+      .catch(() => undefined);
+  };
+
+  const submit = async (typed: string) => {
+    const m = modal;
+    if (!m) {
+      error('no modal is open: a button that opens one (e.g. Reject) opens it');
+      return;
+    }
+    if (m.user.slack !== user.slack) {
+      error(`the modal is open in front of ${m.user.name}: /as ${m.user.name} to answer it`);
+      return;
+    }
+    let values: Record<string, string>;
+    try {
+      values = submitValues(modalInputs(m.view), typed);
+    } catch (err) {
+      error((err as Error).message);
+      return;
+    }
+    steps += 1;
+    const view = m.view as { submit?: { text?: string } };
+    opts.print(style('dim', `(${user.name} presses "${view.submit?.text ?? 'Submit'}")`));
+    let res: SlackHttpResponse;
+    try {
+      res = await opts.client.send(
+        viewSubmissionBody({
+          view: m.view,
+          viewId: m.viewId,
+          user: { id: user.slack, name: user.name },
+          values,
+        }),
+      );
+    } catch (err) {
+      error(`could not reach the bot: ${(err as Error).message}`);
+      return;
+    }
+    if (res.status !== 200) {
+      error(`submitting the modal failed: the bot answered HTTP ${res.status} ${res.body.slice(0, 200)}`);
+      return;
+    }
+    const body = res.json as { response_action?: string; errors?: Record<string, string> } | undefined;
+    if (body?.response_action === 'errors' && body.errors) {
+      // The bot refused the input: Slack shows it under the field and keeps the modal open.
+      opts.print(
+        Object.entries(body.errors).map(([field, why]) =>
+          style('yellow', `  ⚠ ${field}: ${why} (the modal stays open)`),
+        ),
+      );
+      return;
+    }
+    if (modal === m) modal = undefined;
+    opts.print(style('dim', '(the modal closes)'));
   };
 
   const who = () => {
@@ -400,12 +516,51 @@ export function createSession(opts: SessionOptions): Session {
         return undefined;
       }
       case '/click': {
-        const n = Number(args[0]);
-        if (!Number.isInteger(n) || n < 1) {
-          error('/click needs a button number, e.g. /click 1');
+        const label = args.join(' ');
+        if (/^\d+$/.test(label)) {
+          await click(Number(label));
+          return undefined;
+        }
+        if (!label) {
+          error('/click needs a button number or label, e.g. /click 1 or /click Approve');
+          return undefined;
+        }
+        const n = buttonLabelled(label);
+        if (n === undefined) {
+          error(`no button "${label}" on a message ${user.name} can see in ${placeOf(channel)}`);
           return undefined;
         }
         await click(n);
+        return undefined;
+      }
+      case '/submit':
+        await submit(args.join(' '));
+        return undefined;
+      case '/close': {
+        if (!modal) {
+          error('no modal is open');
+          return undefined;
+        }
+        const view = modal.view as { close?: { text?: string } };
+        opts.print(
+          style(
+            'dim',
+            `(${user.name} presses "${view.close?.text ?? 'Cancel'}": the modal closes, nothing is sent)`,
+          ),
+        );
+        modal = undefined;
+        return undefined;
+      }
+      case '/world': {
+        if (!opts.world) {
+          error('/world is not available in this session');
+          return undefined;
+        }
+        try {
+          opts.print(await opts.world.run(args));
+        } catch (err) {
+          error((err as Error).message);
+        }
         return undefined;
       }
       case '/mail': {

@@ -11,6 +11,12 @@ import {
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import {
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  EC2Client,
+  RunInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import {
   AddRoleToInstanceProfileCommand,
   CreateInstanceProfileCommand,
   CreateLoginProfileCommand,
@@ -23,21 +29,31 @@ import {
 } from '@aws-sdk/client-iam';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { createAwsClients } from '../infra/aws.js';
+import { DateTime } from 'luxon';
+import { type AwsClients, createAwsClients } from '../infra/aws.js';
 import { parseConfig } from '../infra/config.js';
-import { ACCOUNTS, type AccountAlias, type DemoPerson } from './demo-config.js';
+import {
+  ACCOUNTS,
+  type AccountAlias,
+  type DemoPerson,
+  DUMP_JOBS,
+  DUMPS_BUCKET,
+  DUMPS_PREFIX,
+  DUMPS_TEST_PREFIX,
+  TIMEZONE,
+} from './demo-config.js';
 
 export const TABLE = 'prod_txlog';
 export const BACKUP_BUCKET = 'dynamodb-migration-backups-osio';
-export const DUMPS_BUCKET = 'jram-gghouse';
 export const INSTANCE_NAME = 'JRAM-GGH-EC2';
 export const CRON_ROLE = 'tokyobeta-prod-ec2-cron-role';
 export const CRON_PROFILE = 'tokyobeta-prod-ec2-cron-profile';
 export const CRON_SECRET = 'tokyobeta/prod/rds/cron-credentials';
-const DUMP_JOB = 'ggh_datatransit';
-const DUMP_DAYS = 7;
-// The seed's dumps are ~940 MB; the playground keeps their proportions at 1/10 000 of the size.
-const DUMP_BASE_BYTES = 94_000;
+/**
+ * Days of dumps seeded, today included: the dump checks compare today's with the 7 before it, and
+ * phase 2 needs a 7-day streak even while today's dump is made missing or short (`/world dump`).
+ */
+export const DUMP_DAYS = 9;
 // Moto's default account: the identity the bot's own (testing) credentials map to.
 const BOT_ACCOUNT = '123456789012';
 /** The requester the seeding calls are made for (the role session name in moto). */
@@ -72,68 +88,58 @@ function throwawayPassword(): string {
   return `${randomBytes(24).toString('base64url')}Aa1!`;
 }
 
-/** YYYY-MM-DD in the dump host's time zone, `daysAgo` days back. */
-function tokyoDate(daysAgo: number): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Tokyo' }).format(
-    new Date(Date.now() - daysAgo * 86_400_000),
+/** The seeded cron host, created unless one named JRAM-GGH-EC2 is already there. */
+async function ensureInstance(aws: AwsClients): Promise<string> {
+  const ec2 = aws.client(EC2Client, 'gghouse', SEED);
+  const found = await ec2.send(
+    new DescribeInstancesCommand({
+      Filters: [
+        { Name: 'tag:Name', Values: [INSTANCE_NAME] },
+        { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+      ],
+    }),
   );
+  const existing = found.Reservations?.flatMap((r) => r.Instances ?? [])[0]?.InstanceId;
+  if (existing) return existing;
+  const images = await ec2.send(
+    new DescribeImagesCommand({
+      Filters: [{ Name: 'name', Values: ['ubuntu/images/hvm-ssd/ubuntu-xenial-16.04-amd64-server-*'] }],
+    }),
+  );
+  const created = await ec2.send(
+    new RunInstancesCommand({
+      ImageId: images.Images?.[0]?.ImageId ?? 'ami-12c6146b',
+      InstanceType: 't3.medium',
+      MinCount: 1,
+      MaxCount: 1,
+      TagSpecifications: [
+        {
+          ResourceType: 'instance',
+          Tags: [
+            { Key: 'Name', Value: INSTANCE_NAME },
+            { Key: 'Purpose', Value: 'cron host (mysqldump to s3://jram-gghouse/dumps/)' },
+          ],
+        },
+      ],
+    }),
+  );
+  const id = created.Instances?.[0]?.InstanceId;
+  if (!id) throw new Error('moto RunInstances returned no instance id');
+  return id;
+}
+
+/** The object key of a seeded dump: the config's default key pattern, then the file's extension. */
+export function dumpObjectKey(prefix: string, job: string, day: string): string {
+  return `${prefix}${job}_${day.replace(/-/g, '')}.sql.gz`;
 }
 
 /**
- * EC2 over moto's query API: the bot does not depend on @aws-sdk/client-ec2, so the playground does
- * not either. Moto takes the account from its `x-moto-account-id` header and does not check signatures.
+ * A dump's size on a day: within ±2 % of the job's size, and its dumps-test/ twin within ±1 % of it
+ * (phase 2 wants 5 %). Fixed by the day and the job rather than random, so every run looks alike.
  */
-async function ec2(motoUrl: string, accountId: string, region: string, params: Record<string, string>) {
-  const res = await fetch(`${motoUrl}/`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      'x-moto-account-id': accountId,
-      authorization: `AWS4-HMAC-SHA256 Credential=testing/20250101/${region}/ec2/aws4_request, SignedHeaders=host, Signature=0`,
-    },
-    body: new URLSearchParams({ Version: '2016-11-15', ...params }).toString(),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`moto EC2 ${params.Action} failed: HTTP ${res.status}: ${text.slice(0, 300)}`);
-  return text;
-}
-
-/** The seeded cron host, created unless one named JRAM-GGH-EC2 is already there. */
-async function ensureInstance(motoUrl: string): Promise<string> {
-  const { id: account, region } = ACCOUNTS.gghouse;
-  const found = await ec2(motoUrl, account, region, {
-    Action: 'DescribeInstances',
-    'Filter.1.Name': 'tag:Name',
-    'Filter.1.Value.1': INSTANCE_NAME,
-    'Filter.2.Name': 'instance-state-name',
-    'Filter.2.Value.1': 'pending',
-    'Filter.2.Value.2': 'running',
-    'Filter.2.Value.3': 'stopping',
-    'Filter.2.Value.4': 'stopped',
-  });
-  const existing = /<instanceId>(i-[0-9a-f]+)<\/instanceId>/.exec(found)?.[1];
-  if (existing) return existing;
-  const images = await ec2(motoUrl, account, region, {
-    Action: 'DescribeImages',
-    'Filter.1.Name': 'name',
-    'Filter.1.Value.1': 'ubuntu/images/hvm-ssd/ubuntu-xenial-16.04-amd64-server-*',
-  });
-  const imageId = /<imageId>(ami-[0-9a-f]+)<\/imageId>/.exec(images)?.[1] ?? 'ami-12c6146b';
-  const created = await ec2(motoUrl, account, region, {
-    Action: 'RunInstances',
-    ImageId: imageId,
-    InstanceType: 't3.medium',
-    MinCount: '1',
-    MaxCount: '1',
-    'TagSpecification.1.ResourceType': 'instance',
-    'TagSpecification.1.Tag.1.Key': 'Name',
-    'TagSpecification.1.Tag.1.Value': INSTANCE_NAME,
-    'TagSpecification.1.Tag.2.Key': 'Purpose',
-    'TagSpecification.1.Tag.2.Value': 'cron host (mysqldump to s3://jram-gghouse/dumps/)',
-  });
-  const id = /<instanceId>(i-[0-9a-f]+)<\/instanceId>/.exec(created)?.[1];
-  if (!id) throw new Error(`moto RunInstances returned no instance id: ${created.slice(0, 300)}`);
-  return id;
+export function seededSize(bytes: number, daysAgo: number, jobIndex: number, test: boolean): number {
+  const size = bytes * (1 + 0.02 * Math.sin(daysAgo * 1.7 + jobIndex));
+  return Math.round(test ? size * (1 + 0.01 * Math.cos(daysAgo * 2.3 + jobIndex)) : size);
 }
 
 export interface SeededWorld {
@@ -144,7 +150,6 @@ export interface SeededWorld {
 
 /** Seeds every account; `policyPath` is the bot's IAM policy, given to the chatops-bot role in each. */
 export async function seedWorld(opts: {
-  motoUrl: string;
   people: DemoPerson[];
   policyPath: string;
   baseDir: string;
@@ -244,7 +249,7 @@ export async function seedWorld(opts: {
   summary['osio-dev'] += `; bucket ${BACKUP_BUCKET}`;
 
   // gghouse: the cron host before the migration (no instance profile), and what phase 1 created.
-  const instanceId = await ensureInstance(opts.motoUrl);
+  const instanceId = await ensureInstance(aws);
   const gIam = aws.client(IAMClient, 'gghouse', SEED);
   await ensure(
     gIam.send(
@@ -303,7 +308,7 @@ export async function seedWorld(opts: {
     ),
   );
 
-  // A week of daily dumps under dumps/ and, for the parallel test of phase 2, dumps-test/ (within 5 %).
+  // Daily dumps of each job under dumps/ and, for the parallel test of phase 2, dumps-test/ (within 5 %).
   const s3 = aws.client(S3Client, 'gghouse', SEED);
   await ensure(
     s3.send(
@@ -313,28 +318,29 @@ export async function seedWorld(opts: {
       }),
     ),
   );
-  for (let day = DUMP_DAYS - 1; day >= 0; day--) {
-    const date = tokyoDate(day);
-    const size = Math.round(DUMP_BASE_BYTES * (1 + (Math.random() - 0.5) * 0.04));
-    const testSize = Math.round(size * (1 + (Math.random() - 0.5) * 0.02));
-    for (const [prefix, bytes] of [
-      ['dumps/', size],
-      ['dumps-test/', testSize],
-    ] as const) {
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: DUMPS_BUCKET,
-          Key: `${prefix}${DUMP_JOB}_${date.replace(/-/g, '')}.sql.gz`,
-          Body: randomBytes(bytes),
-          ContentType: 'application/gzip',
-          Metadata: { 'dump-date': date, job: DUMP_JOB },
-        }),
+  const today = DateTime.now().setZone(TIMEZONE).startOf('day');
+  const puts = DUMP_JOBS.flatMap((job, j) =>
+    Array.from({ length: DUMP_DAYS }, (_, daysAgo) => {
+      const day = today.minus({ days: daysAgo }).toISODate() as string;
+      return [DUMPS_PREFIX, DUMPS_TEST_PREFIX].map(
+        (prefix) => () =>
+          s3.send(
+            new PutObjectCommand({
+              Bucket: DUMPS_BUCKET,
+              Key: dumpObjectKey(prefix, job.name, day),
+              Body: randomBytes(seededSize(job.bytes, daysAgo, j, prefix === DUMPS_TEST_PREFIX)),
+              ContentType: 'application/gzip',
+              Metadata: { 'dump-date': day, job: job.name },
+            }),
+          ),
       );
-    }
-  }
+    }).flat(),
+  );
+  // A few at a time: moto answers them one by one anyway, and this keeps the start-up quick.
+  for (let i = 0; i < puts.length; i += 10) await Promise.all(puts.slice(i, i + 10).map((put) => put()));
   summary.gghouse +=
     `; EC2 ${INSTANCE_NAME} ${instanceId}; role ${CRON_ROLE}, profile ${CRON_PROFILE}, secret ${CRON_SECRET}` +
-    `; bucket ${DUMPS_BUCKET} (${DUMP_DAYS} days of dumps/ and dumps-test/)`;
+    `; bucket ${DUMPS_BUCKET} (${DUMP_DAYS} days of ${DUMP_JOBS.length} jobs' dumps under ${DUMPS_PREFIX} and ${DUMPS_TEST_PREFIX})`;
 
   return { instanceId, summary: Object.values(summary) };
 }

@@ -7,6 +7,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DataPipelineClient, ListPipelinesCommand } from '@aws-sdk/client-data-pipeline';
+import { DescribeIamInstanceProfileAssociationsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { createGpgHome, parseMail, resetMoto } from '../../devkit/index.js';
 import { createAwsClients } from '../../infra/aws.js';
@@ -119,6 +121,27 @@ async function pipelinesIn(state: State, alias: string): Promise<string[]> {
   const dp = aws.client(DataPipelineClient, alias, 'playground-test');
   const out = await dp.send(new ListPipelinesCommand({}));
   return (out.pipelineIdList ?? []).map((p) => p.name ?? '');
+}
+
+function awsOf(state: State) {
+  process.env.AWS_ENDPOINT_URL = state.motoUrl;
+  process.env.AWS_ACCESS_KEY_ID = 'testing';
+  process.env.AWS_SECRET_ACCESS_KEY = 'testing';
+  return createAwsClients(loadConfig(state.config));
+}
+
+/** The audit trail of a playground run, as `user:action:outcome`. */
+async function auditOf(state: State): Promise<string[]> {
+  const redis = createRedis(state.redisUrl);
+  try {
+    return (await redis.xrange(`${state.prefix}:audit`, '-', '+')).map(([, f]) => {
+      const o: Record<string, string> = {};
+      for (let i = 0; i + 1 < f.length; i += 2) o[f[i] as string] = f[i + 1] as string;
+      return `${o.user}:${o.action}:${o.outcome}`;
+    });
+  } finally {
+    await redis.quit();
+  }
 }
 
 async function answers(url: string): Promise<boolean> {
@@ -353,6 +376,171 @@ describe('npm run playground -- --script', () => {
     expect(mails.map((m) => m.headers.to)).toEqual(Array(4).fill('stakeholders@example.com'));
     expect(mails.map((m) => m.headers.subject)).toEqual(Array(4).fill('[MAINTENANCE] Demo window'));
   }, 150_000);
+
+  it('shows a dump alert raised, acknowledged, re-checked and resolved, and a phase-3 run approved by two and done', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'chatops-playground-'));
+    const motoUrl = inject('motoUrl');
+    await resetMoto(motoUrl);
+    const script = join(dir, 'dumps-migration.script');
+    writeFileSync(
+      script,
+      [
+        "# the cron host loses today's dump; a check alerts, carol acknowledges, re-checks",
+        '/as carol',
+        '/world dump ggh_datatransit missing',
+        '/dumps check ggh_datatransit',
+        '/wait 20',
+        '/channel alerts',
+        '/click Acknowledge',
+        '/wait 20',
+        '/world dump ggh_datatransit short',
+        '/click Re-check',
+        '/wait 20',
+        '/world dump ggh_datatransit ok',
+        '/click Re-check',
+        '/wait 20',
+        '# phase 3: requested by ops, approved by dave and erin, run at the window start',
+        '/as ops',
+        '/migration phase3 request +15s 1m',
+        '/wait 20',
+        '/channel approvals',
+        '/as dave',
+        '/click Approve',
+        '/as erin',
+        '/click Approve',
+        '/as ops',
+        '/channel maintenance',
+        '/sleep 18',
+        '/wait 30',
+        '/channel approvals',
+        '/world',
+        '# a second request, rejected through the modal with a reason',
+        '/migration phase3 request +1h',
+        '/wait 20',
+        '/as dave',
+        '/click Reject',
+        '/submit not on a Friday',
+        '/wait 20',
+        '',
+      ].join('\n'),
+    );
+    run = startPlayground(['--script', script, '--dir', dir, '--keep', '--timeout', '30'], {
+      REDIS_URL: inject('redisUrl'),
+      AWS_ENDPOINT_URL: motoUrl,
+      TZ: 'UTC',
+    });
+    await run.waitFor(/--keep: everything keeps running/, 150_000);
+    const out = run.output();
+    expect(out, out).toMatch(/── script done: \d+ steps; .* 0 failed; 0 errors/);
+    const state = JSON.parse(readFileSync(join(dir, 'run/state.json'), 'utf8')) as State;
+    const day = /Dump alert: ggh_datatransit for (\d{4}-\d\d-\d\d)/.exec(out)?.[1];
+    expect(day, out).toBeTruthy();
+    const key = `dumps/ggh_datatransit_${(day as string).replace(/-/g, '')}`;
+
+    // The dump goes missing: the check's answer in carol's DM, one alert in #alerts mentioning @here.
+    expect(replyTo(out, 'carol@#general> /world dump ggh_datatransit missing')).toContain(
+      `(world: deleted s3://jram-gghouse/${key}.sql.gz)`,
+    );
+    expect(replyTo(out, 'carol@#general> /wait 20')).toMatch(
+      new RegExp(`\\[DM\\] chatops\n {2}Dump check\n {2}❌ ggh_datatransit ${day}: no such object`),
+    );
+    const alerts = replyTo(out, 'carol@#general> /channel alerts');
+    expect(alerts).toMatch(
+      new RegExp(
+        `\\[#alerts\\] chatops\n {2}@here 🚨 Dump alert: ggh_datatransit for ${day}\n {2}Expected: \`${key}…\``,
+      ),
+    );
+    expect(alerts).toMatch(/Seen: no such object/);
+    expect(alerts).toMatch(/\[\d+: Acknowledge\] {2}\[\d+: Re-check\]/);
+    // Acknowledge: the answer to carol, and the alert edited without the mention.
+    const acked = replyTo(out, 'carol@#alerts> /click Acknowledge');
+    expect(acked).toMatch(/\(only visible to you\)\n {2}👀 Acknowledged `da-ggh_datatransit-\d+`/);
+    expect(acked).toMatch(/\[#alerts\] chatops \[edited\]\n {2}🚨 Dump alert: ggh_datatransit/);
+    expect(acked).toMatch(/👀 Acknowledged by @carol/);
+    // A short dump: Re-check edits the same alert (2 failures, too small).
+    const short = out.slice(out.indexOf('carol@#alerts> /world dump ggh_datatransit short'));
+    expect(short.slice(0, short.indexOf('/world dump ggh_datatransit ok'))).toMatch(
+      /\[#alerts\] chatops \[edited\]\n {2}🚨 Dump alert[\s\S]*\(50 % of the median\): too small[\s\S]*Failures: 2/,
+    );
+    // Whole again: resolved, and "resolved" in the alert's thread.
+    const ok = out.slice(out.indexOf('carol@#alerts> /world dump ggh_datatransit ok'));
+    expect(ok).toMatch(
+      new RegExp(`\\[#alerts\\] chatops \\[edited\\]\n {2}✅ Resolved: dump ggh_datatransit for ${day}`),
+    );
+    expect(ok).toMatch(/↳ reply in the thread of "Resolved: dump ggh_datatransit[^"]*"\n {2}│ ✅ resolved: /);
+    // One alert message for the day: posted once, then only edited.
+    expect(out.match(/\[#alerts\] chatops\n {2}@here 🚨 Dump alert/g)).toHaveLength(1);
+    expect(
+      out.match(/\[#alerts\] chatops \[edited\]\n {2}(🚨 Dump alert|✅ Resolved)/g)?.length,
+    ).toBeGreaterThanOrEqual(3);
+
+    // Phase 3: the card in #approvals; each approver's click answered to them; Done after the run.
+    const request = 'ops@#alerts> /migration phase3 request +15s 1m';
+    expect(replyTo(out, request)).toMatch(/Queued: checking the phase-3 prerequisites/);
+    const card = replyTo(out, 'ops@#alerts> /channel approvals');
+    expect(card).toMatch(/Phase 3: attach the instance profile \(`p3-[0-9a-f]+`\), requested by @ops/);
+    expect(card).toMatch(/parallel-testing streak \d+ of 7 days ✅/);
+    expect(card).toMatch(/\[\d+: Approve\] {2}\[\d+: Reject\]/);
+    const dave = replyTo(out, 'dave@#approvals> /click Approve');
+    expect(dave).toMatch(/\(dialog "Approve phase 3\?": .* dave presses "Approve"\)/);
+    expect(dave).toMatch(/Approvals: 1 of 2: @dave/);
+    expect(dave).toMatch(/\(only visible to you\)\n {2}☑️ Counted: 1 of 2 approvals\./);
+    const erin = replyTo(out, 'erin@#approvals> /click Approve');
+    expect(erin).toMatch(/Approvals: 2 of 2: @dave, @erin/);
+    expect(erin).toMatch(
+      /\(only visible to you\)\n {2}✅ Approved \(2 of 2\): phase 3 runs at the window start/,
+    );
+    const ran = out.slice(out.indexOf('ops@#approvals> /channel maintenance'));
+    const thread =
+      '\\[#maintenance\\] chatops ↳ reply in the thread of "\\[MAINTENANCE\\] EC2 cron host[^"]*"';
+    const starts = ran.search(new RegExp(`${thread}\n {2}│ 🚧 Phase 3 \\(\`p3-[0-9a-f]+\`\\) starts`));
+    const done = ran.search(new RegExp(`${thread}\n {2}│ ✅ Phase 3 \\(\`p3-[0-9a-f]+\`\\) is done`));
+    expect(starts, ran).toBeGreaterThanOrEqual(0);
+    expect(done).toBeGreaterThan(starts);
+    const final = replyTo(out, 'ops@#maintenance> /channel approvals');
+    expect(final).toMatch(/\[#approvals\] chatops \[edited\]\n {2}Phase 3: attach[^\n]*\n {2}State: ✅ Done/);
+    expect(final.match(/✅ \d\. /g)).toHaveLength(6);
+    expect(replyTo(out, 'ops@#approvals> /world')).toMatch(
+      /EC2 JRAM-GGH-EC2 i-[0-9a-f]+ \(gghouse\): running; instance profile: tokyobeta-prod-ec2-cron-profile \(associated\)/,
+    );
+
+    // Reject through the modal: the reason typed into it reaches the card.
+    const reject = replyTo(out, 'dave@#approvals> /click Reject');
+    expect(reject).toMatch(/\[modal\] chatops \(open in front of dave\)\n {2}▣ Reject phase 3/);
+    expect(replyTo(out, 'dave@#approvals> /submit not on a Friday')).toMatch(
+      /State: ⛔ Rejected by @dave: not on a Friday[\s\S]*\(the modal closes\)/,
+    );
+
+    // Where it landed: moto holds the association and today's whole dump; the audit names each click.
+    const aws = awsOf(state);
+    const ec2 = aws.client(EC2Client, 'gghouse', 'playground-test');
+    const instanceId = /EC2 JRAM-GGH-EC2 (i-[0-9a-f]+)/.exec(out)?.[1] as string;
+    const assoc = await ec2.send(
+      new DescribeIamInstanceProfileAssociationsCommand({
+        Filters: [{ Name: 'instance-id', Values: [instanceId] }],
+      }),
+    );
+    expect(
+      (assoc.IamInstanceProfileAssociations ?? [])
+        .filter((a) => a.State === 'associated')
+        .map((a) => a.IamInstanceProfile?.Arn?.split('/').pop()),
+    ).toEqual(['tokyobeta-prod-ec2-cron-profile']);
+    const listed = await aws
+      .client(S3Client, 'gghouse', 'playground-test')
+      .send(new ListObjectsV2Command({ Bucket: 'jram-gghouse', Prefix: key }));
+    expect(listed.Contents?.map((o) => o.Key)).toEqual([`${key}.sql.gz`]);
+    const audit = await auditOf(state);
+    expect(audit).toContain('U0CAROL:dumps.ack:succeeded');
+    expect(audit.filter((r) => r.startsWith('U0DAVE:migration.approve:'))).toEqual([
+      'U0DAVE:migration.approve:succeeded',
+      'U0DAVE:migration.approve:requested',
+      'U0DAVE:migration.approve:succeeded',
+    ]);
+    expect(audit).toContain('U0ERIN:migration.approve:succeeded');
+
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  }, 200_000);
 
   it('exits non-zero when a step errors, and names the step', async () => {
     dir = mkdtempSync(join(tmpdir(), 'chatops-playground-'));

@@ -200,6 +200,27 @@ describe('renderBlock', () => {
     expect(buttons.get(1)).toEqual({ actionId: 'retry', value: '', label: 'retry' });
   });
 
+  it("keeps a button's confirm dialog for the click, and draws the button as Slack does (no dialog yet)", () => {
+    const { ctx, buttons } = session();
+    const confirm = {
+      title: pt('Approve phase 3?'),
+      text: pt('Stop i-1 and start it again.'),
+      confirm: pt('Approve'),
+      deny: pt('Not yet'),
+    };
+    expect(
+      renderBlock(
+        { type: 'actions', elements: [btn('Approve', 'mig_approve', { value: 'p3-1', confirm })] },
+        ctx,
+      ),
+    ).toEqual(['[1: Approve]']);
+    expect(buttons.get(1)?.confirm).toEqual({
+      title: 'Approve phase 3?',
+      text: 'Stop i-1 and start it again.',
+      confirm: 'Approve',
+    });
+  });
+
   it("puts a section's accessory beside the last line of its text", () => {
     const { ctx, buttons } = session();
     expect(
