@@ -1,5 +1,5 @@
 // Closed-loop load generator: `c` workers on one keep-alive agent, each sending a freshly signed
-// slash command and waiting for the full response before sending the next.
+// slash command (or whatever `send` sends) and waiting for the full response before sending the next.
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { signSlackRequest } from '../devkit/slack-signer.js';
@@ -50,9 +50,13 @@ export interface LoadOptions {
   durationMs: number;
   /** Upper bound on measured requests (the window also ends at durationMs). */
   maxRequests: number;
-  /** A fresh request body for worker `w` (a new trigger_id each time). */
-  body(worker: number): string;
-  /** True when a 200 reply is what the target should answer; others count as bad replies. */
+  /** A fresh request body for worker `w` (a new trigger_id each time), signed and posted to /slack/events. */
+  body?(worker: number): string;
+  /** Instead of `body`: sends one request of worker `w` on `agent` (e.g. another route) and resolves with the reply. */
+  send?(agent: Agent, worker: number): Promise<HttpReply>;
+  /** The status a served request gets (default 200); any other counts as an error. */
+  expectStatus?: number;
+  /** True when a reply with that status is what the target should answer; others count as bad replies. */
   accept?(reply: HttpReply): boolean;
   /** Called when the measured window starts and when the last measured request finished. */
   onWindow?(event: 'start' | 'end'): void;
@@ -61,7 +65,7 @@ export interface LoadOptions {
 export interface LoadResult {
   concurrency: number;
   requests: number;
-  /** Transport errors and non-200 answers during the measured window. */
+  /** Transport errors and answers other than `expectStatus` during the measured window. */
   errors: number;
   /** 200 answers that `accept` refused (e.g. the bot answered with an error text). */
   badReplies: number;
@@ -87,6 +91,14 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
 
 /** Warm-up, then a measured window; latency is send to full response, every sample kept. */
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
+  const { body, send } = o;
+  if (!body === !send) throw new Error('runLoad: give exactly one of body and send');
+  // The body is built before the clock starts (as before `send` existed); `send` signs inside it.
+  const prepare = (w: number): string | undefined => body?.(w);
+  const one = (w: number, b: string | undefined): Promise<HttpReply> =>
+    b === undefined
+      ? (send as NonNullable<LoadOptions['send']>)(agent, w)
+      : postSigned(agent, o.port, o.signingSecret, b);
   const agent = new Agent({ keepAlive: true, maxSockets: o.concurrency, keepAliveMsecs: 10_000 });
   const samples = new Float64Array(o.maxRequests);
   let n = 0;
@@ -104,7 +116,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     // Warm-up: same traffic, nothing recorded (JIT, connection pool, Redis connections).
     while (performance.now() < warmEnd) {
       try {
-        await postSigned(agent, o.port, o.signingSecret, o.body(w));
+        await one(w, prepare(w));
       } catch {
         // counted in the measured window only
       }
@@ -115,13 +127,13 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       measureEnd = measureStart + o.durationMs;
     }
     while (n < o.maxRequests && performance.now() < measureEnd) {
-      const body = o.body(w);
+      const b = prepare(w);
       const t = performance.now();
       try {
-        const reply = await postSigned(agent, o.port, o.signingSecret, body);
+        const reply = await one(w, b);
         const end = performance.now();
         if (!reply.reused) newConnections += 1;
-        if (reply.status !== 200) {
+        if (reply.status !== (o.expectStatus ?? 200)) {
           errors += 1;
           firstError ??= `HTTP ${reply.status}: ${reply.body.slice(0, 200)}`;
           continue;

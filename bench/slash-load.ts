@@ -3,11 +3,17 @@
 // ack latency, idle memory, start-up time and command-to-job-start (send to BullMQ's processedOn),
 // each as a figure and as a bot/bare ratio against the targets. Then maintenance notices
 // (bench/maintenance-burst.ts): N windows starting in the same second, with and without Slack's
-// one message per second per channel. Writes .artifacts/bench.json.
+// one message per second per channel. Then the parts of the later issues, each skippable:
+// /migration (bench/migration-run.ts: last approval click -> StopInstances at moto), dumps
+// (bench/dumps-sweep.ts: a sweep of N configured jobs, the webhook against /healthz) and a Redis
+// Cluster (bench/cluster-scale.ts: 2 bots + 2 workers on 3 masters against 1 + 1 on one Redis).
+// Writes .artifacts/bench.json (or .artifacts/bench-<parts>.json with --only).
 //
 //   npm run bench -- [--rounds 3] [--seconds 8] [--warmup 2] [--job-commands 200] [--calibrate]
 //                    [--redis private|shared|<url>] [--no-build] [--node-options="--cpu-prof ..."]
 //                    [--maintenance-windows 200] [--no-maintenance | --maintenance-only]
+//                    [--migration-runs 20] [--no-migration] [--dump-jobs 500] [--no-dumps]
+//                    [--cluster-rounds 2] [--no-cluster] [--only slash,maintenance,migration,dumps,cluster]
 import { spawnSync } from 'node:child_process';
 import {
   cpSync,
@@ -32,6 +38,9 @@ import { type FakeSlack, startFakeSlack } from '../devkit/fake-slack.js';
 import { freePort } from '../devkit/free-port.js';
 import { type EnsuredRedis, ensureRedis } from '../devkit/redis-server.js';
 import { slashCommandBody } from '../devkit/slack-signer.js';
+import { type ClusterBenchResult, clusterTable, runClusterBench } from './cluster-scale.js';
+import { type DumpsBenchResult, dumpsTable, runDumpsBench } from './dumps-sweep.js';
+import { type AwsWorld, type PartContext, wallClock as partClock, startAwsWorld } from './fleet.js';
 import { type HttpReply, type LoadResult, percentile, postSigned, runLoad } from './load.js';
 import {
   killMaintenanceWorkers,
@@ -39,6 +48,7 @@ import {
   runMaintenanceBench,
   type VariantResult,
 } from './maintenance-burst.js';
+import { type MigrationBenchResult, migrationTable, runMigrationBench } from './migration-run.js';
 import { killAllChildren, type Memory, readCpuMs, startTarget, type Target } from './target.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -86,6 +96,16 @@ const { values: flags } = parseArgs({
     'maintenance-windows': { type: 'string', default: '200' },
     'no-maintenance': { type: 'boolean', default: false },
     'maintenance-only': { type: 'boolean', default: false },
+    'migration-runs': { type: 'string', default: '20' },
+    'no-migration': { type: 'boolean', default: false },
+    'dump-jobs': { type: 'string', default: '500' },
+    'dump-lead': { type: 'string', default: '20' },
+    'hook-rounds': { type: 'string', default: '3' },
+    'hook-seconds': { type: 'string', default: '4' },
+    'no-dumps': { type: 'boolean', default: false },
+    'cluster-rounds': { type: 'string', default: '2' },
+    'no-cluster': { type: 'boolean', default: false },
+    only: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -97,7 +117,12 @@ if (flags.help) {
       '                 [--no-build] [--dist DIR (a built bot elsewhere; implies --no-build)]\n' +
       '                 [--node-options="<flags for every target>"]\n' +
       '                 [--maintenance-windows 200 (start notices due in the same second; with 1 msg/s/channel\n' +
-      '                  that part takes about N s)] [--no-maintenance | --maintenance-only]\n',
+      '                  that part takes about N s)] [--no-maintenance | --maintenance-only]\n' +
+      '                 [--migration-runs 20 (last approval click -> StopInstances at moto)] [--no-migration]\n' +
+      '                 [--dump-jobs 500 (one sweep)] [--dump-lead 20 (s to the shared fire)] [--hook-rounds 3]\n' +
+      '                 [--hook-seconds 4 (webhook vs /healthz per run)] [--no-dumps]\n' +
+      '                 [--cluster-rounds 2 (2 bots + 2 workers on a 3-master cluster vs 1 + 1)] [--no-cluster]\n' +
+      '                 [--only slash,maintenance,migration,dumps,cluster (just these; writes .artifacts/bench-<parts>.json)]\n',
   );
   process.exit(0);
 }
@@ -135,6 +160,23 @@ if (flags['no-maintenance'] && flags['maintenance-only']) {
   throw new Error('--no-maintenance and --maintenance-only exclude each other');
 }
 const TARGETS: TargetName[] = flags.calibrate ? ['bare', 'bot', 'bare+q'] : ['bare', 'bot'];
+const PARTS = ['slash', 'maintenance', 'migration', 'dumps', 'cluster'] as const;
+type Part = (typeof PARTS)[number];
+const ONLY = flags.only?.split(',').map((p) => p.trim()) as Part[] | undefined;
+for (const p of ONLY ?? []) {
+  if (!PARTS.includes(p)) throw new Error(`--only: unknown part "${p}"; parts: ${PARTS.join(', ')}`);
+}
+if (ONLY && flags['maintenance-only']) throw new Error('--only and --maintenance-only exclude each other');
+/** The parts after the slash-command rounds and the maintenance notices, in the order they run. */
+const EXTRA_PARTS = (['migration', 'dumps', 'cluster'] as const).filter((p) =>
+  ONLY ? ONLY.includes(p) : !flags[`no-${p}`],
+);
+const MIGRATION_RUNS = Math.round(positive('migration-runs', flags['migration-runs']));
+const DUMP_JOBS = Math.round(positive('dump-jobs', flags['dump-jobs']));
+const DUMP_LEAD_S = positive('dump-lead', flags['dump-lead']);
+const HOOK_ROUNDS = Math.round(positive('hook-rounds', flags['hook-rounds']));
+const HOOK_MS = positive('hook-seconds', flags['hook-seconds']) * 1000;
+const CLUSTER_ROUNDS = Math.round(positive('cluster-rounds', flags['cluster-rounds']));
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
@@ -271,6 +313,9 @@ let distDir: string | undefined;
 const PREFIX = `bench-${process.pid}`;
 const JOBS_PREFIX = `${PREFIX}-jobs`;
 let cleaning: Promise<void> | undefined;
+let awsWorld: AwsWorld | undefined;
+/** Key prefixes of the later parts (each deletes its own keys; these are for a bench stopped midway). */
+const PART_PREFIXES = [`${PREFIX}-mig`, `${PREFIX}-dumps`, `${PREFIX}-cl-single`];
 
 async function deleteKeys(r: Redis, prefix: string): Promise<number> {
   let cursor = '0';
@@ -293,12 +338,14 @@ function cleanup(): Promise<void> {
         await deleteKeys(redis, JOBS_PREFIX);
         await deleteKeys(redis, `${PREFIX}-mw-free`);
         await deleteKeys(redis, `${PREFIX}-mw-limited`);
+        for (const p of PART_PREFIXES) await deleteKeys(redis, p);
       } catch (err) {
         log(`could not delete the bench's Redis keys: ${String(err)}`);
       }
       redis.disconnect();
     }
     await slack?.close();
+    await awsWorld?.close();
     await redisServer?.close();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
     if (distDir) rmSync(distDir, { recursive: true, force: true });
@@ -780,6 +827,116 @@ async function runMaintenance(): Promise<{ results: VariantResult[]; lines: stri
 /** Nothing lost and nothing doubled, in either variant. */
 const maintenanceOk = (results: VariantResult[]) => results.every((v) => v.lost === 0 && v.doubled === 0);
 
+interface Extras {
+  lines: string[];
+  json: {
+    migration?: MigrationBenchResult | { error: string };
+    dumps?: DumpsBenchResult | { error: string };
+    cluster?: ClusterBenchResult | { error: string };
+  };
+  ok: boolean;
+}
+
+/** The later parts (EXTRA_PARTS), one after the other on this run's Redis; a part that fails is reported, not fatal. */
+async function runExtras(): Promise<Extras> {
+  const extras: Extras = { lines: [], json: {}, ok: true };
+  const r = redisServer as EnsuredRedis;
+  const clock = partClock();
+  const ctx = (prefix: string): PartContext => ({
+    botArgs: [...START_ARGS, ...NODE_ARGS, join(distDir as string, 'bot/main.js')],
+    cwd: ROOT,
+    baseEnv: baseEnv({}),
+    redisUrl: r.url,
+    redis: redis as Redis,
+    privateRedis: r.started,
+    prefix,
+    log,
+  });
+  const skipped = (['migration', 'dumps', 'cluster'] as const).filter((p) => !EXTRA_PARTS.includes(p));
+  let awsError: string | undefined;
+  if (EXTRA_PARTS.includes('migration') || EXTRA_PARTS.includes('dumps')) {
+    awsWorld = await startAwsWorld(clock).catch((err: unknown) => {
+      awsError = `moto did not start: ${err instanceof Error ? err.message : String(err)}`;
+      return undefined;
+    });
+  }
+  const part = async <T>(
+    name: 'migration' | 'dumps' | 'cluster',
+    run: () => Promise<T>,
+    table: (t: T) => string[],
+  ) => {
+    const t0 = performance.now();
+    try {
+      if (name !== 'cluster' && awsError) throw new Error(awsError);
+      const res = await run();
+      extras.json[name] = res as never;
+      extras.lines.push(
+        '',
+        ...table(res),
+        `(${name} part took ${fmt((performance.now() - t0) / 1000, 0)} s)`,
+      );
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      log(`${name} part failed: ${err instanceof Error ? (err.stack ?? message) : message}`);
+      extras.json[name] = { error: message };
+      extras.lines.push('', `${name}: FAILED: ${message.split('\n')[0]}`);
+      extras.ok = false;
+    }
+  };
+  if (EXTRA_PARTS.includes('migration')) {
+    log(`migration: last approval click -> StopInstances at moto, ${MIGRATION_RUNS} runs after a cold one`);
+    await part(
+      'migration',
+      () =>
+        runMigrationBench({
+          ctx: ctx(`${PREFIX}-mig`),
+          aws: awsWorld as AwsWorld,
+          runs: MIGRATION_RUNS,
+          clock,
+        }),
+      migrationTable,
+    );
+  }
+  if (EXTRA_PARTS.includes('dumps')) {
+    log(`dumps: ${DUMP_JOBS} jobs checked in one sweep, then the webhook against /healthz`);
+    const o = { hookRounds: HOOK_ROUNDS, hookMs: HOOK_MS };
+    await part(
+      'dumps',
+      () =>
+        runDumpsBench({
+          ctx: ctx(`${PREFIX}-dumps`),
+          aws: awsWorld as AwsWorld,
+          jobs: DUMP_JOBS,
+          leadSeconds: DUMP_LEAD_S,
+          hookRounds: HOOK_ROUNDS,
+          hookWarmupMs: Math.min(WARMUP_MS, 1_000),
+          hookMs: HOOK_MS,
+        }),
+      (d) => dumpsTable(d, o),
+    );
+  }
+  if (EXTRA_PARTS.includes('cluster')) {
+    log('cluster: 2 bots + 2 workers on a 3-master Redis Cluster against 1 + 1 on one Redis');
+    const o = { c50Ms: C50_MS, jobCommands: JOB_COMMANDS };
+    await part(
+      'cluster',
+      () =>
+        runClusterBench({
+          ctx: ctx(`${PREFIX}-cl`),
+          rounds: CLUSTER_ROUNDS,
+          warmupMs: WARMUP_MS,
+          c50Ms: C50_MS,
+          jobCommands: JOB_COMMANDS,
+        }),
+      (c) => clusterTable(c, o),
+    );
+  }
+  if (skipped.length) extras.lines.push('', `skipped: ${skipped.join(', ')} (--no-<part> or --only)`);
+  await awsWorld?.close();
+  awsWorld = undefined;
+  return extras;
+}
+
 async function main(): Promise<void> {
   const began = performance.now();
   buildIfStale();
@@ -818,6 +975,21 @@ async function main(): Promise<void> {
     if (!maintenanceOk(m.results)) process.exitCode = 1;
     return;
   }
+  if (ONLY && !ONLY.includes('slash')) {
+    const m = ONLY.includes('maintenance') ? await runMaintenance() : undefined;
+    const extras = await runExtras();
+    const lines = [...(m ? ['', ...m.lines] : []), ...extras.lines];
+    lines.push('', `took ${fmt((performance.now() - began) / 1000, 0)} s`);
+    process.stdout.write(`${lines.map((l) => l.trimEnd()).join('\n')}\n`);
+    const file = `.artifacts/bench-${ONLY.join('-')}.json`;
+    writeFileSync(
+      join(ROOT, file),
+      `${JSON.stringify({ at: new Date().toISOString(), node: process.version, cpus: cpus().length, ...(m ? { maintenance: m.results } : {}), ...extras.json }, null, 2)}\n`,
+    );
+    log(`wrote ${file}`);
+    if (!extras.ok || (m && !maintenanceOk(m.results))) process.exitCode = 1;
+    return;
+  }
   const busyBefore = await machineBusyPct(1_000);
   log(
     `bench: ${ROUNDS} rounds of ${TARGETS.join(', ')}; c=1 ${C1_MS / 1000} s and c=50 ${C50_MS / 1000} s ` +
@@ -838,7 +1010,9 @@ async function main(): Promise<void> {
 
   const busyAfter = await machineBusyPct(1_000);
   // After the load rounds, so its worker and fakes cannot disturb them.
-  const maintenance = flags['no-maintenance'] ? undefined : await runMaintenance();
+  const maintenance =
+    flags['no-maintenance'] || (ONLY && !ONLY.includes('maintenance')) ? undefined : await runMaintenance();
+  const extras = await runExtras();
   const botStarts = ROUNDS + 1;
   const authTestTotal = slack.callsTo('auth.test').length;
   const authTestDuringLoad = rounds.reduce((s, r) => s + r.authTestDuringLoad, 0);
@@ -990,6 +1164,7 @@ async function main(): Promise<void> {
   } else {
     out.push('', 'maintenance notices: skipped (--no-maintenance)');
   }
+  out.push(...extras.lines, '', `total run time ${fmt((performance.now() - began) / 1000, 0)} s`);
   process.stdout.write(`${out.map((l) => l.trimEnd()).join('\n')}\n`);
 
   // --- JSON
@@ -1017,6 +1192,8 @@ async function main(): Promise<void> {
     errors,
     badReplies,
     ...(maintenance ? { maintenance: maintenance.results } : {}),
+    ...extras.json,
+    totalSeconds: (performance.now() - began) / 1000,
     otherLoadPct: { before: busyBefore, after: busyAfter },
     rounds: rounds.map((r) => ({
       authTestDuringLoad: r.authTestDuringLoad,
@@ -1039,10 +1216,13 @@ async function main(): Promise<void> {
       ),
     })),
   };
-  writeFileSync(join(artifacts, 'bench.json'), `${JSON.stringify(json, null, 2)}\n`);
-  log('wrote .artifacts/bench.json');
+  // A partial run (--only) must not replace the full run's figures.
+  const jsonName = ONLY ? `bench-${ONLY.join('-')}.json` : 'bench.json';
+  writeFileSync(join(artifacts, jsonName), `${JSON.stringify(json, null, 2)}\n`);
+  log(`wrote .artifacts/${jsonName}`);
   if (errors > 0 || badReplies > 0) process.exitCode = 1;
   if (maintenance && !maintenanceOk(maintenance.results)) process.exitCode = 1;
+  if (!extras.ok) process.exitCode = 1;
 }
 
 main()

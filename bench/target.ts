@@ -58,7 +58,7 @@ export interface Target {
   port: number;
   /** performance.now() when the first GET /readyz answered 200. */
   readyAt: number;
-  /** Spawn to the first 200 from GET /readyz, ms. */
+  /** Spawn to the first 200 from GET /readyz (or to `ready` saying so), ms. */
   startToReadyMs: number;
   memory(): Memory;
   /** CPU time used so far, ms. */
@@ -75,6 +75,8 @@ export interface TargetOptions {
   port: number;
   cwd: string;
   readyTimeoutMs?: number;
+  /** For a process without HTTP (a worker): resolves true once it is ready; replaces GET /readyz. */
+  ready?: () => Promise<boolean>;
 }
 
 /** Status of one GET /readyz on a fresh connection; 0 when nothing answered. */
@@ -90,7 +92,7 @@ function readyzStatus(port: number): Promise<number> {
   });
 }
 
-/** Spawns `node <args>` and resolves once GET /readyz answers 200. */
+/** Spawns `node <args>` and resolves once GET /readyz answers 200 (or `ready` resolves true). */
 export async function startTarget(opts: TargetOptions): Promise<Target> {
   let tail = '';
   const keep = (chunk: Buffer) => {
@@ -129,7 +131,7 @@ export async function startTarget(opts: TargetOptions): Promise<Target> {
   let readyAt = 0;
   while (!readyAt) {
     if (exited) throw new Error(`${opts.name} exited before it was ready (${exited}). Output:\n${tail}`);
-    if ((await readyzStatus(opts.port)) === 200) {
+    if (opts.ready ? await opts.ready().catch(() => false) : (await readyzStatus(opts.port)) === 200) {
       readyAt = performance.now();
       break;
     }

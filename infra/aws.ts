@@ -1,5 +1,10 @@
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
-import type { MiddlewareStack, Pluggable } from '@smithy/types';
+import type {
+  AwsCredentialIdentity,
+  AwsCredentialIdentityProvider,
+  MiddlewareStack,
+  Pluggable,
+} from '@smithy/types';
 import type { Config } from './config.js';
 import { UserError } from './errors.js';
 
@@ -65,6 +70,28 @@ function sessionSafe(s: string): string {
   return s.replace(/[^\w+=,.@-]/g, '-').slice(0, 64);
 }
 
+/**
+ * Shares one provider's credentials between clients until 5 minutes before they expire (each SDK
+ * client memoizes only for itself, so without this every client would assume the role again).
+ */
+function shared(provider: AwsCredentialIdentityProvider): AwsCredentialIdentityProvider {
+  let pending: Promise<AwsCredentialIdentity> | undefined;
+  const fresh = (c: AwsCredentialIdentity) =>
+    !c.expiration || c.expiration.getTime() - Date.now() > 5 * 60_000;
+  return async () => {
+    if (pending) {
+      const c = await pending.catch(() => undefined);
+      if (c && fresh(c)) return c;
+    }
+    const next = provider();
+    pending = next;
+    next.catch(() => {
+      if (pending === next) pending = undefined;
+    });
+    return next;
+  };
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: SDK client constructors take service-specific config types
 type ClientCtor<C> = new (config: any) => C;
 // biome-ignore lint/suspicious/noExplicitAny: each SDK client has its own input/output unions
@@ -96,22 +123,33 @@ export function createAwsClients(config: Config, opts: AwsClientsOptions = {}): 
     }
     return a;
   };
+  // One credential provider per account and Slack user: the provider caches the assumed role's
+  // session until it nears expiry, so clients built for the same user share one AssumeRole.
+  const providers = new Map<string, AwsCredentialIdentityProvider>();
   return {
     account,
     client(ctor, alias, requester) {
       const a = account(alias);
-      const credentials = a.roleArn
-        ? fromTemporaryCredentials({
-            params: {
-              RoleArn: a.roleArn,
-              RoleSessionName: sessionSafe(`chatops-${requester}`),
-              SourceIdentity: sessionSafe(requester),
-              DurationSeconds: 900,
-            },
-            clientConfig: { region: a.region, maxAttempts: opts.maxAttempts ?? 5 },
-            clientPlugins: plugins,
-          })
-        : undefined;
+      const key = `${alias}\n${requester}`;
+      if (a.roleArn && !providers.has(key)) {
+        if (providers.size >= 1_000) providers.clear();
+        providers.set(
+          key,
+          shared(
+            fromTemporaryCredentials({
+              params: {
+                RoleArn: a.roleArn,
+                RoleSessionName: sessionSafe(`chatops-${requester}`),
+                SourceIdentity: sessionSafe(requester),
+                DurationSeconds: 900,
+              },
+              clientConfig: { region: a.region, maxAttempts: opts.maxAttempts ?? 5 },
+              clientPlugins: plugins,
+            }),
+          ),
+        );
+      }
+      const credentials = a.roleArn ? providers.get(key) : undefined;
       const client = new ctor({ region: a.region, maxAttempts: opts.maxAttempts ?? 5, credentials });
       for (const p of plugins) client.middlewareStack.use(p);
       return client;

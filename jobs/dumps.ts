@@ -310,7 +310,24 @@ async function runCheck(
     );
     texts.push(resultLine(cfg, r, zone, deps.config.channels.alerts));
   }
-  if (d.reason === 'manual') await ctx.report(`*Dump check*\n${texts.join('\n')}`);
+  if (d.reason === 'manual') {
+    // Slack truncates a message's text past 40,000 characters: the failures first, then a count.
+    const ordered = [
+      ...texts.filter((t) => !t.startsWith(':white_check_mark:')),
+      ...texts.filter((t) => t.startsWith(':white_check_mark:')),
+    ];
+    const shown: string[] = [];
+    let size = 0;
+    for (const t of ordered) {
+      if (size + t.length > 30_000) break;
+      shown.push(t);
+      size += t.length + 1;
+    }
+    const rest = ordered.length - shown.length;
+    await ctx.report(
+      `*Dump check*\n${shown.join('\n')}${rest ? `\n…and ${rest} more (\`/dumps status\` lists them)` : ''}`,
+    );
+  }
   return { kind: 'check', lines };
 }
 
