@@ -232,7 +232,11 @@ describe('/migration phase 3', () => {
     expect(JSON.stringify(s.slack.calls)).not.toContain(SECRET_VALUE);
     // A second request once phase 3 is done is refused: nothing would restart the host for nothing.
     await s.command('U0OPS', '/migration', 'phase3 request +1h');
-    await until('the refusal', () => s.slack.messages('D0OPS').find((m) => /phase 3 is done/.test(m.text)), 30_000);
+    await until(
+      'the refusal',
+      () => s.slack.messages('D0OPS').find((m) => /phase 3 is done/.test(m.text)),
+      30_000,
+    );
     // Roll back phase 3: the association found is removed; the instance keeps running.
     expect((await s.command('U0OPS', '/migration', 'rollback 3')).text).toMatch(
       /Queued: rolling back phase 3/,
