@@ -16,6 +16,17 @@ export default defineConfig({
         },
       },
       { test: { name: 'policy', include: ['test/policy/**/*.test.ts'] } },
+      {
+        test: {
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          globalSetup: ['test/helpers/global-setup.ts', 'test/faults/setup.ts'],
+          // Real processes killed and services stopped on one moto: one file at a time.
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+        },
+      },
     ],
   },
 });

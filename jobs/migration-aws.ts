@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DateTime } from 'luxon';
 import { awsErrorName, awsFailure, isNotFound } from '../infra/aws-errors.js';
 import type { Config } from '../infra/config.js';
-import { UserError } from '../infra/errors.js';
+import { TransientError, UserError } from '../infra/errors.js';
 import type { WorkerDeps } from './common.js';
 
 type MigrationConfig = NonNullable<Config['migration']>;
@@ -218,10 +218,23 @@ export async function associations(deps: WorkerDeps, user: string): Promise<Asso
 export async function waitFor(deps: WorkerDeps, what: string, probe: () => Promise<boolean>): Promise<void> {
   const m = migrationConfig(deps.config);
   const deadline = deps.clock.now() + m.waitTimeoutSeconds * 1000;
+  let lastError: string | undefined;
   for (;;) {
-    if (await probe()) return;
-    if (deps.clock.now() > deadline)
-      throw new UserError('wait_timeout', `timed out after ${m.waitTimeoutSeconds} s waiting for ${what}`);
+    try {
+      if (await probe()) return;
+      lastError = undefined;
+    } catch (err) {
+      // AWS out of reach or throttling: keep waiting until the deadline; anything else ends the wait.
+      if (!(err instanceof TransientError)) throw err;
+      lastError = err.message;
+    }
+    if (deps.clock.now() > deadline) {
+      const last = lastError ? ` (last error: ${lastError})` : '';
+      throw new UserError(
+        'wait_timeout',
+        `timed out after ${m.waitTimeoutSeconds} s waiting for ${what}${last}`,
+      );
+    }
     await sleep(m.pollSeconds * 1000);
   }
 }

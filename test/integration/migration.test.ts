@@ -35,8 +35,14 @@ const PROFILE = 'tokyobeta-prod-ec2-cron-profile';
 const SECRET_ID = 'tokyobeta/prod/rds/cron-credentials';
 const SECRET_VALUE = 'workload-secret-value-Zx81';
 const JOB = 'ggh_contractstatus';
-const seedAws = createAwsClients(parseConfig({ accounts: ACCOUNTS }, '/tmp'));
-const aws = <C>(ctor: new (c: never) => C) => seedAws.client(ctor as never, 'osio', 'test-seed') as C;
+// Fresh clients per call: moto is reset between tests, and an assumed-role session from before a
+// reset would land in moto's default account.
+const aws = <C>(ctor: new (c: never) => C) =>
+  createAwsClients(parseConfig({ accounts: ACCOUNTS }, '/tmp')).client(
+    ctor as never,
+    'osio',
+    'test-seed',
+  ) as C;
 
 let stack: Stack | undefined;
 const children: ChildProcess[] = [];
