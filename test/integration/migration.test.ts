@@ -3,47 +3,29 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import {
-  DescribeIamInstanceProfileAssociationsCommand,
-  DescribeImagesCommand,
-  DescribeInstancesCommand,
-  EC2Client,
-  RunInstancesCommand,
-} from '@aws-sdk/client-ec2';
-import {
-  AddRoleToInstanceProfileCommand,
-  CreateInstanceProfileCommand,
-  CreateRoleCommand,
   DeleteInstanceProfileCommand,
   IAMClient,
   RemoveRoleFromInstanceProfileCommand,
 } from '@aws-sdk/client-iam';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DateTime } from 'luxon';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSlackClient, type FakeSlackMessage } from '../../devkit/index.js';
-import { createAwsClients } from '../../infra/aws.js';
-import { type Config, parseConfig } from '../../infra/config.js';
-import { ACCOUNTS, dumpRedis, SIGNING_SECRET, type Stack, startStack } from '../helpers/stack.js';
+import type { Config } from '../../infra/config.js';
+import {
+  APPROVALS,
+  aws,
+  card,
+  cardText,
+  instance,
+  JOB,
+  migrationStack,
+  PROFILE,
+  ROLE,
+  SECRET_VALUE,
+} from '../helpers/migration-world.js';
+import { dumpRedis, SIGNING_SECRET, type Stack } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const APPROVALS = 'C0APPROVE';
-const BUCKET = 'jram-gghouse';
-const ROLE = 'tokyobeta-prod-ec2-cron-role';
-const PROFILE = 'tokyobeta-prod-ec2-cron-profile';
-const SECRET_ID = 'tokyobeta/prod/rds/cron-credentials';
-const SECRET_VALUE = 'workload-secret-value-Zx81';
-const JOB = 'ggh_contractstatus';
-// Fresh clients per call: moto is reset between tests, and an assumed-role session from before a
-// reset would land in moto's default account.
-const aws = <C>(ctor: new (c: never) => C) =>
-  createAwsClients(parseConfig({ accounts: ACCOUNTS }, '/tmp')).client(
-    ctor as never,
-    'osio',
-    'test-seed',
-  ) as C;
-
 let stack: Stack | undefined;
 const children: ChildProcess[] = [];
 afterEach(async () => {
@@ -51,100 +33,6 @@ afterEach(async () => {
   await stack?.close();
   stack = undefined;
 });
-
-/** A week and a day of matching dumps in both prefixes (one day's test dump `shrink`-ed, optionally). */
-async function seedDumps(days: number, shrink?: { daysAgo: number; pct: number }): Promise<void> {
-  const s3 = aws(S3Client);
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  const today = DateTime.now().setZone('Asia/Tokyo').startOf('day');
-  for (let i = 0; i < days; i++) {
-    const key = `${JOB}_${today.minus({ days: i }).toFormat('yyyyMMdd')}`;
-    const size = 1000 + i;
-    const testSize = shrink?.daysAgo === i ? Math.floor(size * (1 - shrink.pct / 100)) : size;
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `dumps/${key}`, Body: 'x'.repeat(size) }));
-    await s3.send(
-      new PutObjectCommand({ Bucket: BUCKET, Key: `dumps-test/${key}`, Body: 'x'.repeat(testSize) }),
-    );
-  }
-}
-
-/** The cron host, the phase-1 role, profile and secret, and the dumps; returns the migration config. */
-async function seedWorld(
-  opts: {
-    cron?: string;
-    jobs?: string[];
-    dumpDays?: number;
-    shrink?: { daysAgo: number; pct: number };
-    migration?: Record<string, unknown>;
-  } = {},
-) {
-  const ec2 = aws(EC2Client);
-  const images = await ec2.send(new DescribeImagesCommand({}));
-  const imageId = images.Images?.[0]?.ImageId ?? 'ami-12c6146b';
-  const run = await ec2.send(
-    new RunInstancesCommand({
-      ImageId: imageId,
-      MinCount: 1,
-      MaxCount: 1,
-      InstanceType: 't3.medium',
-      TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: 'JRAM-GGH-EC2' }] }],
-    }),
-  );
-  const instanceId = run.Instances?.[0]?.InstanceId as string;
-  const iam = aws(IAMClient);
-  await iam.send(new CreateRoleCommand({ RoleName: ROLE, AssumeRolePolicyDocument: '{}' }));
-  await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: PROFILE }));
-  await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: PROFILE, RoleName: ROLE }));
-  await aws(SecretsManagerClient).send(
-    new CreateSecretCommand({ Name: SECRET_ID, SecretString: SECRET_VALUE }),
-  );
-  await seedDumps(opts.dumpDays ?? 8, opts.shrink);
-  return {
-    migration: {
-      account: 'osio',
-      instanceId,
-      role: ROLE,
-      instanceProfile: PROFILE,
-      secretId: SECRET_ID,
-      bucket: BUCKET,
-      approvals: 2,
-      runMinutes: 0.1,
-      waitTimeoutSeconds: 20,
-      pollSeconds: 0.2,
-      ...opts.migration,
-    },
-    dumps: {
-      account: 'osio',
-      bucket: BUCKET,
-      jobs: (opts.jobs ?? [JOB]).map((name) => ({
-        name,
-        cron: opts.cron ?? '1 6 * * *',
-        prefix: 'dumps/',
-        graceMinutes: opts.cron ? 0 : 30,
-      })),
-    },
-  };
-}
-
-function migStack(
-  world: Parameters<typeof seedWorld>[0] = {},
-  extra: Partial<Parameters<typeof startStack>[0]> = {},
-) {
-  return startStack({
-    roles: { admin: ['U0OPS'], approver: ['U0OPS', 'U0DAVE', 'U0ERIN'] },
-    extraConfig: { maintenance: { remindBefore: ['1d'] } },
-    seed: () => seedWorld(world),
-    ...extra,
-  });
-}
-
-function card(s: Stack): FakeSlackMessage | undefined {
-  return s.slack
-    .messages(APPROVALS)
-    .find((m) => !m.thread_ts && /Phase 3: attach the instance profile/.test(JSON.stringify(m.blocks ?? '')));
-}
-
-const cardText = (s: Stack) => JSON.stringify(card(s)?.blocks ?? '');
 
 async function request(s: Stack, args: string): Promise<FakeSlackMessage> {
   const ack = await s.command('U0OPS', '/migration', `phase3 request ${args}`);
@@ -174,23 +62,9 @@ function clicker(s: Stack, port?: number) {
 
 const requestIdOf = (m: FakeSlackMessage) => /`(p3-[0-9a-z]+)`/.exec(JSON.stringify(m.blocks))?.[1] as string;
 
-async function instance(instanceId: string) {
-  const ec2 = aws(EC2Client);
-  const res = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
-  const assoc = await ec2.send(
-    new DescribeIamInstanceProfileAssociationsCommand({
-      Filters: [{ Name: 'instance-id', Values: [instanceId] }],
-    }),
-  );
-  return {
-    state: res.Reservations?.[0]?.Instances?.[0]?.State?.Name,
-    associations: (assoc.IamInstanceProfileAssociations ?? []).filter((a) => a.State === 'associated'),
-  };
-}
-
 describe('/migration phase 3', () => {
   it('runs only after two distinct approvers (not the requester, not a non-approver), at once inside the window; notices in the window thread; audited', async () => {
-    stack = await migStack();
+    stack = await migrationStack();
     const s = stack;
     const instanceId = (s.config.migration as { instanceId: string }).instanceId;
     const t0 = Date.now();
@@ -258,7 +132,7 @@ describe('/migration phase 3', () => {
   }, 120_000);
 
   it('Reject (with a reason, through the modal): rejected card, its window cancelled, nothing runs, a new request is possible', async () => {
-    stack = await migStack();
+    stack = await migrationStack();
     const s = stack;
     const c = await request(s, '+4s 20s');
     const id = requestIdOf(c);
@@ -315,7 +189,7 @@ describe('/migration phase 3', () => {
   }, 60_000);
 
   it('expires with one approval when the run can no longer fit; EC2 unchanged', async () => {
-    stack = await migStack();
+    stack = await migrationStack();
     const s = stack;
     const c = await request(s, '+3s 10s');
     expect(await clicker(s)('U0DAVE', 'mig_approve', requestIdOf(c), c.ts)).toMatch(/1 of 2/);
@@ -327,7 +201,7 @@ describe('/migration phase 3', () => {
   }, 40_000);
 
   it('refuses an approver removed from the role between the post and the click', async () => {
-    stack = await migStack();
+    stack = await migrationStack();
     const s = stack;
     const c = await request(s, '+1h');
     const demoted: Config = Object.freeze({ ...s.config, roles: { admin: ['U0OPS'], approver: ['U0ERIN'] } });
@@ -339,7 +213,7 @@ describe('/migration phase 3', () => {
   });
 
   it('refuses the run when the plan changed after the approvals (a worker with another instanceProfile)', async () => {
-    stack = await migStack({}, { topology: { bots: 1, workers: 1 } });
+    stack = await migrationStack({}, { topology: { bots: 1, workers: 1 } });
     const s = stack;
     const c = await request(s, '+8s 60s');
     const id = requestIdOf(c);
@@ -362,7 +236,7 @@ describe('/migration phase 3', () => {
   }, 60_000);
 
   it('refuses the request when one day of the last week had a test dump 8 % smaller (the streak breaks there)', async () => {
-    stack = await migStack({ shrink: { daysAgo: 3, pct: 8 } });
+    stack = await migrationStack({ shrink: { daysAgo: 3, pct: 8 } });
     const s = stack;
     const ack = await s.command('U0OPS', '/migration', 'phase3 request +1h');
     expect(ack.text).toMatch(/Queued/);
@@ -378,7 +252,7 @@ describe('/migration phase 3', () => {
   });
 
   it('fails on a deleted profile with Retry and Roll back; rollback leaves no association and the instance running', async () => {
-    stack = await migStack();
+    stack = await migrationStack();
     const s = stack;
     const instanceId = (s.config.migration as { instanceId: string }).instanceId;
     const c = await request(s, '+2s 60s');
@@ -420,7 +294,7 @@ describe('/migration phase 3', () => {
   }, 90_000);
 
   it('a worker SIGKILLed right after StopInstances: another resumes, does not stop again, one association', async () => {
-    stack = await migStack({}, { topology: { bots: 1, workers: 0 }, jobs: { lockMs: 2_000 } });
+    stack = await migrationStack({}, { topology: { bots: 1, workers: 0 }, jobs: { lockMs: 2_000 } });
     const s = stack;
     const instanceId = (s.config.migration as { instanceId: string }).instanceId;
     const child = spawn(process.execPath, ['--import', 'tsx', 'bot/main.ts'], {
@@ -467,7 +341,7 @@ describe('/migration phase 3', () => {
 
 describe('/migration status, checks and cutover', () => {
   it('keeps one status card, edited in place; check 1 and 2 report in the DM', async () => {
-    stack = await migStack();
+    stack = await migrationStack();
     const s = stack;
     expect((await s.command('U0OPS', '/migration', 'status')).text).toMatch(
       /Queued: updating the migration status card/,
@@ -503,7 +377,7 @@ describe('/migration status, checks and cutover', () => {
   });
 
   it('cuts over one cron a day in the runbook order; out of order or a second one is refused unless --force (audited); rollback 4 records the reverse', async () => {
-    stack = await migStack({ jobs: [JOB, 'ggh_contractstatusALL', 'ggh_datatransit'] });
+    stack = await migrationStack({ jobs: [JOB, 'ggh_contractstatusALL', 'ggh_datatransit'] });
     const s = stack;
     const cut = async (args: string) => (await s.command('U0OPS', '/migration', `cutover ${args}`)).text;
     expect(await cut('TenantsALL')).toMatch(/not a configured dump job/);
@@ -531,7 +405,7 @@ describe('/migration status, checks and cutover', () => {
 
   it("watches the cut-over job's next two uploads under dumps/ and shows them on the status card", async () => {
     // A seconds-field cron (test-only extension) so both watches fire within seconds.
-    stack = await migStack({ cron: '*/3 * * * * *' });
+    stack = await migrationStack({ cron: '*/3 * * * * *' });
     const s = stack;
     expect((await s.command('U0OPS', '/migration', `cutover ${JOB}`)).text).toMatch(
       /next two uploads under dumps\/ are watched/,
@@ -556,7 +430,7 @@ describe('/migration status, checks and cutover', () => {
   }, 40_000);
 
   it('refuses bad arguments with usage and changes nothing', async () => {
-    stack = await migStack();
+    stack = await migrationStack();
     const s = stack;
     for (const [text, re] of [
       ['phase3 request 2020-01-01 10:00', /in the past/],
