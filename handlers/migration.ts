@@ -14,14 +14,13 @@ import { formatLocal, parseDuration, parseStart, startWordCount } from '../infra
 import { MAINTENANCE_QUEUE, noticeJobId } from '../jobs/maintenance.js';
 import { cancelWindow, type WindowStore } from '../jobs/maintenance-store.js';
 import {
+  approvalCardOf,
   CRON_ORDER,
-  countingApprovals,
   MIGRATION_QUEUE,
   type MigrationData,
   requestIdFor,
   watchTimes,
 } from '../jobs/migration.js';
-import { approvalCard } from '../jobs/migration-cards.js';
 import {
   approve,
   cutovers,
@@ -287,16 +286,7 @@ function requestId(value: string): string {
 /** Edits the approval card from the bot (on a click), with the same renderer the workers use. */
 async function editCard(deps: BotDeps, r: Phase3Request): Promise<void> {
   if (!r.cardChannel || !r.cardTs || !deps.slack) return;
-  const current = planHash(planOf(deps.config, r.plan.windowStart, r.plan.windowEnd));
-  const streak =
-    Number(await deps.redis.hget(`${deps.env.CHATOPS_REDIS_PREFIX}:mig:req:${r.id}`, 'streak')) || undefined;
-  const card = approvalCard(r, {
-    zone: deps.config.timezone,
-    now: deps.clock.now(),
-    streak,
-    streakNeeded: deps.config.migration?.streakDays ?? 7,
-    current: countingApprovals(r, current),
-  });
+  const card = approvalCardOf(deps.config, deps.clock.now(), r);
   await deps.slack.chat.update({
     channel: r.cardChannel,
     ts: r.cardTs,

@@ -68,6 +68,8 @@ export interface Phase3Request {
   retries: number;
   cardChannel?: string;
   cardTs?: string;
+  /** The parallel-testing streak the request was checked with (shown on the card). */
+  streak?: number;
   version: number;
 }
 
@@ -131,6 +133,7 @@ function fromHash(h: Record<string, string>): Phase3Request | undefined {
     retries: Number(h.retries ?? 0),
     cardChannel: h.cardChannel || undefined,
     cardTs: h.cardTs || undefined,
+    streak: h.streak ? Number(h.streak) : undefined,
     version: Number(h.version ?? 0),
   };
 }
@@ -163,6 +166,7 @@ export async function createRequest(s: MigrationStore, r: Phase3Request): Promis
     createdAt: String(r.createdAt),
     step: '0',
     retries: '0',
+    ...(r.streak !== undefined ? { streak: String(r.streak) } : {}),
     version: '1',
   };
   const ok = await s.redis.eval(

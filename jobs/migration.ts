@@ -2,6 +2,7 @@
 // resumable steps), expiry, the phase-3 rollback, the checks and the status card.
 import { createHash } from 'node:crypto';
 import { UnrecoverableError } from 'bullmq';
+import type { Config } from '../infra/config.js';
 import { nextFire } from '../infra/cron.js';
 import { UserError, userMessage } from '../infra/errors.js';
 import type { Blocks } from '../infra/notifier.js';
@@ -83,14 +84,18 @@ export function countingApprovals(r: Phase3Request, currentHash: string): string
   return r.approvals.filter((a) => a.hash === currentHash && r.planHash === currentHash).map((a) => a.user);
 }
 
-function cardOf(deps: WorkerDeps, r: Phase3Request, streak?: number): { text: string; blocks: Blocks } {
-  const m = migrationConfig(deps.config);
-  const current = planHash(planOf(deps.config, r.plan.windowStart, r.plan.windowEnd));
+/** The approval card of a request as it stands, with the approvals that count under the config now. */
+export function approvalCardOf(
+  config: Config,
+  now: number,
+  r: Phase3Request,
+): { text: string; blocks: Blocks } {
+  const current = planHash(planOf(config, r.plan.windowStart, r.plan.windowEnd));
   return approvalCard(r, {
-    zone: deps.config.timezone,
-    now: deps.clock.now(),
-    streak,
-    streakNeeded: m.streakDays,
+    zone: config.timezone,
+    now,
+    streak: r.streak,
+    streakNeeded: config.migration?.streakDays ?? 7,
     current: countingApprovals(r, current),
   });
 }
@@ -99,11 +104,7 @@ function cardOf(deps: WorkerDeps, r: Phase3Request, streak?: number): { text: st
 export async function refreshApprovalCard(deps: WorkerDeps, id: string): Promise<void> {
   const r = await getRequest(store(deps), id);
   if (!r?.cardChannel || !r.cardTs) return;
-  const card = cardOf(
-    deps,
-    r,
-    Number((await deps.redis.hget(`${deps.prefix}:mig:req:${id}`, 'streak')) ?? '') || undefined,
-  );
+  const card = approvalCardOf(deps.config, deps.clock.now(), r);
   await deps.notifier.update({ channel: r.cardChannel, ts: r.cardTs }, card.text, card.blocks);
 }
 
@@ -246,6 +247,7 @@ async function request(
     createdAt: deps.clock.now(),
     step: 0,
     retries: 0,
+    streak: phase2.streak,
     version: 1,
   };
   if (!(await createRequest(s, r))) {
@@ -254,10 +256,9 @@ async function request(
       'another phase-3 request was made meanwhile: only one may be pending or running',
     );
   }
-  await deps.redis.hset(`${deps.prefix}:mig:req:${id}`, 'streak', String(phase2.streak));
   const stored = (await getRequest(s, id)) as Phase3Request;
   if (!stored.cardTs) {
-    const card = cardOf(deps, stored, phase2.streak);
+    const card = approvalCardOf(deps.config, deps.clock.now(), stored);
     const ref = await deps.notifier.post(approvals, card.text, card.blocks);
     await setCard(s, id, ref.channel, ref.ts);
   }
