@@ -19,6 +19,7 @@ import {
   startWordCount,
 } from '../infra/times.js';
 import {
+  cancelWithNotice,
   inert,
   MAINTENANCE_QUEUE,
   type NoticeData,
@@ -26,7 +27,6 @@ import {
   reminderLeads,
 } from '../jobs/maintenance.js';
 import {
-  cancelWindow,
   createWindow,
   editWindow,
   extendWindow,
@@ -125,7 +125,12 @@ async function cancel(id: string, req: RequestContext, deps: BotDeps): Promise<O
       'unknown_window',
       `there is no maintenance window \`${id}\` (see \`/maintenance list\`)`,
     );
-  const found = await cancelWindow(s, id);
+  const found = await cancelWithNotice(
+    { ...deps, prefix: deps.env.CHATOPS_REDIS_PREFIX },
+    id,
+    { requestId: req.requestId, requester: req.userId },
+    req.confirmBy,
+  );
   if (found !== 'scheduled' && found !== 'in-progress') {
     return {
       outcome: 'invalid',
@@ -134,8 +139,6 @@ async function cancel(id: string, req: RequestContext, deps: BotDeps): Promise<O
       reply: { text: `:information_source: \`${id}\` is already ${found}; nothing changed.` },
     };
   }
-  const n = notice(req, w, { notice: 'cancel', due: deps.clock.now() });
-  await deps.queues.enqueue(MAINTENANCE_QUEUE, n.jobId, n.data, { jobId: n.jobId, confirmBy: req.confirmBy });
   // The pending notices would skip themselves (they check the state); dropping them keeps Redis tidy.
   const q = deps.queues.queue(MAINTENANCE_QUEUE);
   const pending = [

@@ -11,8 +11,7 @@ import {
 import type { RequestContext } from '../bot/middleware.js';
 import { UserError } from '../infra/errors.js';
 import { formatLocal, parseDuration, parseStart, startWordCount } from '../infra/times.js';
-import { MAINTENANCE_QUEUE, noticeJobId } from '../jobs/maintenance.js';
-import { cancelWindow, type WindowStore } from '../jobs/maintenance-store.js';
+import { cancelWithNotice } from '../jobs/maintenance.js';
 import {
   approvalCardOf,
   CRON_ORDER,
@@ -85,10 +84,6 @@ export function parseMigrationArgs(text: string, zone: string, now: number): Mig
 }
 
 function mstore(deps: BotDeps): MigrationStore {
-  return { redis: deps.redis, prefix: deps.env.CHATOPS_REDIS_PREFIX };
-}
-
-function wstore(deps: BotDeps): WindowStore {
   return { redis: deps.redis, prefix: deps.env.CHATOPS_REDIS_PREFIX };
 }
 
@@ -297,21 +292,8 @@ async function editCard(deps: BotDeps, r: Phase3Request): Promise<void> {
 
 async function cancelCreated(deps: BotDeps, req: RequestContext, r: Phase3Request): Promise<void> {
   if (!r.windowCreated) return;
-  const found = await cancelWindow(wstore(deps), r.windowId);
-  if (found !== 'scheduled' && found !== 'in-progress') return;
-  const jobId = noticeJobId(r.windowId, { notice: 'cancel' });
-  await deps.queues.enqueue(
-    MAINTENANCE_QUEUE,
-    jobId,
-    {
-      requestId: req.requestId,
-      requester: req.userId,
-      windowId: r.windowId,
-      notice: 'cancel',
-      due: deps.clock.now(),
-    },
-    { jobId, confirmBy: req.confirmBy },
-  );
+  const who = { requestId: req.requestId, requester: req.userId };
+  await cancelWithNotice({ ...deps, prefix: deps.env.CHATOPS_REDIS_PREFIX }, r.windowId, who, req.confirmBy);
 }
 
 function rejectModal(id: string): View {

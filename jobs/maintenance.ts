@@ -3,11 +3,14 @@
 // Just before posting, the job claims its notice against the window's state (jobs/maintenance-store.ts):
 // nothing but the cancellation is posted after a cancel, even by a worker that had already picked
 // the notice up.
+import type { Clock } from '../infra/clock.js';
 import type { Config } from '../infra/config.js';
 import type { Blocks } from '../infra/notifier.js';
+import type { Redis } from '../infra/redis.js';
 import { formatDuration, formatLocal, parseDuration, slackDate } from '../infra/times.js';
 import type { BaseJobData, JobContext, JobKind } from './common.js';
 import {
+  cancelWindow,
   claimNotice,
   getWindow,
   isMailed,
@@ -16,8 +19,10 @@ import {
   markSent,
   type NoticeKind,
   setAnnouncement,
+  type WindowState,
   type WindowStore,
 } from './maintenance-store.js';
+import type { Queues } from './queues.js';
 
 export const MAINTENANCE_QUEUE = 'maintenance';
 
@@ -218,6 +223,24 @@ async function refreshAnnouncement(ctx: JobContext<NoticeData>, windowId: string
   if (!w?.channel || !w.ts) return;
   const card = announcementCard(w, ctx.deps.config.timezone);
   await ctx.deps.notifier.update({ channel: w.channel, ts: w.ts }, card.text, card.blocks);
+}
+
+/**
+ * Cancels a scheduled or running window and queues its cancellation notice (posted in its thread
+ * and mailed). Returns the state it found: anything but scheduled or in-progress changed nothing.
+ */
+export async function cancelWithNotice(
+  deps: { redis: Redis; prefix: string; queues: Queues; clock: Clock },
+  windowId: string,
+  by: { requestId: string; requester: string },
+  confirmBy?: number,
+): Promise<WindowState | 'gone'> {
+  const found = await cancelWindow({ redis: deps.redis, prefix: deps.prefix }, windowId);
+  if (found !== 'scheduled' && found !== 'in-progress') return found;
+  const data: NoticeData = { ...by, windowId, notice: 'cancel', due: deps.clock.now() };
+  const jobId = noticeJobId(windowId, data);
+  await deps.queues.enqueue(MAINTENANCE_QUEUE, jobId, data, { jobId, ...(confirmBy ? { confirmBy } : {}) });
+  return found;
 }
 
 export const maintenanceJob: JobKind<NoticeData, NoticeResult> = {

@@ -9,8 +9,8 @@ import type { Blocks } from '../infra/notifier.js';
 import { formatLocal } from '../infra/times.js';
 import type { BaseJobData, JobContext, JobKind, WorkerDeps } from './common.js';
 import { dumpJob, renderKey } from './dump-check.js';
-import { MAINTENANCE_QUEUE, noticeJobId } from './maintenance.js';
-import { cancelWindow, createWindow, getWindow, windowsEndingAfter } from './maintenance-store.js';
+import { cancelWithNotice, MAINTENANCE_QUEUE, noticeJobId } from './maintenance.js';
+import { createWindow, getWindow, windowsEndingAfter } from './maintenance-store.js';
 import {
   associateProfile,
   associations,
@@ -110,22 +110,7 @@ export async function refreshApprovalCard(deps: WorkerDeps, id: string): Promise
 
 /** Cancels the window a request created (and posts its cancellation), when the request ends unrun. */
 async function cancelCreatedWindow(ctx: JobContext<MigrationData>, r: Phase3Request): Promise<void> {
-  if (!r.windowCreated) return;
-  const found = await cancelWindow({ redis: ctx.deps.redis, prefix: ctx.deps.prefix }, r.windowId);
-  if (found !== 'scheduled' && found !== 'in-progress') return;
-  const jobId = noticeJobId(r.windowId, { notice: 'cancel' });
-  await ctx.deps.queues.enqueue(
-    MAINTENANCE_QUEUE,
-    jobId,
-    {
-      requestId: r.requestId,
-      requester: r.requester,
-      windowId: r.windowId,
-      notice: 'cancel',
-      due: ctx.deps.clock.now(),
-    },
-    { jobId },
-  );
+  if (r.windowCreated) await cancelWithNotice(ctx.deps, r.windowId, r);
 }
 
 /** Posts into the window's thread (the announcement), or the approvals channel when it has none. */
