@@ -32,7 +32,7 @@ export function createWorkerDeps(opts: {
     env: opts.env,
     logger: opts.logger,
     audit: opts.audit,
-    notifier: slackNotifier(createSlackWebClient(opts.env, 3)),
+    notifier: slackNotifier(createSlackWebClient(opts.env, 3), createSlackWebClient(opts.env, 0, true)),
     aws: createAwsClients(opts.config, { recorder: opts.recorder }),
     mailer: createSmtpMailer(opts.env.SMTP_URL),
     encryptor: openpgpEncryptor,

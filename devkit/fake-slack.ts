@@ -47,6 +47,8 @@ export interface FakeSlackMessage {
   ephemeral?: true;
   /** Number of chat.update / replace_original edits applied. */
   edits: number;
+  /** Message metadata (`{ event_type, event_payload }`) given to chat.postMessage. */
+  metadata?: Record<string, unknown>;
 }
 
 export interface FakeSlackUser {
@@ -116,6 +118,12 @@ function str(value: unknown): string | undefined {
 
 function asBlocks(value: unknown): unknown[] | undefined {
   return Array.isArray(value) ? value : undefined;
+}
+
+function asObject(value: unknown): Record<string, unknown> | undefined {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
 }
 
 function parseForm(body: string, into: Record<string, unknown>): void {
@@ -269,12 +277,14 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
         const text = str(args.text) ?? '';
         const blocks = asBlocks(args.blocks);
         const threadTs = str(args.thread_ts);
+        const metadata = asObject(args.metadata);
         storeMessage({
           channel,
           ts,
           text,
           ...(blocks ? { blocks } : {}),
           ...(threadTs ? { thread_ts: threadTs } : {}),
+          ...(metadata ? { metadata } : {}),
           edits: 0,
         });
         return ok({
@@ -322,6 +332,33 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
           edits: 0,
         });
         return ok({ message_ts: ts });
+      }
+      case 'conversations.history':
+      case 'conversations.replies': {
+        // Newest first for history (top-level messages at or after `oldest`), oldest first for
+        // replies (the parent and its thread); metadata only with include_all_metadata, as Slack does.
+        const channel = dmChannel(str(args.channel) ?? '');
+        const withMeta = str(args.include_all_metadata) === 'true';
+        const visible = [...store.values()].filter((m) => m.channel === channel && !m.ephemeral);
+        let found: FakeSlackMessage[];
+        if (method === 'conversations.replies') {
+          const parent = str(args.ts) ?? '';
+          if (!visible.some((m) => m.ts === parent)) return fail('thread_not_found');
+          found = visible.filter((m) => m.ts === parent || m.thread_ts === parent);
+        } else {
+          const oldest = Number(str(args.oldest) ?? '0');
+          found = visible.filter((m) => !m.thread_ts && Number(m.ts) >= oldest).reverse();
+        }
+        const messages = found.map((m) => ({
+          type: 'message',
+          user: botUserId,
+          bot_id: botId,
+          ts: m.ts,
+          text: m.text,
+          ...(m.thread_ts ? { thread_ts: m.thread_ts } : {}),
+          ...(withMeta && m.metadata ? { metadata: m.metadata } : {}),
+        }));
+        return ok({ messages, has_more: false, response_metadata: { next_cursor: '' } });
       }
       case 'conversations.open': {
         const first = (str(args.users) ?? str(args.channel) ?? '').split(',')[0]?.trim() ?? '';

@@ -130,6 +130,22 @@ export async function activeWindows(s: WindowStore, at: number): Promise<Mainten
 }
 
 /** Records where the announcement is (first writer wins, so a retried job keeps the first post). */
+/**
+ * Marks the announcement as being posted. 'retake' when an earlier attempt got that far without
+ * recording the post (it may be in the channel already); 'sent' once it is recorded.
+ */
+export async function claimAnnouncement(s: WindowStore, id: string): Promise<'ok' | 'retake' | 'sent'> {
+  return (await s.redis.eval(
+    `local sent = redis.call('HGET', KEYS[1], 'sent:announce')
+     if sent == 'claimed' then return 'retake' end
+     if sent then return 'sent' end
+     redis.call('HSET', KEYS[1], 'sent:announce', 'claimed')
+     return 'ok'`,
+    1,
+    windowKey(s, id),
+  )) as 'ok' | 'retake' | 'sent';
+}
+
 export async function setAnnouncement(
   s: WindowStore,
   id: string,
@@ -147,39 +163,65 @@ export async function setAnnouncement(
   );
 }
 
-export type ClaimResult = 'ok' | 'sent' | 'cancelled' | 'started' | 'stale' | 'gone' | 'not-cancelled';
+export type ClaimResult =
+  | 'ok'
+  | 'retake'
+  | 'wait'
+  | 'sent'
+  | 'cancelled'
+  | 'started'
+  | 'stale'
+  | 'gone'
+  | 'not-cancelled';
 
 /**
  * Claims a notice just before it is posted, checking the window's state in the same step: nothing
  * but the cancellation goes out after a cancel; a reminder for a window that has started is
  * skipped; an end notice for an end that was moved is stale. Start and end move the state.
- * A claim left by a worker that died before posting is taken over (the notice goes out once more
- * rather than never).
+ * Thread order: while `mayWait`, a notice waits ('wait') as long as another notice of the window is
+ * being posted, and the end waits for the start to be posted.
+ * A claim left by an attempt that did not record its post (a worker killed, an unsure answer, a
+ * failed edit) is taken over as 'retake', whatever happened since: that notice may already be in the
+ * thread, so it is finished (the caller looks in the thread before posting) and the others wait for it.
  */
 export async function claimNotice(
   s: WindowStore,
   id: string,
   notice: { key: string; kind: NoticeKind; end?: number },
   now: number,
+  mayWait = true,
 ): Promise<ClaimResult> {
   return (await s.redis.eval(
     `local state = redis.call('HGET', KEYS[1], 'state')
      if not state then return 'gone' end
-     local sent = redis.call('HGET', KEYS[1], 'sent:' .. ARGV[1])
-     if sent and sent ~= 'claimed' then return 'sent' end
+     local own = 'sent:' .. ARGV[1]
+     local sent = redis.call('HGET', KEYS[1], own)
+     if sent == 'claimed' then return 'retake' end
+     if sent then return 'sent' end
      local kind = ARGV[2]
+     local skip
      if kind == 'cancel' then
-       if state ~= 'cancelled' then return 'not-cancelled' end
-     elseif state == 'cancelled' then return 'cancelled'
+       if state ~= 'cancelled' then skip = 'not-cancelled' end
+     elseif state == 'cancelled' then skip = 'cancelled'
      elseif kind == 'remind' then
-       if state ~= 'scheduled' or tonumber(ARGV[3]) >= tonumber(redis.call('HGET', KEYS[1], 'start')) then return 'started' end
-     elseif kind == 'start' then
-       if state == 'scheduled' then redis.call('HSET', KEYS[1], 'state', 'in-progress') end
-     elseif kind == 'end' or kind == 'extend' then
-       if redis.call('HGET', KEYS[1], 'end') ~= ARGV[4] then return 'stale' end
-       if kind == 'end' then redis.call('HSET', KEYS[1], 'state', 'completed') end
+       if state ~= 'scheduled' or tonumber(ARGV[3]) >= tonumber(redis.call('HGET', KEYS[1], 'start')) then skip = 'started' end
+     elseif (kind == 'end' or kind == 'extend') and redis.call('HGET', KEYS[1], 'end') ~= ARGV[4] then
+       skip = 'stale'
      end
-     redis.call('HSET', KEYS[1], 'sent:' .. ARGV[1], 'claimed')
+     if skip then return skip end
+     if ARGV[5] == '1' then
+       local h = redis.call('HGETALL', KEYS[1])
+       for i = 1, #h, 2 do
+         if h[i] ~= own and h[i + 1] == 'claimed' and string.sub(h[i], 1, 5) == 'sent:' then return 'wait' end
+       end
+       if kind == 'end' then
+         local start = redis.call('HGET', KEYS[1], 'sent:start')
+         if not start or start == 'claimed' then return 'wait' end
+       end
+     end
+     if kind == 'start' and state == 'scheduled' then redis.call('HSET', KEYS[1], 'state', 'in-progress') end
+     if kind == 'end' then redis.call('HSET', KEYS[1], 'state', 'completed') end
+     redis.call('HSET', KEYS[1], own, 'claimed')
      redis.call('HINCRBY', KEYS[1], 'version', 1)
      return 'ok'`,
     1,
@@ -188,6 +230,7 @@ export async function claimNotice(
     notice.kind,
     String(now),
     String(notice.end ?? ''),
+    mayWait ? '1' : '0',
   )) as ClaimResult;
 }
 

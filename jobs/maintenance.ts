@@ -11,6 +11,7 @@ import { formatDuration, formatLocal, parseDuration, slackDate } from '../infra/
 import type { BaseJobData, JobContext, JobKind } from './common.js';
 import {
   cancelWindow,
+  claimAnnouncement,
   claimNotice,
   getWindow,
   isMailed,
@@ -28,6 +29,10 @@ export const MAINTENANCE_QUEUE = 'maintenance';
 
 /** A notice posted this long after its time says it is late. */
 export const LATE_AFTER_MS = 5_000;
+/** A notice waits this long at most for the notices before it in its thread, then goes out anyway. */
+export const ORDER_WAIT_MS = 10 * 60_000;
+/** How often a waiting notice looks again. */
+const ORDER_POLL_MS = 1_000;
 
 export interface NoticeData extends BaseJobData {
   windowId: string;
@@ -266,8 +271,12 @@ export const maintenanceJob: JobKind<NoticeData, NoticeResult> = {
     if (d.notice === 'announce') {
       if (!w.ts) {
         if (w.state === 'cancelled') return skipped('cancelled before it was announced');
+        const claim = await claimAnnouncement(s, w.id);
         const card = announcementCard(w, zone);
-        const ref = await ctx.deps.notifier.post(channel, card.text, card.blocks);
+        const ref = await ctx.deps.notifier.postOnce(
+          { channel, text: card.text, blocks: card.blocks },
+          { key: `${w.id}/announce`, lookFirst: claim === 'retake' },
+        );
         await setAnnouncement(s, w.id, ref.channel, ref.ts);
         w = (await getWindow(s, d.windowId)) ?? w;
       }
@@ -281,35 +290,46 @@ export const maintenanceJob: JobKind<NoticeData, NoticeResult> = {
       return { windowId: w.id, notice: 'edit', outcome: 'posted' };
     }
     const key = noticeKey(d);
-    const claim = await claimNotice(s, w.id, { key, kind: d.notice, end: d.end }, ctx.deps.clock.now());
-    if (claim === 'sent') {
-      // Posted by an earlier attempt; only the mail may be left to do.
-    } else if (claim !== 'ok') {
-      return skipped(claim);
-    } else {
+    const now = ctx.deps.clock.now();
+    const claim = await claimNotice(
+      s,
+      w.id,
+      { key, kind: d.notice, end: d.end },
+      now,
+      now < d.due + ORDER_WAIT_MS,
+    );
+    if (claim === 'wait') {
+      // An earlier notice of this thread is still being posted: look again shortly (no attempt used).
+      return ctx.delayUntil(now + ORDER_POLL_MS);
+    }
+    if (claim !== 'ok' && claim !== 'retake' && claim !== 'sent') return skipped(claim);
+    if (claim !== 'sent') {
       w = (await getWindow(s, d.windowId)) ?? w;
       const line = noticeLine(d, w, zone, lateMs);
       const broadcast = d.notice === 'start' || d.notice === 'end';
-      const ref = await ctx.deps.notifier.post(w.channel as string, line, undefined, w.ts, broadcast);
-      await markSent(s, w.id, key, ref.ts);
-      await refreshAnnouncement(ctx, w.id).catch((err) =>
-        ctx.log.warn({ err: String(err) }, 'could not edit the announcement'),
+      const ref = await ctx.deps.notifier.postOnce(
+        { channel: w.channel as string, text: line, threadTs: w.ts, broadcast },
+        { key: `${w.id}/${key}`, lookFirst: claim === 'retake' },
       );
-      if (d.notice === 'extend' && d.end !== undefined) {
-        await ctx.deps.queues.enqueue(
-          MAINTENANCE_QUEUE,
-          noticeJobId(w.id, { notice: 'end', end: d.end }),
-          {
-            requestId: d.requestId,
-            requester: d.requester,
-            windowId: w.id,
-            notice: 'end',
-            due: d.end,
-            end: d.end,
-          },
-          { jobId: noticeJobId(w.id, { notice: 'end', end: d.end }), runAt: d.end },
-        );
-      }
+      // The announcement is edited before the notice counts as sent: the thread's next notice waits
+      // for both, so a slow edit can never overwrite a later state. A failed edit retries the job,
+      // which finds the post in the thread instead of posting it again.
+      await refreshAnnouncement(ctx, w.id);
+      await markSent(s, w.id, key, ref.ts);
+    }
+    if (d.notice === 'extend' && d.end !== undefined) {
+      const end: NoticeData = {
+        requestId: d.requestId,
+        requester: d.requester,
+        windowId: w.id,
+        notice: 'end',
+        due: d.end,
+        end: d.end,
+      };
+      await ctx.deps.queues.enqueue(MAINTENANCE_QUEUE, noticeJobId(w.id, end), end, {
+        jobId: noticeJobId(w.id, end),
+        runAt: d.end,
+      });
     }
     const fresh = (await getWindow(s, d.windowId)) ?? w;
     await mailNotice(ctx, d, fresh, noticeLine(d, fresh, zone, lateMs));

@@ -261,12 +261,14 @@ describe('SIGKILL of a worker in the middle of a job', () => {
       const ann = await until('the announcement', () => announcement(s, id), 20_000);
       const victim = await lanes.waitForLane('a worker posting the start', (l) => l.slack.held().length > 0);
       const killedAt = await killVictim(victim);
+      // Done by the other worker once it edits the announcement to "in progress" (after posting the
+      // start, or after finding it in the thread).
       const started = await until(
-        'the start notice',
+        'the start notice handled by the other worker',
         () =>
           s.slack
-            .callsTo('chat.postMessage')
-            .find((c) => c.at >= killedAt && /has started/.test(String(c.args.text))),
+            .callsTo('chat.update')
+            .find((c) => c.at >= killedAt && /: in-progress$/.test(String(c.args.text))),
         30_000,
       );
       await until('the completion', () => replies(s, ann.ts).find((m) => /is complete/.test(m.text)), 30_000);
@@ -290,9 +292,7 @@ describe('SIGKILL of a worker in the middle of a job', () => {
       await noticeKill('hold', 'worker SIGKILL while posting a maintenance notice (before Slack has it)');
     });
 
-    // KNOWN BUG, skipped (issue 15 note): the claim left by the dead worker is taken over and the notice
-    // is posted again; needs a check-before-post against what the thread already holds.
-    it.skip('killed after Slack took the post, before the worker recorded it: the notice is still posted once', async () => {
+    it('killed after Slack took the post, before the worker recorded it: the notice is still posted once', async () => {
       await noticeKill(
         'hold-answer',
         'worker SIGKILL while posting a maintenance notice (Slack has it, answer not yet seen)',
