@@ -123,7 +123,11 @@ async function publish(ctx: JobContext<DumpsData>, id: string, action: RaiseActi
     const card = alertCard(a, opts);
     let ref: { channel: string; ts: string };
     try {
-      ref = await deps.notifier.post(channel, card.text, card.blocks);
+      // Looks first: a post claim taken over from a worker that died may have reached Slack.
+      ref = await deps.notifier.postOnce(
+        { channel, text: card.text, blocks: card.blocks },
+        { key: `${id}/alert`, lookFirst: true },
+      );
     } catch (err) {
       await releasePost(s, id);
       throw err;
@@ -139,7 +143,10 @@ async function publish(ctx: JobContext<DumpsData>, id: string, action: RaiseActi
     const a = await getAlert(s, id);
     if (!a?.ts || !a.channel) return;
     try {
-      await deps.notifier.post(a.channel, notifyReply(a, opts), undefined, a.ts, true);
+      await deps.notifier.postOnce(
+        { channel: a.channel, text: notifyReply(a, opts), threadTs: a.ts, broadcast: true },
+        { key: `${id}/notify` },
+      );
     } catch (err) {
       await markMentioned(s, id, false);
       throw err;
@@ -220,7 +227,10 @@ async function resolve(
   if (!a?.ts || !a.channel) return true; // never posted: nothing to edit
   try {
     await refresh(ctx, id);
-    const ref = await deps.notifier.post(a.channel, resolvedReply(a, deps.config.timezone), undefined, a.ts);
+    const ref = await deps.notifier.postOnce(
+      { channel: a.channel, text: resolvedReply(a, deps.config.timezone), threadTs: a.ts },
+      { key: `${id}/resolved` },
+    );
     await markResolvePosted(s, id, ref.ts);
   } catch (err) {
     await markResolvePosted(s, id, undefined);
