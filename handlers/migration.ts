@@ -11,23 +11,29 @@ import {
 import type { RequestContext } from '../bot/middleware.js';
 import { UserError } from '../infra/errors.js';
 import { formatLocal, parseDuration, parseStart, startWordCount } from '../infra/times.js';
+import { formatBytes } from '../jobs/dump-alert-card.js';
 import { cancelWithNotice } from '../jobs/maintenance.js';
 import {
   approvalCardOf,
   CRON_ORDER,
+  currentPlanHash,
+  endRequest,
   MIGRATION_QUEUE,
   type MigrationData,
   requestIdFor,
+  requestLabel,
+  runJobOptions,
   watchTimes,
 } from '../jobs/migration.js';
+import { cleanupSteps, readCleanupGate } from '../jobs/migration-gate.js';
 import {
   approve,
+  currentRequest,
   cutovers,
   getRequest,
+  kindOf,
+  type MigrationRequest,
   type MigrationStore,
-  type Phase3Request,
-  planHash,
-  planOf,
   REQUEST_ID,
   recordCutover,
   removeCutover,
@@ -85,6 +91,24 @@ export function parseMigrationArgs(text: string, zone: string, now: number): Mig
 
 function mstore(deps: BotDeps): MigrationStore {
   return { redis: deps.redis, prefix: deps.env.CHATOPS_REDIS_PREFIX };
+}
+
+/**
+ * Queues the job that makes a request (phase 3, cleanup): while another with the same dedup key is
+ * queued or running, answers `busy` instead.
+ */
+async function enqueueRequest(
+  deps: BotDeps,
+  req: RequestContext,
+  data: MigrationData,
+  jobId: string,
+  dedupKey: string,
+  busy: string,
+): Promise<Outcome | undefined> {
+  const res = await enqueue(deps, req, data, jobId, { dedupKey });
+  return res.status === 'duplicate'
+    ? { outcome: 'invalid', detail: 'duplicate', reply: { text: busy } }
+    : undefined;
 }
 
 async function enqueue(
@@ -178,6 +202,57 @@ async function cutover(
   };
 }
 
+/**
+ * `check 5`: the cleanup gate from Redis (no AWS call before the ack). Closed: the reasons, nothing
+ * posted. Open: the cleanup steps, and a job that lists the test dumps and posts the approval card.
+ */
+async function checkCleanup(req: RequestContext, deps: BotDeps): Promise<Outcome> {
+  const m = configured(deps);
+  const s = mstore(deps);
+  const gate = await readCleanupGate(s, deps.config, deps.clock.now());
+  if (!gate.open) {
+    return {
+      outcome: 'succeeded',
+      detail: 'gate closed',
+      reply: { text: `:hourglass: Phase 5 may not start yet: ${gate.reasons.join('; ')}.` },
+    };
+  }
+  const approvals = deps.config.channels.approvals;
+  const steps = cleanupSteps(m.bucket, m.testPrefix)
+    .map((line, i) => `${i + 1}. ${line}`)
+    .join('\n');
+  const head = `:white_check_mark: Phase 5 may start: every cron is cut over, ${gate.days} days since the last cutover, no failed dump check since. The cleanup steps:\n${steps}`;
+  const open = await currentRequest(s, 'cleanup');
+  const r = open ? await getRequest(s, open) : undefined;
+  if (r?.kind === 'cleanup') {
+    return {
+      outcome: 'succeeded',
+      target: r.id,
+      detail: `gate open; ${r.id} ${r.state}`,
+      reply: {
+        text: `${head}\nThe deletion is already requested: \`${r.id}\` is ${r.state} (${r.plan.objects} objects, ${formatBytes(r.plan.bytes)}), its card is in <#${r.cardChannel ?? approvals ?? '?'}>.`,
+      },
+    };
+  }
+  const busy = await enqueueRequest(
+    deps,
+    req,
+    { requestId: req.requestId, requester: req.userId, op: 'cleanup' },
+    `mig-clean-${req.requestId}`,
+    'cleanup-request',
+    `${head}\n:hourglass: Another cleanup request is being prepared right now; its card comes in a minute.`,
+  );
+  if (busy) return busy;
+  return {
+    outcome: 'queued',
+    detail: 'gate open',
+    target: requestIdFor(req.requestId, 'cleanup'),
+    reply: {
+      text: `${head}\nQueued: listing \`s3://${m.bucket}/${m.testPrefix}\`; the approval card for deleting it goes to <#${approvals ?? '?'}>, or I tell you in our DM why not. (request ${req.requestId})`,
+    },
+  };
+}
+
 export const migrationCommand: CommandSpec<MigrationArgs> = {
   command: '/migration',
   usage: USAGE,
@@ -204,44 +279,20 @@ export const migrationCommand: CommandSpec<MigrationArgs> = {
           `:clipboard: Queued: updating the migration status card${deps.config.channels.approvals ? ` in <#${deps.config.channels.approvals}>` : ''}.`,
         );
       case 'check':
-        if (a.phase === 5) {
-          const done = await cutovers(mstore(deps));
-          const names = (deps.config.dumps?.jobs ?? []).map((j) => j.name);
-          const missing = names.filter((n) => !done.some((c) => c.cron === n));
-          const last = Math.max(0, ...done.map((c) => c.at));
-          const days = Math.floor((deps.clock.now() - last) / 86_400_000);
-          const gate = !missing.length && names.length > 0 && days >= 14;
-          return {
-            outcome: 'succeeded',
-            detail: gate ? 'gate open' : 'gate closed',
-            reply: {
-              text: gate
-                ? ':white_check_mark: Phase 5 may start: every cron is cut over and 14 days have passed. Cleanup: remove ~/cron_scripts/, remove ~/.aws/credentials (keep ~/.aws/config), delete s3://' +
-                  `${m.bucket}/${m.testPrefix} (behind its own approval; not available from the bot yet), update the documentation.`
-                : `:hourglass: Phase 5 may not start yet: ${missing.length ? `not cut over: ${missing.join(', ')}` : `${days} of 14 days since the last cutover`}.`,
-            },
-          };
-        }
+        if (a.phase === 5) return checkCleanup(req, deps);
         await enqueue(deps, req, { ...base, op: 'check', phase: a.phase }, `mig-check-${req.requestId}`);
         return queued(`:mag: Queued: phase ${a.phase} check; the result comes in our DM.`);
       case 'phase3': {
         const end = a.start + (a.durationMs ?? m.windowMinutes * 60_000);
-        const res = await enqueue(
+        const busy = await enqueueRequest(
           deps,
           req,
           { ...base, op: 'request', start: a.start, end },
           `mig-req-${req.requestId}`,
-          { dedupKey: 'phase3-request' },
+          'phase3-request',
+          ':hourglass: Another phase-3 request is being checked right now; try again in a minute.',
         );
-        if (res.status === 'duplicate') {
-          return {
-            outcome: 'invalid',
-            detail: 'duplicate',
-            reply: {
-              text: ':hourglass: Another phase-3 request is being checked right now; try again in a minute.',
-            },
-          };
-        }
+        if (busy) return busy;
         return queued(
           `:memo: Queued: checking the phase-3 prerequisites for ${formatLocal(a.start, deps.config.timezone)} – ${formatLocal(end, deps.config.timezone)}. The approval card goes to <#${deps.config.channels.approvals ?? '?'}>, or I tell you in our DM why not.`,
           requestIdFor(req.requestId),
@@ -274,12 +325,12 @@ export const migrationCommand: CommandSpec<MigrationArgs> = {
 
 function requestId(value: string): string {
   if (!REQUEST_ID.test(value))
-    throw new UserError('bad_button', 'that button does not name a phase-3 request');
+    throw new UserError('bad_button', 'that button does not name a migration request');
   return value;
 }
 
 /** Edits the approval card from the bot (on a click), with the same renderer the workers use. */
-async function editCard(deps: BotDeps, r: Phase3Request): Promise<void> {
+async function editCard(deps: BotDeps, r: MigrationRequest): Promise<void> {
   if (!r.cardChannel || !r.cardTs || !deps.slack) return;
   const card = approvalCardOf(deps.config, deps.clock.now(), r);
   await deps.slack.chat.update({
@@ -290,8 +341,8 @@ async function editCard(deps: BotDeps, r: Phase3Request): Promise<void> {
   });
 }
 
-async function cancelCreated(deps: BotDeps, req: RequestContext, r: Phase3Request): Promise<void> {
-  if (!r.windowCreated) return;
+async function cancelCreated(deps: BotDeps, req: RequestContext, r: MigrationRequest): Promise<void> {
+  if (r.kind !== 'phase3' || !r.windowCreated) return;
   const who = { requestId: req.requestId, requester: req.userId };
   await cancelWithNotice({ ...deps, prefix: deps.env.CHATOPS_REDIS_PREFIX }, r.windowId, who, req.confirmBy);
 }
@@ -301,7 +352,7 @@ function rejectModal(id: string): View {
     type: 'modal',
     callback_id: 'mig_reject_submit',
     private_metadata: id,
-    title: { type: 'plain_text', text: 'Reject phase 3' },
+    title: { type: 'plain_text', text: kindOf(id) === 'cleanup' ? 'Reject the cleanup' : 'Reject phase 3' },
     submit: { type: 'plain_text', text: 'Reject' },
     close: { type: 'plain_text', text: 'Keep it' },
     blocks: [
@@ -327,7 +378,7 @@ export function register(app: App, deps: BotDeps): void {
       const s = mstore(d);
       const r = await getRequest(s, id);
       if (!r) throw new UserError('unknown_request', `request ${id} no longer exists`);
-      const hash = planHash(planOf(d.config, r.plan.windowStart, r.plan.windowEnd));
+      const hash = currentPlanHash(d.config, r);
       const res = await approve(
         s,
         id,
@@ -352,7 +403,7 @@ export function register(app: App, deps: BotDeps): void {
         case 'plan':
           return answer(
             'invalid',
-            ':warning: The plan changed since this card was posted (config, instance, profile or window), so approvals no longer count. Make a new request.',
+            `:warning: The plan changed since this card was posted (${r.kind === 'phase3' ? 'config, instance, profile or window' : 'config, bucket or prefix'}), so approvals no longer count. Make a new request.`,
             'plan changed',
           );
         case 'expired':
@@ -372,18 +423,13 @@ export function register(app: App, deps: BotDeps): void {
         default:
           break;
       }
-      const fresh = (await getRequest(s, id)) as Phase3Request;
+      const fresh = (await getRequest(s, id)) as MigrationRequest;
       if (res.result === 'approved' && fresh.runJob) {
         await d.queues.enqueue(
           MIGRATION_QUEUE,
           'run',
           { requestId: r.requestId, requester: r.requester, op: 'run', id },
-          {
-            jobId: fresh.runJob,
-            runAt: r.plan.windowStart,
-            attempts: 1,
-            confirmBy: req.confirmBy,
-          },
+          { jobId: fresh.runJob, ...runJobOptions(fresh), confirmBy: req.confirmBy },
         );
       }
       await editCard(d, fresh).catch((err) =>
@@ -391,9 +437,11 @@ export function register(app: App, deps: BotDeps): void {
       );
       return answer(
         'succeeded',
-        res.result === 'approved'
-          ? `:white_check_mark: Approved (${res.count} of ${r.needed}): phase 3 runs at the window start${d.clock.now() >= r.plan.windowStart ? ', which is now' : ''}.`
-          : `:ballot_box_with_check: Counted: ${res.count} of ${r.needed} approvals.`,
+        res.result !== 'approved'
+          ? `:ballot_box_with_check: Counted: ${res.count} of ${r.needed} approvals.`
+          : r.kind === 'phase3'
+            ? `:white_check_mark: Approved (${res.count} of ${r.needed}): phase 3 runs at the window start${d.clock.now() >= r.plan.windowStart ? ', which is now' : ''}.`
+            : `:white_check_mark: Approved (${res.count} of ${r.needed}): deleting the ${r.plan.objects} objects under \`s3://${r.plan.bucket}/${r.plan.prefix}\` now; the card shows the progress.`,
         `${res.count} of ${r.needed}`,
       );
     },
@@ -426,7 +474,7 @@ export function register(app: App, deps: BotDeps): void {
     async handle(view, req, d) {
       const id = requestId(view.private_metadata);
       const reason = (view.state.values.reason?.value?.value ?? '').trim().slice(0, 300);
-      const t = await transition(mstore(d), id, ['pending', 'approved'], 'rejected', {
+      const t = await endRequest(d, mstore(d), id, ['pending', 'approved'], 'rejected', {
         rejectedBy: req.userId,
         reason,
       });
@@ -436,7 +484,7 @@ export function register(app: App, deps: BotDeps): void {
           target: id,
           reply: { text: `Request \`${id}\` is ${t.state}; nothing changed.` },
         };
-      const r = (await getRequest(mstore(d), id)) as Phase3Request;
+      const r = (await getRequest(mstore(d), id)) as MigrationRequest;
       await d.queues
         .queue(MIGRATION_QUEUE)
         .remove(r.runJob ?? '')
@@ -449,7 +497,7 @@ export function register(app: App, deps: BotDeps): void {
         outcome: 'succeeded',
         target: id,
         detail: reason || undefined,
-        reply: { text: `:no_entry: Rejected phase-3 request \`${id}\`.` },
+        reply: { text: `:no_entry: Rejected ${requestLabel(r)} \`${id}\`.` },
       };
     },
   });
@@ -460,7 +508,8 @@ export function register(app: App, deps: BotDeps): void {
       const id = requestId(click.value);
       const s = mstore(d);
       const r = await getRequest(s, id);
-      if (!r) throw new UserError('unknown_request', `request ${id} no longer exists`);
+      if (r?.kind !== 'phase3')
+        throw new UserError('unknown_request', `phase-3 request ${id} no longer exists`);
       if (d.clock.now() >= r.plan.windowEnd) {
         return {
           outcome: 'invalid',
@@ -482,7 +531,7 @@ export function register(app: App, deps: BotDeps): void {
         { requestId: r.requestId, requester: r.requester, op: 'run', id },
         { jobId: runJob, attempts: 1, confirmBy: req.confirmBy },
       );
-      await editCard(d, (await getRequest(s, id)) as Phase3Request).catch(() => undefined);
+      await editCard(d, (await getRequest(s, id)) as MigrationRequest).catch(() => undefined);
       return {
         outcome: 'queued',
         target: id,
@@ -497,7 +546,7 @@ export function register(app: App, deps: BotDeps): void {
     async handle(click, req, d) {
       const id = requestId(click.value);
       const r = await getRequest(mstore(d), id);
-      if (r?.state !== 'failed')
+      if (r?.kind !== 'phase3' || r.state !== 'failed')
         return {
           outcome: 'invalid',
           target: id,

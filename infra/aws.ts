@@ -16,6 +16,8 @@ const ACTION_ALIASES: Record<string, string> = {
   's3:ListObjectsV2': 's3:ListBucket',
   's3:HeadObject': 's3:GetObject',
   's3:HeadBucket': 's3:ListBucket',
+  // DeleteObjects is authorised as s3:DeleteObject on each key.
+  's3:DeleteObjects': 's3:DeleteObject',
 };
 
 const SERVICE_PREFIX: Record<string, string> = {

@@ -176,6 +176,8 @@ export const configSchema = z
         testPrefix: z.string().default('dumps-test/'),
         /** Consecutive good days of parallel testing phase 3 needs. */
         streakDays: z.number().int().min(1).max(14).default(7),
+        /** How long the phase-5 cleanup's approval card (delete the test dumps) waits for its approvals. */
+        cleanupExpiryHours: z.number().positive().max(720).default(24),
       })
       .optional(),
     maintenance: z

@@ -76,6 +76,10 @@ export function alertId(job: string, day: string): string {
 
 const alertKey = (s: DumpStore, id: string) => `${s.prefix}:dump:alert:${id}`;
 const lastKey = (s: DumpStore, job: string) => `${s.prefix}:dump:last:${job}`;
+// Every failure's alert id, scored by when it was last seen: kept far longer than the alerts, since
+// the migration's cleanup gate asks whether any check failed since a cutover weeks ago.
+const failedKey = (s: DumpStore) => `${s.prefix}:dump:failed`;
+const FAILED_KEEP_MS = 400 * 86_400_000;
 
 function json<T>(text: string | undefined): T | undefined {
   if (!text) return undefined;
@@ -136,7 +140,8 @@ export interface Raised {
 /**
  * Records a failure for the job's day: creates the alert (open, count 1), reopens a resolved one, or
  * counts a later failure; `window` labels it (no mention) or, when absent, clears the label. A retried
- * attempt of the same check (`checkId`) is not counted twice.
+ * attempt of the same check (`checkId`) is not counted twice. The failure's time is also kept for
+ * latestFailure, long after the alert itself is gone.
  */
 export async function raiseAlert(
   s: DumpStore,
@@ -171,6 +176,8 @@ export async function raiseAlert(
        'windowEnd', ARGV[9], 'checkId', ARGV[12])
      redis.call('HINCRBY', k, 'version', 1)
      redis.call('PEXPIRE', k, ARGV[10])
+     redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
+     redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[13])
      local action = 'edit'
      if not redis.call('HGET', k, 'ts') then
        if now - tonumber(redis.call('HGET', k, 'posting') or '0') > stale then
@@ -188,8 +195,9 @@ export async function raiseAlert(
        end
      end
      return {change, action}`,
-    1,
+    2,
     alertKey(s, a.id),
+    failedKey(s),
     a.id,
     a.job,
     a.day,
@@ -202,6 +210,7 @@ export async function raiseAlert(
     String(KEEP_MS),
     String(CLAIM_STALE_MS),
     checkId,
+    String(now - FAILED_KEEP_MS),
   )) as [Raised['change'], RaiseAction];
   return { change, action };
 }
@@ -357,5 +366,32 @@ export async function getLastCheck(s: DumpStore, job: string): Promise<LastCheck
     objectSize: num(h.objectSize),
     median: num(h.median),
     alertId: h.alertId || undefined,
+  };
+}
+
+/** A failed dump check (or a failure the cron host reported): which job, which dump day, when. */
+export interface FailedCheck {
+  alertId: string;
+  job: string;
+  /** The dump's day (YYYY-MM-DD). */
+  day: string;
+  /** When the failure was last seen (epoch ms). */
+  at: number;
+  /** What was seen, while the alert is still kept. */
+  verdict?: Verdict;
+}
+
+/** The most recent failure of any job (kept 400 days), or undefined when none was ever recorded. */
+export async function latestFailure(s: DumpStore): Promise<FailedCheck | undefined> {
+  const [id, score] = await s.redis.zrevrange(failedKey(s), 0, 0, 'WITHSCORES');
+  const m = id ? /^da-(.+)-(\d{4})(\d{2})(\d{2})$/.exec(id) : null;
+  if (!id || !m) return undefined;
+  const alert = await getAlert(s, id);
+  return {
+    alertId: id,
+    job: m[1] as string,
+    day: `${m[2]}-${m[3]}-${m[4]}`,
+    at: Number(score),
+    verdict: alert?.last?.verdict,
   };
 }

@@ -101,25 +101,10 @@ export async function checkPhase2(deps: WorkerDeps, user: string, now: number): 
       'not_configured',
       'phase 2 compares the dumps of dumps.jobs, and none are configured',
     );
-  const s3Sdk = await import('@aws-sdk/client-s3');
-  const s3 = deps.aws.client(s3Sdk.S3Client, m.account, user);
   const zone = deps.config.timezone;
   const today = DateTime.fromMillis(now, { zone }).startOf('day');
   const days = Array.from({ length: 14 }, (_, i) => today.minus({ days: i }));
-  const list = async (prefix: string): Promise<Map<string, number>> => {
-    const out = new Map<string, number>();
-    let token: string | undefined;
-    do {
-      const res = await s3
-        .send(new s3Sdk.ListObjectsV2Command({ Bucket: m.bucket, Prefix: prefix, ContinuationToken: token }))
-        .catch((err) => {
-          throw awsFailure(err, `ListObjectsV2 s3://${m.bucket}/${prefix}`);
-        });
-      for (const o of res.Contents ?? []) if (o.Key) out.set(o.Key, o.Size ?? 0);
-      token = res.IsTruncated ? res.NextContinuationToken : undefined;
-    } while (token);
-    return out;
-  };
+  const list = (prefix: string) => listObjects(deps, user, { account: m.account, bucket: m.bucket, prefix });
   const sizeOf = (objects: Map<string, number>, key: string): number | undefined => {
     for (const [k, size] of objects) if (k === key || k.startsWith(`${key}.`)) return size;
     return undefined;
@@ -157,6 +142,88 @@ export async function checkPhase2(deps: WorkerDeps, user: string, now: number): 
     i += 1;
   }
   return { days: checks, streak };
+}
+
+/** Where objects are listed or deleted: an account alias, a bucket and a key prefix. */
+export interface S3Place {
+  account: string;
+  bucket: string;
+  prefix: string;
+}
+
+/** Every object under the prefix (ListObjectsV2, all pages): key -> size in bytes. */
+export async function listObjects(deps: WorkerDeps, user: string, at: S3Place): Promise<Map<string, number>> {
+  const s3Sdk = await import('@aws-sdk/client-s3');
+  const s3 = deps.aws.client(s3Sdk.S3Client, at.account, user);
+  const out = new Map<string, number>();
+  let token: string | undefined;
+  do {
+    const res = await s3
+      .send(
+        new s3Sdk.ListObjectsV2Command({ Bucket: at.bucket, Prefix: at.prefix, ContinuationToken: token }),
+      )
+      .catch((err) => {
+        throw awsFailure(err, `ListObjectsV2 s3://${at.bucket}/${at.prefix}`);
+      });
+    for (const o of res.Contents ?? []) if (o.Key) out.set(o.Key, o.Size ?? 0);
+    token = res.IsTruncated ? res.NextContinuationToken : undefined;
+  } while (token);
+  return out;
+}
+
+/** DeleteObjects takes at most this many keys. */
+export const DELETE_BATCH = 1000;
+
+/** Throws unless every key is under a non-empty `prefix`: no bug upstream can widen a deletion. */
+function assertUnder(keys: string[], prefix: string): void {
+  if (!prefix) throw new UserError('no_prefix', 'refusing to delete without a key prefix');
+  const foreign = keys.find((k) => !k.startsWith(prefix));
+  if (foreign !== undefined)
+    throw new UserError('foreign_key', `refusing to delete "${foreign}": it is not under ${prefix}`);
+}
+
+/** Splits keys into DeleteObjects batches; refuses (throws) if any key is not under `prefix`. */
+export function deletionBatches(keys: string[], prefix: string, size = DELETE_BATCH): string[][] {
+  assertUnder(keys, prefix);
+  const out: string[][] = [];
+  for (let i = 0; i < keys.length; i += size) out.push(keys.slice(i, i + size));
+  return out;
+}
+
+/**
+ * Deletes one batch (DeleteObjects, quiet). S3 answers a key that is already gone as deleted, so a
+ * retried batch is harmless; a key S3 refuses fails the batch, naming it.
+ */
+export async function deleteObjects(
+  deps: WorkerDeps,
+  user: string,
+  at: S3Place,
+  keys: string[],
+): Promise<void> {
+  assertUnder(keys, at.prefix);
+  if (!keys.length) return;
+  if (keys.length > DELETE_BATCH) throw new Error(`at most ${DELETE_BATCH} keys per DeleteObjects`);
+  const s3Sdk = await import('@aws-sdk/client-s3');
+  const s3 = deps.aws.client(s3Sdk.S3Client, at.account, user);
+  const res = await s3
+    .send(
+      new s3Sdk.DeleteObjectsCommand({
+        Bucket: at.bucket,
+        Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
+      }),
+    )
+    .catch((err) => {
+      throw awsFailure(err, `DeleteObjects in s3://${at.bucket}/${at.prefix}`);
+    });
+  const [first, ...more] = res.Errors ?? [];
+  if (first) {
+    const what = `${first.Key}: ${first.Code ?? 'error'}${first.Message ? ` (${first.Message})` : ''}`;
+    const text = `AWS refused to delete ${more.length + 1} of ${keys.length} objects in s3://${at.bucket}, e.g. ${what}`;
+    // Access denied will not change on a retry; anything else (InternalError, SlowDown) may.
+    throw first.Code === 'AccessDenied'
+      ? new UserError('aws_AccessDenied', text)
+      : new TransientError('aws_delete', text);
+  }
 }
 
 async function ec2(deps: WorkerDeps, user: string) {

@@ -1,9 +1,12 @@
-// Block Kit for /migration: the phase-3 approval card and the status card. Pure functions of the
-// stored state, so the bot (on a click) and the workers (as the run moves) render the same card.
+// Block Kit for /migration: the approval cards (phase 3, the phase-5 cleanup) and the status card.
+// Pure functions of the stored state, so the bot (on a click) and the workers (as the run moves)
+// render the same card.
 import type { Blocks } from '../infra/notifier.js';
 import { formatDuration, formatLocal, slackDate } from '../infra/times.js';
+import { formatBytes } from './dump-alert-card.js';
 import type { CheckItem, Phase2Result } from './migration-aws.js';
-import type { Cutover, Phase3Request } from './migration-store.js';
+import type { CleanupGate } from './migration-gate.js';
+import type { CleanupRequest, Cutover, MigrationRequest, Phase3Request } from './migration-store.js';
 
 const STATE: Record<Phase3Request['state'], string> = {
   pending: ':hourglass: Pending approval',
@@ -28,6 +31,69 @@ export interface CardContext {
   current: string[];
 }
 
+/** The lines every approval card shows below its plan: who approved so far, and the expiry while pending. */
+function approvalLines(r: MigrationRequest, c: { zone: string; now: number; current: string[] }): string[] {
+  const lines = [
+    `*Approvals:* ${c.current.length} of ${r.needed}${c.current.length ? `: ${c.current.map((u) => `<@${u}>`).join(', ')}` : ''}`,
+  ];
+  if (r.state === 'pending') {
+    const left = r.expiresAt - c.now;
+    lines.push(
+      `*Expires:* ${slackDate(r.expiresAt, c.zone)} (in ${formatDuration(Math.max(1000, Math.round(left / 1000) * 1000))})`,
+    );
+  }
+  return lines;
+}
+
+/** The state line: rejected by whom and why, or why it expired. */
+function stateLine(r: MigrationRequest, labels: Record<MigrationRequest['state'], string>): string {
+  const by =
+    r.state === 'rejected' && r.rejectedBy ? ` by <@${r.rejectedBy}>${r.reason ? `: ${r.reason}` : ''}` : '';
+  const why = r.state === 'expired' && r.reason ? ` (${r.reason})` : '';
+  return `*State:* ${labels[r.state]}${by}${why}`;
+}
+
+interface Confirm {
+  title: string;
+  text: string;
+}
+
+/** Approve and Reject, each behind a confirm dialog; the value is the request id (the state is in Redis). */
+function decisionButtons(r: MigrationRequest, approve: Confirm, reject: Confirm): Blocks[number] {
+  return {
+    type: 'actions',
+    block_id: `${r.kind === 'phase3' ? 'p3' : 'p5'}-${r.id}`,
+    elements: [
+      {
+        type: 'button',
+        action_id: 'mig_approve',
+        value: r.id,
+        style: 'primary',
+        text: plain('Approve'),
+        confirm: {
+          title: plain(approve.title),
+          text: plain(approve.text),
+          confirm: plain('Approve'),
+          deny: plain('Not yet'),
+        },
+      },
+      {
+        type: 'button',
+        action_id: 'mig_reject',
+        value: r.id,
+        style: 'danger',
+        text: plain('Reject'),
+        confirm: {
+          title: plain(reject.title),
+          text: plain(reject.text),
+          confirm: plain('Reject'),
+          deny: plain('Keep it'),
+        },
+      },
+    ],
+  };
+}
+
 /** The approval card of a phase-3 request. */
 export function approvalCard(r: Phase3Request, c: CardContext): { text: string; blocks: Blocks } {
   const p = r.plan;
@@ -42,58 +108,29 @@ export function approvalCard(r: Phase3Request, c: CardContext): { text: string; 
             : '•';
     return `${mark} ${i + 1}. ${s}`;
   });
-  const left = r.expiresAt - c.now;
   const lines = [
     `*Phase 3: attach the instance profile* (\`${r.id}\`), requested by <@${r.requester}>`,
-    `*State:* ${STATE[r.state]}${r.state === 'rejected' && r.rejectedBy ? ` by <@${r.rejectedBy}>${r.reason ? `: ${r.reason}` : ''}` : ''}${r.state === 'expired' && r.reason ? ` (${r.reason})` : ''}`,
+    stateLine(r, STATE),
     `*Plan:* account ${p.account} (${p.accountId}, ${p.region}); instance \`${p.instanceId}\`${r.instanceName ? ` (${r.instanceName})` : ''}; instance profile \`${p.instanceProfile}\` with role \`${p.role}\``,
     `*Steps:*\n${steps.join('\n')}`,
     `*Window:* \`${r.windowId}\` ${slackDate(p.windowStart, c.zone)} – ${slackDate(p.windowEnd, c.zone)} (${formatLocal(p.windowStart, c.zone)}, ${formatDuration(p.windowEnd - p.windowStart)})`,
     `*Prerequisites:* parallel-testing streak ${c.streak ?? '?'} of ${c.streakNeeded} days :white_check_mark:; phase 1 check :white_check_mark:; notices scheduled in the window's thread :white_check_mark:; for the approvers to confirm: crontab backed up, rollback plan reviewed (\`/migration rollback 3\`)`,
-    `*Approvals:* ${c.current.length} of ${r.needed}${c.current.length ? `: ${c.current.map((u) => `<@${u}>`).join(', ')}` : ''}`,
+    ...approvalLines(r, c),
   ];
-  if (r.state === 'pending')
-    lines.push(
-      `*Expires:* ${slackDate(r.expiresAt, c.zone)} (in ${formatDuration(Math.max(1000, Math.round(left / 1000) * 1000))})`,
-    );
   if (r.state === 'failed' && r.error)
     lines.push(`*Failed at step ${(r.failedStep ?? 0) + 1}:* ${r.error.slice(0, 500)}`);
   const blocks: Blocks = [{ type: 'section', text: md(lines.join('\n')) }];
   if (r.state === 'pending') {
-    blocks.push({
-      type: 'actions',
-      block_id: `p3-${r.id}`,
-      elements: [
+    blocks.push(
+      decisionButtons(
+        r,
         {
-          type: 'button',
-          action_id: 'mig_approve',
-          value: r.id,
-          style: 'primary',
-          text: plain('Approve'),
-          confirm: {
-            title: plain('Approve phase 3?'),
-            text: plain(
-              `Stop ${p.instanceId}, attach ${p.instanceProfile} and start it again in the window.`,
-            ),
-            confirm: plain('Approve'),
-            deny: plain('Not yet'),
-          },
+          title: 'Approve phase 3?',
+          text: `Stop ${p.instanceId}, attach ${p.instanceProfile} and start it again in the window.`,
         },
-        {
-          type: 'button',
-          action_id: 'mig_reject',
-          value: r.id,
-          style: 'danger',
-          text: plain('Reject'),
-          confirm: {
-            title: plain('Reject this request?'),
-            text: plain('The request is cancelled, with the window it created.'),
-            confirm: plain('Reject'),
-            deny: plain('Keep it'),
-          },
-        },
-      ],
-    });
+        { title: 'Reject this request?', text: 'The request is cancelled, with the window it created.' },
+      ),
+    );
   }
   if (r.state === 'failed') {
     blocks.push({
@@ -131,6 +168,46 @@ export function approvalCard(r: Phase3Request, c: CardContext): { text: string; 
   return { text: `Phase 3 request ${r.id}: ${r.state}`, blocks };
 }
 
+const CLEANUP_STATE: Record<CleanupRequest['state'], string> = {
+  ...STATE,
+  approved: ':white_check_mark: Approved, deleting',
+  running: ':arrows_counterclockwise: Deleting',
+};
+
+/** The approval card of the phase-5 cleanup: delete the listed objects under the test prefix. */
+export function cleanupCard(
+  r: CleanupRequest,
+  c: { zone: string; now: number; current: string[] },
+): { text: string; blocks: Blocks } {
+  const p = r.plan;
+  const where = `s3://${p.bucket}/${p.prefix}`;
+  const size = formatBytes(p.bytes);
+  const lines = [
+    `*Phase 5: delete the parallel-test dumps* (\`${r.id}\`), requested by <@${r.requester}>`,
+    stateLine(r, CLEANUP_STATE),
+    `*Plan:* in account ${p.account} (${p.accountId}, ${p.region}), delete every object under \`${where}\`: ${p.objects} objects, ${size}, as listed at ${formatLocal(r.createdAt, c.zone)}. Only those keys, all starting with \`${p.prefix}\`; nothing else in ${p.bucket} is touched.`,
+    `*Gate (checked for this request):* every cron cut over, 14 days since the last cutover, no failed dump check since :white_check_mark:`,
+  ];
+  if (r.state === 'running' || r.state === 'done' || r.state === 'failed')
+    lines.push(`*Progress:* ${r.deleted} of ${p.objects} objects deleted`);
+  lines.push(...approvalLines(r, c));
+  if (r.state === 'failed' && r.error) lines.push(`*Failed:* ${r.error.slice(0, 500)}`);
+  const blocks: Blocks = [{ type: 'section', text: md(lines.join('\n')) }];
+  if (r.state === 'pending') {
+    blocks.push(
+      decisionButtons(
+        r,
+        {
+          title: 'Delete the test dumps?',
+          text: `Delete ${p.objects} objects (${size}) under ${where} in ${p.account}. This cannot be undone.`,
+        },
+        { title: 'Reject this request?', text: 'The request is cancelled; nothing is deleted.' },
+      ),
+    );
+  }
+  return { text: `Cleanup request ${r.id}: ${r.state}`, blocks };
+}
+
 export interface StatusInput {
   phase1: CheckItem[];
   phase2: Phase2Result | { error: string };
@@ -139,6 +216,9 @@ export interface StatusInput {
   request?: Phase3Request;
   cutovers: Cutover[];
   cronOrder: string[];
+  /** Phase 5's gate, and the latest cleanup request. */
+  gate: CleanupGate;
+  cleanup?: CleanupRequest;
   zone: string;
   now: number;
 }
@@ -161,7 +241,7 @@ export function statusCard(s: StatusInput): { text: string; blocks: Blocks } {
     `${ok2 ? ':white_check_mark:' : ':hourglass:'} *Phase 2, parallel testing:* ${'error' in s.phase2 ? s.phase2.error : `streak ${streak} of ${s.streakNeeded} good days (both dumps, sizes within 5 %)`}`,
     `${s.associated ? ':white_check_mark:' : ':hourglass:'} *Phase 3, instance profile:* ${s.associated ? 'associated' : 'not associated'}${s.request ? `; request \`${s.request.id}\` ${s.request.state}` : ''}`,
     `${done4.length === s.cronOrder.length && s.cronOrder.length > 0 ? ':white_check_mark:' : ':hourglass:'} *Phase 4, cutover:* ${done4.length} of ${s.cronOrder.length} cron jobs${watched ? ` — ${watched}` : ''}`,
-    `:hourglass: *Phase 5, cleanup:* \`/migration check 5\` tells whether it may start`,
+    `${s.cleanup?.state === 'done' ? ':white_check_mark:' : ':hourglass:'} *Phase 5, cleanup:* ${s.gate.open ? 'gate open' : `gate closed: ${s.gate.reasons.join('; ')}`}${s.cleanup ? `; deletion of the test dumps \`${s.cleanup.id}\` ${s.cleanup.state}${s.cleanup.state === 'done' ? ` (${s.cleanup.deleted} objects)` : ''}` : ''}`,
   ];
   const next = !ok1
     ? 'Next: deploy the phase 1 infrastructure, then `/migration check 1`.'
@@ -171,7 +251,9 @@ export function statusCard(s: StatusInput): { text: string; blocks: Blocks } {
         ? 'Next: `/migration phase3 request <start> [<duration>]`.'
         : done4.length < s.cronOrder.length
           ? `Next: \`/migration cutover ${s.cronOrder.find((c) => !done4.includes(c))}\` (one a day).`
-          : 'Next: `/migration check 5`.';
+          : s.cleanup?.state === 'done'
+            ? 'Next: the cleanup steps on the host and in the documentation (`/migration check 5` lists them).'
+            : 'Next: `/migration check 5`.';
   lines.push(next, `_Updated ${formatLocal(s.now, s.zone)}_`);
   return {
     text: 'Migration status',

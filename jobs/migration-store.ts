@@ -1,7 +1,8 @@
-// The migration's state in Redis: phase-3 requests (a small state machine with guarded Lua
-// transitions: pending -> approved -> running -> done | failed; pending -> rejected | expired;
-// failed -> approved (retry) | rolled-back), the one request that may be open at a time, the
-// phase-4 cutovers, and where the status card is.
+// The migration's state in Redis: the approval-gated requests, phase 3 (`p3-…`) and the phase-5
+// cleanup (`p5-…`), one small state machine with guarded Lua transitions (pending -> approved ->
+// running -> done | failed; pending -> rejected | expired; phase 3 also failed -> approved (retry) |
+// rolled-back), the one request of each kind that may be open at a time, the phase-4 cutovers, and
+// where the status card is.
 import { createHash } from 'node:crypto';
 import type { Config } from '../infra/config.js';
 import type { Redis } from '../infra/redis.js';
@@ -44,34 +45,65 @@ export const PHASE3_STEPS = [
   'post the completion notice',
 ] as const;
 
-export interface Phase3Request {
+/** What phase 5's AWS step deletes, exactly; its hash (with the listed keys) binds the approvals. */
+export interface CleanupPlan {
+  account: string;
+  accountId: string;
+  region: string;
+  bucket: string;
+  prefix: string;
+  /** What the listing at request time found under the prefix. */
+  objects: number;
+  bytes: number;
+  /** Digest of the listed keys (keysDigest), so a changed listing changes the plan. */
+  keysHash: string;
+}
+
+export type RequestKind = 'phase3' | 'cleanup';
+
+/** What every approval-gated request has: the approvals, the state, the card. */
+interface RequestBase {
   id: string;
   requester: string;
   requestId: string;
   state: RequestState;
-  plan: Plan;
   planHash: string;
-  instanceName?: string;
-  windowId: string;
-  windowCreated: boolean;
   approvals: Approval[];
   needed: number;
   expiresAt: number;
   createdAt: number;
   rejectedBy?: string;
   reason?: string;
-  /** Index of the next step to run (steps before it are done). */
-  step: number;
-  failedStep?: number;
   error?: string;
   runJob?: string;
   retries: number;
   cardChannel?: string;
   cardTs?: string;
-  /** The parallel-testing streak the request was checked with (shown on the card). */
-  streak?: number;
   version: number;
 }
+
+export interface Phase3Request extends RequestBase {
+  kind: 'phase3';
+  plan: Plan;
+  instanceName?: string;
+  windowId: string;
+  windowCreated: boolean;
+  /** Index of the next step to run (steps before it are done). */
+  step: number;
+  failedStep?: number;
+  /** The parallel-testing streak the request was checked with (shown on the card). */
+  streak?: number;
+}
+
+/** Phase 5's one AWS step: delete the listed objects under the test prefix. */
+export interface CleanupRequest extends RequestBase {
+  kind: 'cleanup';
+  plan: CleanupPlan;
+  /** Objects of the approved listing that are gone (deleted by the run). */
+  deleted: number;
+}
+
+export type MigrationRequest = Phase3Request | CleanupRequest;
 
 export interface MigrationStore {
   redis: Redis;
@@ -79,22 +111,42 @@ export interface MigrationStore {
 }
 
 const reqKey = (s: MigrationStore, id: string) => `${s.prefix}:mig:req:${id}`;
-const currentKey = (s: MigrationStore) => `${s.prefix}:mig:current`;
+const currentKey = (s: MigrationStore, kind: RequestKind) =>
+  kind === 'phase3' ? `${s.prefix}:mig:current` : `${s.prefix}:mig:current:${kind}`;
+const latestKey = (s: MigrationStore, kind: RequestKind) => `${s.prefix}:mig:latest:${kind}`;
 const cutoverKey = (s: MigrationStore) => `${s.prefix}:mig:cutovers`;
 const statusKey = (s: MigrationStore) => `${s.prefix}:mig:status`;
 const KEEP_MS = 90 * 86_400_000;
 
-export const REQUEST_ID = /^p3-[0-9a-z]{6,12}$/;
+export const REQUEST_ID = /^p[35]-[0-9a-z]{6,12}$/;
 
-/** The plan for a window, from the config as it is now. */
-export function planOf(config: Config, windowStart: number, windowEnd: number): Plan {
+/** The kind of a request, from its id: `p3-…` phase 3, `p5-…` the cleanup. */
+export function kindOf(id: string): RequestKind {
+  return id.startsWith('p5-') ? 'cleanup' : 'phase3';
+}
+
+/** States after which a request never changes again (phase 3 can still be retried after `failed`). */
+export function isFinal(kind: RequestKind, state: string): boolean {
+  return (
+    ['done', 'rejected', 'expired', 'rolled-back'].includes(state) ||
+    (kind === 'cleanup' && state === 'failed')
+  );
+}
+
+/** The migration's config, and the account its plans run in as the config names it now. */
+function planAccount(config: Config) {
   const m = config.migration;
   if (!m) throw new Error('migration is not configured');
   const account = config.accounts[m.account];
+  // The key order is part of the plan hash: account, accountId, region come first in every plan.
+  return { m, at: { account: m.account, accountId: account?.id ?? '?', region: account?.region ?? '?' } };
+}
+
+/** The plan for a window, from the config as it is now. */
+export function planOf(config: Config, windowStart: number, windowEnd: number): Plan {
+  const { m, at } = planAccount(config);
   return {
-    account: m.account,
-    accountId: account?.id ?? '?',
-    region: account?.region ?? '?',
+    ...at,
     instanceId: m.instanceId,
     instanceProfile: m.instanceProfile,
     role: m.role,
@@ -104,82 +156,148 @@ export function planOf(config: Config, windowStart: number, windowEnd: number): 
   };
 }
 
-export function planHash(plan: Plan): string {
+export function planHash(plan: Plan | CleanupPlan): string {
   return createHash('sha256').update(JSON.stringify(plan)).digest('hex').slice(0, 16);
 }
 
-function fromHash(h: Record<string, string>): Phase3Request | undefined {
-  if (!h.id || !h.state || !h.plan) return undefined;
+/** The cleanup plan for a listing, from the config as it is now (account, bucket, prefix). */
+export function cleanupPlanOf(
+  config: Config,
+  listing: Pick<CleanupPlan, 'objects' | 'bytes' | 'keysHash'>,
+): CleanupPlan {
+  const { m, at } = planAccount(config);
   return {
+    ...at,
+    bucket: m.bucket,
+    prefix: m.testPrefix,
+    objects: listing.objects,
+    bytes: listing.bytes,
+    keysHash: listing.keysHash,
+  };
+}
+
+/** A digest of a set of object keys (order does not matter). */
+export function keysDigest(keys: Iterable<string>): string {
+  return createHash('sha256')
+    .update([...keys].sort().join('\n'))
+    .digest('hex')
+    .slice(0, 32);
+}
+
+function fromHash(h: Record<string, string>): MigrationRequest | undefined {
+  if (!h.id || !h.state || !h.plan) return undefined;
+  const base: RequestBase = {
     id: h.id,
     requester: h.requester ?? '',
     requestId: h.requestId ?? '',
     state: h.state as RequestState,
-    plan: JSON.parse(h.plan) as Plan,
     planHash: h.planHash ?? '',
-    instanceName: h.instanceName || undefined,
-    windowId: h.windowId ?? '',
-    windowCreated: h.windowCreated === '1',
     approvals: JSON.parse(h.approvals ?? '[]') as Approval[],
     needed: Number(h.needed ?? 2),
     expiresAt: Number(h.expiresAt),
     createdAt: Number(h.createdAt),
     rejectedBy: h.rejectedBy || undefined,
     reason: h.reason || undefined,
-    step: Number(h.step ?? 0),
-    failedStep: h.failedStep ? Number(h.failedStep) : undefined,
     error: h.error || undefined,
     runJob: h.runJob || undefined,
     retries: Number(h.retries ?? 0),
     cardChannel: h.cardChannel || undefined,
     cardTs: h.cardTs || undefined,
-    streak: h.streak ? Number(h.streak) : undefined,
     version: Number(h.version ?? 0),
+  };
+  if (kindOf(h.id) === 'cleanup') {
+    return {
+      ...base,
+      kind: 'cleanup',
+      plan: JSON.parse(h.plan) as CleanupPlan,
+      deleted: Number(h.deleted ?? 0),
+    };
+  }
+  return {
+    ...base,
+    kind: 'phase3',
+    plan: JSON.parse(h.plan) as Plan,
+    instanceName: h.instanceName || undefined,
+    windowId: h.windowId ?? '',
+    windowCreated: h.windowCreated === '1',
+    step: Number(h.step ?? 0),
+    failedStep: h.failedStep ? Number(h.failedStep) : undefined,
+    streak: h.streak ? Number(h.streak) : undefined,
   };
 }
 
-export async function getRequest(s: MigrationStore, id: string): Promise<Phase3Request | undefined> {
+export async function getRequest(s: MigrationStore, id: string): Promise<MigrationRequest | undefined> {
   if (!REQUEST_ID.test(id)) return undefined;
   return fromHash(await s.redis.hgetall(reqKey(s, id)));
 }
 
-/** The id of the phase-3 request that is open (pending, approved, running or failed), if any. */
-export async function currentRequest(s: MigrationStore): Promise<string | undefined> {
-  return (await s.redis.get(currentKey(s))) ?? undefined;
+/** The id of the request of `kind` that is open (not in a final state), if any. */
+export async function currentRequest(
+  s: MigrationStore,
+  kind: RequestKind = 'phase3',
+): Promise<string | undefined> {
+  return (await s.redis.get(currentKey(s, kind))) ?? undefined;
 }
 
-/** Stores a new pending request if no other is open; returns false when one is. */
-export async function createRequest(s: MigrationStore, r: Phase3Request): Promise<boolean> {
-  const fields: Record<string, string> = {
+/** The id of the latest request of `kind`, open or not, while it is kept. */
+export async function latestRequest(s: MigrationStore, kind: RequestKind): Promise<string | undefined> {
+  return (await s.redis.get(latestKey(s, kind))) ?? undefined;
+}
+
+/** The keys of a cleanup request's approved listing. */
+export async function approvedKeys(s: MigrationStore, id: string): Promise<string[]> {
+  return JSON.parse((await s.redis.hget(reqKey(s, id), 'keys')) ?? '[]') as string[];
+}
+
+function toHash(r: MigrationRequest): Record<string, string> {
+  const base = {
     id: r.id,
     requester: r.requester,
     requestId: r.requestId,
     state: r.state,
     plan: JSON.stringify(r.plan),
     planHash: r.planHash,
-    instanceName: r.instanceName ?? '',
-    windowId: r.windowId,
-    windowCreated: r.windowCreated ? '1' : '0',
     approvals: '[]',
     needed: String(r.needed),
     expiresAt: String(r.expiresAt),
     createdAt: String(r.createdAt),
-    step: '0',
     retries: '0',
-    ...(r.streak !== undefined ? { streak: String(r.streak) } : {}),
     version: '1',
   };
+  if (r.kind === 'cleanup') return { ...base, deleted: '0' };
+  return {
+    ...base,
+    instanceName: r.instanceName ?? '',
+    windowId: r.windowId,
+    windowCreated: r.windowCreated ? '1' : '0',
+    step: '0',
+    ...(r.streak !== undefined ? { streak: String(r.streak) } : {}),
+  };
+}
+
+/**
+ * Stores a new pending request (plus `extra` fields, e.g. a cleanup's listed keys) if no other of
+ * its kind is open; returns false when one is.
+ */
+export async function createRequest(
+  s: MigrationStore,
+  r: MigrationRequest,
+  extra: Record<string, string> = {},
+): Promise<boolean> {
+  const fields = { ...toHash(r), ...extra };
   const ok = await s.redis.eval(
     `local cur = redis.call('GET', KEYS[2])
      if cur and cur ~= ARGV[1] then return 0 end
      if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end
      redis.call('SET', KEYS[2], ARGV[1])
+     redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[2])
      redis.call('HSET', KEYS[1], unpack(ARGV, 3))
      redis.call('PEXPIRE', KEYS[1], ARGV[2])
      return 1`,
-    2,
+    3,
     reqKey(s, r.id),
-    currentKey(s),
+    currentKey(s, r.kind),
+    latestKey(s, r.kind),
     r.id,
     String(KEEP_MS),
     ...Object.entries(fields).flat(),
@@ -245,8 +363,8 @@ export async function approve(
 }
 
 /**
- * Moves a request from one of `from` to `to` (with extra fields); the open-request slot is freed when
- * `to` is terminal. Returns the state found.
+ * Moves a request from one of `from` to `to` (with extra fields); the open-request slot of its kind
+ * is freed when `to` is final. Returns the state found.
  */
 export async function transition(
   s: MigrationStore,
@@ -255,7 +373,7 @@ export async function transition(
   to: RequestState,
   fields: Record<string, string> = {},
 ): Promise<{ ok: boolean; state: string }> {
-  const terminal = ['done', 'rejected', 'expired', 'rolled-back'].includes(to) ? '1' : '0';
+  const terminal = isFinal(kindOf(id), to) ? '1' : '0';
   const [ok, state] = (await s.redis.eval(
     `local state = redis.call('HGET', KEYS[1], 'state')
      if not state then return {0, 'gone'} end
@@ -271,7 +389,7 @@ export async function transition(
      return {1, state}`,
     2,
     reqKey(s, id),
-    currentKey(s),
+    currentKey(s, kindOf(id)),
     from.join(','),
     to,
     terminal,

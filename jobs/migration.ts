@@ -1,5 +1,6 @@
 // /migration's long work: the phase-3 request (checks, window, approval card), the run (guarded,
-// resumable steps), expiry, the phase-3 rollback, the checks and the status card.
+// resumable steps), expiry, the phase-3 rollback, the checks and the status card; and phase 5's
+// cleanup request (gate, listing, approval card) and its run (delete the listed test dumps).
 import { createHash } from 'node:crypto';
 import { UnrecoverableError } from 'bullmq';
 import type { Config } from '../infra/config.js';
@@ -8,6 +9,7 @@ import { UserError, userMessage } from '../infra/errors.js';
 import type { Blocks } from '../infra/notifier.js';
 import { formatLocal } from '../infra/times.js';
 import type { BaseJobData, JobContext, JobKind, WorkerDeps } from './common.js';
+import { formatBytes } from './dump-alert-card.js';
 import { dumpJob, renderKey } from './dump-check.js';
 import { cancelWithNotice, MAINTENANCE_QUEUE, noticeJobId } from './maintenance.js';
 import { createWindow, getWindow, windowsEndingAfter } from './maintenance-store.js';
@@ -16,26 +18,41 @@ import {
   associations,
   checkPhase1,
   checkPhase2,
+  deleteObjects,
+  deletionBatches,
   describeInstance,
   disassociate,
   isOurProfile,
+  listObjects,
   migrationConfig,
   startInstance,
   stopInstance,
   waitFor,
 } from './migration-aws.js';
-import { approvalCard, statusCard } from './migration-cards.js';
+import { approvalCard, cleanupCard, statusCard } from './migration-cards.js';
+import { readCleanupGate, testPrefixProblem } from './migration-gate.js';
 import {
+  approvedKeys,
+  type CleanupRequest,
   claimRun,
+  cleanupPlanOf,
   createRequest,
   currentRequest,
   cutovers,
   getRequest,
+  isFinal,
+  keysDigest,
+  kindOf,
+  latestRequest,
+  type MigrationRequest,
   type MigrationStore,
   type Phase3Request,
   planHash,
   planOf,
+  type RequestKind,
+  type RequestState,
   recordWatch,
+  saveFields,
   saveStep,
   setCard,
   setStatusCard,
@@ -63,6 +80,7 @@ export type MigrationData = BaseJobData &
     | { op: 'status' }
     | { op: 'check'; phase: 1 | 2 }
     | { op: 'watch'; cron: string; cutoverAt: number; n: number; day: string }
+    | { op: 'cleanup' }
   );
 
 export interface MigrationResult {
@@ -71,8 +89,9 @@ export interface MigrationResult {
 }
 
 /** The request id for the command that asked for it: a retried job makes the same request. */
-export function requestIdFor(slackRequestId: string): string {
-  return `p3-${createHash('sha256').update(slackRequestId).digest('hex').slice(0, 8)}`;
+export function requestIdFor(slackRequestId: string, kind: RequestKind = 'phase3'): string {
+  const hex = createHash('sha256').update(slackRequestId).digest('hex').slice(0, 8);
+  return `${kind === 'phase3' ? 'p3' : 'p5'}-${hex}`;
 }
 
 function store(deps: WorkerDeps): MigrationStore {
@@ -80,24 +99,84 @@ function store(deps: WorkerDeps): MigrationStore {
 }
 
 /** Approvals that still count: bound to the plan as the config describes it now. */
-export function countingApprovals(r: Phase3Request, currentHash: string): string[] {
+export function countingApprovals(r: MigrationRequest, currentHash: string): string[] {
   return r.approvals.filter((a) => a.hash === currentHash && r.planHash === currentHash).map((a) => a.user);
+}
+
+/**
+ * The hash the approvals of `r` must carry under the config now: phase 3's plan for its window; the
+ * cleanup's account, bucket and prefix with the listing it was approved for.
+ */
+export function currentPlanHash(config: Config, r: MigrationRequest): string {
+  return r.kind === 'phase3'
+    ? planHash(planOf(config, r.plan.windowStart, r.plan.windowEnd))
+    : planHash(cleanupPlanOf(config, r.plan));
+}
+
+/** "phase-3 request" or "cleanup request", for answers and messages. */
+export function requestLabel(r: Pick<MigrationRequest, 'kind'>): string {
+  return r.kind === 'phase3' ? 'phase-3 request' : 'cleanup request';
+}
+
+/**
+ * How the run of an approved request is queued: phase 3 at its window start with one attempt (a human
+ * decides on a retry); the cleanup at once, with the usual retries (deleting is idempotent).
+ */
+export function runJobOptions(r: MigrationRequest): { runAt?: number; attempts?: number } {
+  return r.kind === 'phase3' ? { runAt: r.plan.windowStart, attempts: 1 } : {};
 }
 
 /** The approval card of a request as it stands, with the approvals that count under the config now. */
 export function approvalCardOf(
   config: Config,
   now: number,
-  r: Phase3Request,
+  r: MigrationRequest,
 ): { text: string; blocks: Blocks } {
-  const current = planHash(planOf(config, r.plan.windowStart, r.plan.windowEnd));
+  const current = countingApprovals(r, currentPlanHash(config, r));
+  if (r.kind === 'cleanup') return cleanupCard(r, { zone: config.timezone, now, current });
   return approvalCard(r, {
     zone: config.timezone,
     now,
     streak: r.streak,
     streakNeeded: config.migration?.streakDays ?? 7,
-    current: countingApprovals(r, current),
+    current,
   });
+}
+
+/** The deterministic id of a request's expiry job. */
+export const expireJobId = (id: string) => `mig-expire-${id}`;
+
+/**
+ * Moves a request to `to`; when that state is final, also removes the request's expiry job, which
+ * has nothing left to do (otherwise it would stay delayed in the queue until its time).
+ */
+export async function endRequest(
+  deps: { queues: WorkerDeps['queues'] },
+  s: MigrationStore,
+  id: string,
+  from: RequestState[],
+  to: RequestState,
+  fields: Record<string, string> = {},
+): Promise<{ ok: boolean; state: string }> {
+  const t = await transition(s, id, from, to, fields);
+  if (t.ok && isFinal(kindOf(id), to)) {
+    await deps.queues
+      .queue(MIGRATION_QUEUE)
+      .remove(expireJobId(id))
+      .catch(() => 0); // a lingering expiry is a no-op once the request is over
+  }
+  return t;
+}
+
+/** The channel approval cards go to; a UserError saying what to configure when there is none. */
+function approvalsChannel(config: Config): string {
+  const channel = config.channels.approvals;
+  if (!channel)
+    throw new UserError(
+      'not_configured',
+      "no approvals channel is configured: add channels.approvals to the bot's config",
+    );
+  return channel;
 }
 
 /** Re-renders the approval card from the stored state. */
@@ -128,12 +207,7 @@ async function request(
   const m = migrationConfig(deps.config);
   const s = store(deps);
   const zone = deps.config.timezone;
-  const approvals = deps.config.channels.approvals;
-  if (!approvals)
-    throw new UserError(
-      'not_configured',
-      "no approvals channel is configured: add channels.approvals to the bot's config",
-    );
+  const approvals = approvalsChannel(deps.config);
   const id = requestIdFor(d.requestId);
   const open = await currentRequest(s);
   if (open && open !== id) {
@@ -217,6 +291,7 @@ async function request(
   if (!window) throw new Error(`window ${windowId} vanished`);
   const plan = planOf(deps.config, window.start, window.end);
   const r: Phase3Request = {
+    kind: 'phase3',
     id,
     requester: d.requester,
     requestId: d.requestId,
@@ -241,23 +316,65 @@ async function request(
       'another phase-3 request was made meanwhile: only one may be pending or running',
     );
   }
-  const stored = (await getRequest(s, id)) as Phase3Request;
-  if (!stored.cardTs) {
-    const card = approvalCardOf(deps.config, deps.clock.now(), stored);
-    const ref = await deps.notifier.post(approvals, card.text, card.blocks);
-    await setCard(s, id, ref.channel, ref.ts);
-  }
-  const expireJob = `mig-expire-${id}`;
-  await deps.queues.enqueue(
-    MIGRATION_QUEUE,
-    expireJob,
-    { requestId: d.requestId, requester: d.requester, op: 'expire', id },
-    { jobId: expireJob, runAt: r.expiresAt },
-  );
+  await postCardAndExpiry(ctx, approvals, id);
   await ctx.report(
     `:memo: Phase-3 request \`${id}\` is waiting for ${m.approvals} approvals in <#${approvals}>. Window \`${windowId}\` ${formatLocal(window.start, zone)} – ${formatLocal(window.end, zone)}${windowCreated ? ' (scheduled, with its notices)' : ' (the existing window that covers it)'}.`,
   );
   return { op: 'request', outcome: id };
+}
+
+/**
+ * Ends a run that cannot go on: the request's new state, a failed audit entry, the card edited and
+ * the reason posted in its thread. Never returns: the job fails for good.
+ */
+async function stopRun(
+  ctx: JobContext<MigrationData>,
+  r: MigrationRequest,
+  o: {
+    to: 'failed' | 'expired';
+    fields: Record<string, string>;
+    audit: { action: string; target: string; detail: string };
+    post: string;
+    error: string;
+  },
+): Promise<never> {
+  const { deps } = ctx;
+  await endRequest(deps, store(deps), r.id, ['running'], o.to, o.fields);
+  await deps.audit.record({
+    requestId: r.requestId,
+    user: r.requester,
+    ...o.audit,
+    outcome: 'failed',
+    detail: o.audit.detail.slice(0, 300),
+  });
+  await refreshApprovalCard(deps, r.id).catch((e) =>
+    ctx.log.warn({ err: String(e) }, 'could not edit the card'),
+  );
+  if (r.cardChannel) {
+    await deps.notifier
+      .post(r.cardChannel, o.post, undefined, r.cardTs)
+      .catch((e) => ctx.log.warn({ err: String(e) }, 'could not post the failure'));
+  }
+  throw new UnrecoverableError(o.error);
+}
+
+/** Posts a new request's approval card (unless a retry already did) and queues its expiry. */
+async function postCardAndExpiry(ctx: JobContext<MigrationData>, channel: string, id: string): Promise<void> {
+  const { deps } = ctx;
+  const s = store(deps);
+  const r = (await getRequest(s, id)) as MigrationRequest;
+  if (!r.cardTs) {
+    const card = approvalCardOf(deps.config, deps.clock.now(), r);
+    const ref = await deps.notifier.post(channel, card.text, card.blocks);
+    await setCard(s, id, ref.channel, ref.ts);
+  }
+  const jobId = expireJobId(id);
+  await deps.queues.enqueue(
+    MIGRATION_QUEUE,
+    jobId,
+    { requestId: r.requestId, requester: r.requester, op: 'expire', id },
+    { jobId, runAt: r.expiresAt },
+  );
 }
 
 const STEP = { notice: 0, stop: 1, associate: 2, start: 3, verify: 4, done: 5 } as const;
@@ -283,36 +400,20 @@ async function run(
   const user = r.requester;
   const fail = async (step: number, err: unknown): Promise<never> => {
     const why = userMessage(err);
-    await transition(s, d.id, ['running'], 'failed', { failedStep: String(step), error: why });
-    await deps.audit.record({
-      requestId: r.requestId,
-      user,
-      action: 'migration.phase3.step',
-      target: `${d.id} step ${step + 1}`,
-      outcome: 'failed',
-      detail: why.slice(0, 300),
+    return stopRun(ctx, r, {
+      to: 'failed',
+      fields: { failedStep: String(step), error: why },
+      audit: { action: 'migration.phase3.step', target: `${d.id} step ${step + 1}`, detail: why },
+      post: `:x: Phase 3 (\`${d.id}\`) failed at step ${step + 1} (${r.plan.steps[step]}): ${why}. Retry or Roll back from the card.`,
+      error: `phase 3 failed at step ${step + 1}: ${why}`,
     });
-    await refreshApprovalCard(deps, d.id).catch((e) =>
-      ctx.log.warn({ err: String(e) }, 'could not edit the card'),
-    );
-    if (r.cardChannel) {
-      await deps.notifier
-        .post(
-          r.cardChannel,
-          `:x: Phase 3 (\`${d.id}\`) failed at step ${step + 1} (${r.plan.steps[step]}): ${why}. Retry or Roll back from the card.`,
-          undefined,
-          r.cardTs,
-        )
-        .catch((e) => ctx.log.warn({ err: String(e) }, 'could not post the failure'));
-    }
-    throw new UnrecoverableError(`phase 3 failed at step ${step + 1}: ${why}`);
   };
   if (r.step === 0) {
     // Before the first step: the approvals, the plan and the streak, all as they are now.
-    const currentHash = planHash(planOf(deps.config, r.plan.windowStart, r.plan.windowEnd));
+    const currentHash = currentPlanHash(deps.config, r);
     const counting = countingApprovals(r, currentHash);
     if (currentHash !== r.planHash || counting.length < r.needed) {
-      await transition(s, d.id, ['running'], 'expired', {
+      await endRequest(deps, s, d.id, ['running'], 'expired', {
         reason: 'the plan changed after approval: approvals no longer count, request again',
       });
       await refreshApprovalCard(deps, d.id).catch(() => undefined);
@@ -322,7 +423,9 @@ async function run(
       );
     }
     if (now + m.runMinutes * 60_000 > r.plan.windowEnd) {
-      await transition(s, d.id, ['running'], 'expired', { reason: 'too little of the window was left' });
+      await endRequest(deps, s, d.id, ['running'], 'expired', {
+        reason: 'too little of the window was left',
+      });
       await refreshApprovalCard(deps, d.id).catch(() => undefined);
       throw new UnrecoverableError('too little of the window is left for the run');
     }
@@ -398,10 +501,9 @@ async function run(
       `:white_check_mark: Phase 3 (\`${d.id}\`) is done: \`${m.instanceId}\` runs with \`${m.instanceProfile}\`.`,
     ),
   );
-  await transition(s, d.id, ['running'], 'done');
+  await endRequest(deps, s, d.id, ['running'], 'done');
   await refreshApprovalCard(deps, d.id).catch(() => undefined);
-  if (await storedStatusCard(s))
-    await status(ctx).catch((err) => ctx.log.warn({ err: String(err) }, 'could not refresh the status card'));
+  await refreshStatus(ctx);
   return { op: 'run', outcome: 'done' };
 }
 
@@ -410,13 +512,17 @@ async function expire(
   d: MigrationData & { op: 'expire' },
 ): Promise<MigrationResult> {
   const s = store(ctx.deps);
+  // This job is the expiry itself: a plain transition (endRequest would try to remove it).
   const t = await transition(s, d.id, ['pending', 'approved'], 'expired', {
-    reason: 'the run can no longer finish in its window',
+    reason:
+      kindOf(d.id) === 'phase3'
+        ? 'the run can no longer finish in its window'
+        : 'not approved in time: run `/migration check 5` again for a new listing',
   });
   if (!t.ok) return { op: 'expire', outcome: `not expired (${t.state})` };
-  const r = (await getRequest(s, d.id)) as Phase3Request;
+  const r = (await getRequest(s, d.id)) as MigrationRequest;
   await refreshApprovalCard(ctx.deps, d.id);
-  await cancelCreatedWindow(ctx, r);
+  if (r.kind === 'phase3') await cancelCreatedWindow(ctx, r);
   return { op: 'expire', outcome: 'expired' };
 }
 
@@ -443,7 +549,7 @@ async function rollback3(
     );
   }
   if (d.id) {
-    await transition(store(deps), d.id, ['failed'], 'rolled-back', {});
+    await endRequest(deps, store(deps), d.id, ['failed'], 'rolled-back');
     await refreshApprovalCard(deps, d.id).catch(() => undefined);
   }
   await ctx.report(
@@ -465,14 +571,19 @@ async function status(ctx: JobContext<MigrationData>): Promise<MigrationResult> 
     isOurProfile(a.profileArn, m.instanceProfile),
   );
   const open = await currentRequest(s);
+  const request = open ? await getRequest(s, open) : undefined;
+  const cleanupId = await latestRequest(s, 'cleanup');
+  const cleanup = cleanupId ? await getRequest(s, cleanupId) : undefined;
   const card = statusCard({
     phase1,
     phase2,
     streakNeeded: m.streakDays,
     associated,
-    request: open ? await getRequest(s, open) : undefined,
+    request: request?.kind === 'phase3' ? request : undefined,
     cutovers: await cutovers(s),
     cronOrder: CRON_ORDER.filter((c) => (deps.config.dumps?.jobs ?? []).some((j) => j.name === c)),
+    gate: await readCleanupGate(s, deps.config, deps.clock.now()),
+    cleanup: cleanup?.kind === 'cleanup' ? cleanup : undefined,
     zone: deps.config.timezone,
     now: deps.clock.now(),
   });
@@ -565,6 +676,178 @@ async function watch(
   return { op: 'watch', outcome: `${d.cron} upload ${d.n}: ${result.ok ? 'seen' : 'missing'}` };
 }
 
+/** Re-renders the status card, when there is one, after a change it shows. */
+async function refreshStatus(ctx: JobContext<MigrationData>): Promise<void> {
+  if (await storedStatusCard(store(ctx.deps)))
+    await status(ctx).catch((err) => ctx.log.warn({ err: String(err) }, 'could not refresh the status card'));
+}
+
+/**
+ * Phase 5's AWS step, asked for by `/migration check 5` with the gate open: re-checks the gate, lists
+ * the objects under the test prefix, and posts one approval card for deleting exactly those.
+ */
+async function cleanupRequest(
+  ctx: JobContext<MigrationData>,
+  d: MigrationData & { op: 'cleanup' },
+): Promise<MigrationResult> {
+  const { deps } = ctx;
+  const m = migrationConfig(deps.config);
+  const s = store(deps);
+  const now = deps.clock.now();
+  const approvals = approvalsChannel(deps.config);
+  const gate = await readCleanupGate(s, deps.config, now);
+  if (!gate.open) throw new UserError('gate_closed', `phase 5 may not start yet: ${gate.reasons.join('; ')}`);
+  const unsafe = testPrefixProblem(deps.config);
+  if (unsafe) throw new UserError('test_prefix', unsafe);
+  const id = requestIdFor(d.requestId, 'cleanup');
+  const open = await currentRequest(s, 'cleanup');
+  if (open && open !== id) {
+    const other = await getRequest(s, open);
+    throw new UserError(
+      'request_open',
+      `cleanup request \`${open}\` is ${other?.state ?? 'open'}: only one may be pending or running`,
+    );
+  }
+  const where = `s3://${m.bucket}/${m.testPrefix}`;
+  if (!(await getRequest(s, id))) {
+    const listed = await listObjects(deps, d.requester, {
+      account: m.account,
+      bucket: m.bucket,
+      prefix: m.testPrefix,
+    });
+    if (!listed.size) {
+      await ctx.report(
+        `:white_check_mark: Nothing to delete: \`${where}\` is empty. The AWS step of phase 5 is done.`,
+      );
+      return { op: 'cleanup', outcome: 'nothing to delete' };
+    }
+    const keys = [...listed.keys()].sort();
+    deletionBatches(keys, m.testPrefix); // refuses a listing with anything outside the prefix
+    const plan = cleanupPlanOf(deps.config, {
+      objects: keys.length,
+      bytes: [...listed.values()].reduce((a, b) => a + b, 0),
+      keysHash: keysDigest(keys),
+    });
+    const r: CleanupRequest = {
+      kind: 'cleanup',
+      id,
+      requester: d.requester,
+      requestId: d.requestId,
+      state: 'pending',
+      plan,
+      planHash: planHash(plan),
+      approvals: [],
+      needed: m.approvals,
+      expiresAt: now + m.cleanupExpiryHours * 3_600_000,
+      createdAt: now,
+      retries: 0,
+      deleted: 0,
+      version: 1,
+    };
+    if (!(await createRequest(s, r, { keys: JSON.stringify(keys) }))) {
+      throw new UserError(
+        'request_open',
+        'another cleanup request was made meanwhile: only one may be pending or running',
+      );
+    }
+  }
+  await postCardAndExpiry(ctx, approvals, id);
+  const r = (await getRequest(s, id)) as CleanupRequest;
+  await ctx.report(
+    `:memo: Cleanup request \`${id}\` is waiting for ${r.needed} approvals in <#${approvals}>: delete ${r.plan.objects} objects (${formatBytes(r.plan.bytes)}) under \`${where}\`.`,
+  );
+  return { op: 'cleanup', outcome: id };
+}
+
+/**
+ * Deletes the approved listing: before the first deletion the approvals and the plan must still hold
+ * and the objects under the prefix must be exactly the listed ones; a retry or a resumed run deletes
+ * what is left of them (keys already gone are fine) and refuses any key that was not listed.
+ */
+async function runCleanup(
+  ctx: JobContext<MigrationData>,
+  d: MigrationData & { op: 'run' },
+  jobId: string,
+): Promise<MigrationResult> {
+  const { deps } = ctx;
+  const s = store(deps);
+  const claim = await claimRun(s, d.id, jobId);
+  if (!claim.ok) {
+    ctx.log.info({ id: d.id, state: claim.state }, 'cleanup not started: not approved for this run');
+    return { op: 'run', outcome: `skipped (${claim.state})` };
+  }
+  const r = (await getRequest(s, d.id)) as CleanupRequest;
+  const place = { account: r.plan.account, bucket: r.plan.bucket, prefix: r.plan.prefix };
+  const where = `s3://${place.bucket}/${place.prefix}`;
+  const stop = (to: 'expired' | 'failed', why: string): Promise<never> =>
+    stopRun(ctx, r, {
+      to,
+      fields: to === 'expired' ? { reason: why } : { error: why },
+      audit: { action: 'migration.cleanup.delete', target: `${d.id} ${where}`, detail: why },
+      post: `:x: The deletion under \`${where}\` (\`${d.id}\`) stopped: ${why}`,
+      error: `cleanup ${d.id}: ${why}`,
+    });
+  try {
+    // A fresh claim has deleted nothing yet; a resumed one (a retry, or a worker that died) may have.
+    const fresh = claim.state === 'approved';
+    const approved = new Set(await approvedKeys(s, d.id));
+    const hash = currentPlanHash(deps.config, r);
+    if (hash !== r.planHash || countingApprovals(r, hash).length < r.needed)
+      await stop(
+        fresh ? 'expired' : 'failed',
+        'the plan changed after approval (config, bucket or prefix): ask for new approvals',
+      );
+    const listed = [...(await listObjects(deps, r.requester, place)).keys()];
+    const unlisted = listed.filter((k) => !approved.has(k));
+    if (unlisted.length) {
+      await stop(
+        fresh ? 'expired' : 'failed',
+        `${unlisted.length} objects under ${where} were not in the approved listing (e.g. ${unlisted[0]}), so nothing more is deleted: run \`/migration check 5\` again for a new listing`,
+      );
+    }
+    if (fresh && keysDigest(listed) !== r.plan.keysHash) {
+      await stop(
+        'expired',
+        `the objects under ${where} changed since the listing (${listed.length} now, ${r.plan.objects} approved): run \`/migration check 5\` again`,
+      );
+    }
+    const todo = listed.sort();
+    let deleted = approved.size - todo.length;
+    for (const [i, batch] of deletionBatches(todo, place.prefix).entries()) {
+      await deleteObjects(deps, r.requester, place, batch);
+      deleted += batch.length;
+      await saveFields(s, d.id, { deleted: String(deleted) });
+      await deps.audit.record({
+        requestId: r.requestId,
+        user: r.requester,
+        action: 'migration.cleanup.delete',
+        target: `${d.id} ${where}`,
+        outcome: 'succeeded',
+        detail: `batch ${i + 1}: ${batch.length} objects (${deleted} of ${approved.size})`,
+      });
+      await refreshApprovalCard(deps, d.id).catch(() => undefined);
+    }
+    await endRequest(deps, s, d.id, ['running'], 'done', { deleted: String(approved.size) });
+  } catch (err) {
+    if (err instanceof UnrecoverableError) throw err;
+    if (!(err instanceof UserError) && !ctx.isLastAttempt()) throw err; // BullMQ retries; the run resumes
+    await stop('failed', userMessage(err));
+  }
+  await refreshApprovalCard(deps, d.id).catch(() => undefined);
+  if (r.cardChannel) {
+    await deps.notifier
+      .post(
+        r.cardChannel,
+        `:white_check_mark: Deleted ${r.plan.objects} objects (${formatBytes(r.plan.bytes)}) under \`${where}\` (\`${d.id}\`).`,
+        undefined,
+        r.cardTs,
+      )
+      .catch((e) => ctx.log.warn({ err: String(e) }, 'could not post the completion'));
+  }
+  await refreshStatus(ctx);
+  return { op: 'run', outcome: `deleted ${r.plan.objects} objects` };
+}
+
 export const migrationJob: JobKind<MigrationData, MigrationResult> = {
   queue: MIGRATION_QUEUE,
   action: 'migration.job',
@@ -576,7 +859,7 @@ export const migrationJob: JobKind<MigrationData, MigrationResult> = {
       case 'request':
         return request(ctx as JobContext<MigrationData & { op: 'request' }>, d);
       case 'run':
-        return run(ctx, d, String(job.id));
+        return kindOf(d.id) === 'cleanup' ? runCleanup(ctx, d, String(job.id)) : run(ctx, d, String(job.id));
       case 'expire':
         return expire(ctx, d);
       case 'rollback3':
@@ -587,6 +870,8 @@ export const migrationJob: JobKind<MigrationData, MigrationResult> = {
         return check(ctx, d);
       case 'watch':
         return watch(ctx, d);
+      case 'cleanup':
+        return cleanupRequest(ctx, d);
     }
   },
   async onFinalFailure(job, ctx, err) {

@@ -13,16 +13,19 @@ import {
   CreateRoleCommand,
   IAMClient,
 } from '@aws-sdk/client-iam';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { Queue } from 'bullmq';
 import { DateTime } from 'luxon';
-import type { FakeSlackMessage } from '../../devkit/index.js';
+import { createSlackClient, type FakeSlackMessage } from '../../devkit/index.js';
 import { createAwsClients } from '../../infra/aws.js';
 import { parseConfig } from '../../infra/config.js';
-import { ACCOUNTS, type Stack, startStack } from './stack.js';
+import { recordCutover } from '../../jobs/migration-store.js';
+import { ACCOUNTS, SIGNING_SECRET, type Stack, startStack } from './stack.js';
+import { until } from './wait.js';
 
 export const APPROVALS = 'C0APPROVE';
-const BUCKET = 'jram-gghouse';
+export const BUCKET = 'jram-gghouse';
 export const ROLE = 'tokyobeta-prod-ec2-cron-role';
 export const PROFILE = 'tokyobeta-prod-ec2-cron-profile';
 const SECRET_ID = 'tokyobeta/prod/rds/cron-credentials';
@@ -144,4 +147,67 @@ export async function instance(instanceId: string) {
     state: res.Reservations?.[0]?.Instances?.[0]?.State?.Name,
     associations: (assoc.IamInstanceProfileAssociations ?? []).filter((a) => a.State === 'associated'),
   };
+}
+
+/** The phase-5 cleanup approval card, once posted. */
+export function cleanupCard(s: Stack): FakeSlackMessage | undefined {
+  return s.slack
+    .messages(APPROVALS)
+    .find(
+      (m) => !m.thread_ts && /Phase 5: delete the parallel-test dumps/.test(JSON.stringify(m.blocks ?? '')),
+    );
+}
+
+export const cleanupCardText = (s: Stack) => JSON.stringify(cleanupCard(s)?.blocks ?? '');
+
+/** Records a cutover of `cron` that happened `daysAgo` days ago (as `/migration cutover` would have). */
+export async function seedCutover(s: Stack, cron: string, daysAgo: number): Promise<void> {
+  const at = Date.now() - daysAgo * 86_400_000;
+  await recordCutover({ redis: s.redis, prefix: s.prefix }, { cron, at, by: 'U0OPS', forced: false });
+}
+
+/** The keys under a prefix of the dump bucket, read from moto. */
+export async function keysUnder(prefix: string): Promise<string[]> {
+  const res = await aws(S3Client).send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
+  return (res.Contents ?? []).map((o) => o.Key as string);
+}
+
+/** The state of a job of the migration queue, or undefined when the queue no longer has it. */
+export async function migrationJobState(s: Stack, jobId: string): Promise<string | undefined> {
+  const queue = new Queue('migration', { connection: s.redis, prefix: s.prefix });
+  try {
+    const job = await queue.getJob(jobId);
+    return job ? await job.getState() : undefined;
+  } finally {
+    await queue.close();
+  }
+}
+
+export function instanceIdOf(s: Stack): string {
+  return (s.config.migration as { instanceId: string }).instanceId;
+}
+
+/** Requests phase 3 in `args` (e.g. `+2s 60s`) and has U0DAVE and U0ERIN approve it. */
+export async function requestAndApprove(s: Stack, args: string): Promise<void> {
+  const ack = await s.command('U0OPS', '/migration', `phase3 request ${args}`);
+  if (!/Queued: checking the phase-3 prerequisites/.test(ack.text))
+    throw new Error(`not queued: ${ack.text}`);
+  const posted = await until('the approval card', () => card(s), 30_000);
+  const id = /`(p3-[0-9a-z]+)`/.exec(JSON.stringify(posted.blocks))?.[1] as string;
+  const client = createSlackClient({
+    url: `http://127.0.0.1:${s.instances[0]?.port}/slack/events`,
+    signingSecret: SIGNING_SECRET,
+  });
+  for (const user of ['U0DAVE', 'U0ERIN']) {
+    const before = s.slack.callsTo('response_url').length;
+    await client.click({
+      userId: user,
+      actionId: 'mig_approve',
+      value: id,
+      channelId: APPROVALS,
+      messageTs: posted.ts,
+      responseUrl: s.slack.responseUrl(APPROVALS, user, posted.ts),
+    });
+    await until('the answer to the approval', () => s.slack.callsTo('response_url')[before]);
+  }
 }

@@ -1,5 +1,6 @@
-// /migration phase 3 on moto (EC2, IAM, Secrets Manager, S3) with real Redis, signed requests and
-// the fake Slack API, in short real windows: approvals, the run and its guarantees.
+// /migration on moto (EC2, IAM, Secrets Manager, S3) with real Redis, signed requests and the fake
+// Slack API: phase 3 in short real windows (approvals, the run and its guarantees), the status card,
+// checks and cutovers, and phase 5's gate and the approval-gated deletion of dumps-test/.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import {
@@ -7,20 +8,28 @@ import {
   IAMClient,
   RemoveRoleFromInstanceProfileCommand,
 } from '@aws-sdk/client-iam';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { signDumpReport } from '../../bot/dump-webhook.js';
 import { createSlackClient, type FakeSlackMessage } from '../../devkit/index.js';
 import type { Config } from '../../infra/config.js';
 import {
   APPROVALS,
   aws,
+  BUCKET,
   card,
   cardText,
+  cleanupCard,
+  cleanupCardText,
   instance,
   JOB,
+  keysUnder,
+  migrationJobState,
   migrationStack,
   PROFILE,
   ROLE,
   SECRET_VALUE,
+  seedCutover,
 } from '../helpers/migration-world.js';
 import { dumpRedis, SIGNING_SECRET, type Stack } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
@@ -60,7 +69,38 @@ function clicker(s: Stack, port?: number) {
   };
 }
 
-const requestIdOf = (m: FakeSlackMessage) => /`(p3-[0-9a-z]+)`/.exec(JSON.stringify(m.blocks))?.[1] as string;
+const requestIdOf = (m: FakeSlackMessage) =>
+  /`(p[35]-[0-9a-z]+)`/.exec(JSON.stringify(m.blocks))?.[1] as string;
+
+/** Submits the reject modal (`mig_reject_submit`) for request `id` as `user`, with a reason. */
+async function submitReject(s: Stack, user: string, id: string, reason: string): Promise<void> {
+  const payload = {
+    type: 'view_submission',
+    team: { id: 'T0DEVKIT', domain: 'devkit' },
+    user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: 'T0DEVKIT' },
+    api_app_id: 'A0DEVKIT',
+    token: 'devkit-verification-token',
+    trigger_id: '1.2.3',
+    view: {
+      id: 'V0REJECT',
+      team_id: 'T0DEVKIT',
+      type: 'modal',
+      callback_id: 'mig_reject_submit',
+      private_metadata: id,
+      hash: 'h',
+      state: { values: { reason: { value: { type: 'plain_text_input', value: reason } } } },
+      blocks: [],
+      title: { type: 'plain_text', text: 'Reject' },
+    },
+  };
+  const client = createSlackClient({
+    url: `http://127.0.0.1:${s.instances[0]?.port}/slack/events`,
+    signingSecret: SIGNING_SECRET,
+  });
+  expect(
+    (await client.send(new URLSearchParams({ payload: JSON.stringify(payload) }).toString())).status,
+  ).toBe(200);
+}
 
 describe('/migration phase 3', () => {
   it('runs only after two distinct approvers (not the requester, not a non-approver), at once inside the window; notices in the window thread; audited', async () => {
@@ -70,6 +110,7 @@ describe('/migration phase 3', () => {
     const t0 = Date.now();
     const c = await request(s, '+15s 60s');
     const id = requestIdOf(c);
+    expect(await migrationJobState(s, `mig-expire-${id}`)).toBe('delayed');
     expect(cardText(s)).toMatch(/streak 8 of 7/);
     expect(cardText(s)).toContain(instanceId);
     expect(cardText(s)).toContain('JRAM-GGH-EC2');
@@ -89,6 +130,8 @@ describe('/migration phase 3', () => {
     expect(after.state).toBe('running');
     expect(after.associations).toHaveLength(1);
     expect(after.associations[0]?.IamInstanceProfile?.Arn).toContain(PROFILE);
+    // The request is over: its expiry job does not linger in the queue.
+    expect(await migrationJobState(s, `mig-expire-${id}`)).toBeUndefined();
     const maint = s.slack.messages('C0MAINT');
     expect(maint.some((m) => /Phase 3 \(`p3-[0-9a-z]+`\) starts/.test(m.text) && m.thread_ts)).toBe(true);
     expect(maint.some((m) => /Phase 3 \(`p3-[0-9a-z]+`\) is done/.test(m.text) && m.thread_ts)).toBe(true);
@@ -140,35 +183,13 @@ describe('/migration phase 3', () => {
     expect(await click('U0DAVE', 'mig_reject', id, c.ts)).toMatch(/reason/);
     const open = await until('the modal', () => s.slack.callsTo('views.open')[0]);
     expect(JSON.stringify(open.args.view)).toContain('mig_reject_submit');
-    const payload = {
-      type: 'view_submission',
-      team: { id: 'T0DEVKIT', domain: 'devkit' },
-      user: { id: 'U0DAVE', username: 'dave', name: 'dave', team_id: 'T0DEVKIT' },
-      api_app_id: 'A0DEVKIT',
-      token: 'devkit-verification-token',
-      trigger_id: '1.2.3',
-      view: {
-        id: 'V0REJECT',
-        team_id: 'T0DEVKIT',
-        type: 'modal',
-        callback_id: 'mig_reject_submit',
-        private_metadata: id,
-        hash: 'h',
-        state: { values: { reason: { value: { type: 'plain_text_input', value: 'not on a Friday' } } } },
-        blocks: [],
-        title: { type: 'plain_text', text: 'Reject phase 3' },
-      },
-    };
-    const client = createSlackClient({
-      url: `http://127.0.0.1:${s.instances[0]?.port}/slack/events`,
-      signingSecret: SIGNING_SECRET,
-    });
-    expect(
-      (await client.send(new URLSearchParams({ payload: JSON.stringify(payload) }).toString())).status,
-    ).toBe(200);
+    expect(await migrationJobState(s, `mig-expire-${id}`)).toBe('delayed');
+    await submitReject(s, 'U0DAVE', id, 'not on a Friday');
     await until('the card says rejected', () =>
       /Rejected.*by <@U0DAVE>: not on a Friday/.test(cardText(s)) ? true : undefined,
     );
+    // Rejected is final: the expiry job is gone from the queue, not left delayed.
+    expect(await migrationJobState(s, `mig-expire-${id}`)).toBeUndefined();
     await until('the window cancelled', () =>
       s.slack.messages('C0MAINT').find((m) => /is cancelled/.test(m.text)),
     );
@@ -443,5 +464,184 @@ describe('/migration status, checks and cutover', () => {
       expect((await s.command('U0OPS', '/migration', text)).text, text).toMatch(re);
     }
     expect(s.slack.callsTo('chat.postMessage')).toHaveLength(0);
+  });
+});
+
+describe('/migration check 5: the cleanup gate and the approval-gated deletion of dumps-test/', () => {
+  const WEBHOOK_SECRET = 'dump-webhook-secret-mig5-not-real';
+  const DUMPS_TEST = 'dumps-test/';
+  const ALL_TEST_KEYS = 8; // seedWorld: 8 days of both dumps, 1000..1007 bytes
+
+  async function gateAnswer(s: Stack): Promise<string> {
+    return (await s.command('U0OPS', '/migration', 'check 5')).text;
+  }
+
+  /** `check 5` with the gate open, and the approval card it leads to. */
+  async function requestCleanup(s: Stack): Promise<{ c: FakeSlackMessage; id: string }> {
+    await seedCutover(s, JOB, 15);
+    expect(await gateAnswer(s)).toMatch(/Phase 5 may start/);
+    const c = await until('the cleanup card', () => cleanupCard(s), 30_000);
+    return { c, id: requestIdOf(c) };
+  }
+
+  it('stays closed, with the reason and nothing posted: a cron not cut over, 13 of 14 days, a failed dump check after the last cutover', async () => {
+    stack = await migrationStack(
+      { jobs: [JOB, 'ggh_datatransit'] },
+      { env: { DUMP_WEBHOOK_SECRET: WEBHOOK_SECRET } },
+    );
+    const s = stack;
+    await seedCutover(s, JOB, 20);
+    expect(await gateAnswer(s)).toMatch(/Phase 5 may not start yet: not cut over: ggh_datatransit\./);
+    await seedCutover(s, 'ggh_datatransit', 13.5);
+    expect(await gateAnswer(s)).toMatch(
+      /Phase 5 may not start yet: 13 of 14 days since the last cutover \(ggh_datatransit, [0-9-]+ [0-9:]+ JST\); the earliest is /,
+    );
+    // Cut over 15 days ago instead: open, until the cron host reports a failed dump.
+    await s.redis.hdel(`${s.prefix}:mig:cutovers`, 'ggh_datatransit');
+    await seedCutover(s, 'ggh_datatransit', 15);
+    const body = JSON.stringify({
+      job: JOB,
+      status: 'failed',
+      exitCode: 2,
+      message: 'mysqldump: lost connection',
+    });
+    const ts = Math.floor(Date.now() / 1000);
+    const res = await fetch(`${s.baseUrl}/hooks/dumps`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-chatops-timestamp': String(ts),
+        'x-chatops-signature': signDumpReport(WEBHOOK_SECRET, ts, body),
+      },
+      body,
+    });
+    expect(res.status).toBe(202);
+    const alert = await until('the dump alert', () =>
+      s.slack.messages('C0ALERTS').find((m) => JSON.stringify(m.blocks ?? '').includes(`da-${JOB}-`)),
+    );
+    const [, y, mo, d] =
+      /da-ggh_contractstatus-(\d{4})(\d{2})(\d{2})/.exec(JSON.stringify(alert.blocks)) ?? [];
+    expect(await gateAnswer(s)).toMatch(
+      new RegExp(
+        `Phase 5 may not start yet: the dump check of ${JOB} for ${y}-${mo}-${d} failed \\(reported-failed\\) at .*, after the last cutover \\(ggh_datatransit, `,
+      ),
+    );
+    // Closed every time: no card, no listing, no deletion, and the test dumps are all there.
+    expect(s.slack.messages(APPROVALS)).toHaveLength(0);
+    expect(s.actions.has('s3:ListBucket')).toBe(false);
+    expect(s.actions.has('s3:DeleteObject')).toBe(false);
+    expect(await keysUnder(DUMPS_TEST)).toHaveLength(ALL_TEST_KEYS);
+    const checks = (await s.auditRows()).filter((r) => r.action === 'migration').map((r) => r.detail);
+    expect(checks).toEqual(['gate closed', 'gate closed', 'gate closed']);
+  });
+
+  it('open: one card with the exact plan; the requester and a non-approver are refused; two approvers delete dumps-test/ and nothing under dumps/; audited', async () => {
+    stack = await migrationStack();
+    const s = stack;
+    await seedCutover(s, JOB, 15);
+    const ack = await gateAnswer(s);
+    expect(ack).toMatch(/Phase 5 may start: every cron is cut over, 15 days since the last cutover/);
+    for (const step of ['~/cron_scripts/', '~/.aws/credentials', '~/.aws/config', 'update the documentation'])
+      expect(ack).toContain(step);
+    expect(ack).toContain(`s3://${BUCKET}/${DUMPS_TEST}`);
+    const c = await until('the cleanup card', () => cleanupCard(s), 30_000);
+    const id = requestIdOf(c);
+    expect(id).toMatch(/^p5-/);
+    const text = cleanupCardText(s);
+    expect(text).toContain('in account osio (386414299200, us-east-1)');
+    expect(text).toContain(`s3://${BUCKET}/${DUMPS_TEST}`);
+    expect(text).toContain('8 objects, 7.8 KiB (8,028 bytes)');
+    expect(text).toMatch(/Approvals:\* 0 of 2/);
+    expect(text).toMatch(/Expires:\* <!date\^\d+/);
+    const blocks = (c.blocks ?? []) as { type: string; elements?: Record<string, unknown>[] }[];
+    const buttons = blocks.find((b) => b.type === 'actions')?.elements ?? [];
+    expect(buttons.map((e) => [e.action_id, e.value, Boolean(e.confirm)])).toEqual([
+      ['mig_approve', id, true],
+      ['mig_reject', id, true],
+    ]);
+    expect(await migrationJobState(s, `mig-expire-${id}`)).toBe('delayed');
+    await until('the requester is told', () =>
+      s.slack
+        .messages('D0OPS')
+        .find((m) => m.text.includes(`Cleanup request \`${id}\` is waiting for 2 approvals`)),
+    );
+    // A second check 5 names the open request and posts nothing new.
+    expect(await gateAnswer(s)).toContain(`The deletion is already requested: \`${id}\` is pending`);
+
+    const click = clicker(s);
+    expect(await click('U0OPS', 'mig_approve', id, c.ts)).toMatch(/You requested this/);
+    expect(await click('U0ALICE', 'mig_approve', id, c.ts)).toMatch(/not allowed/);
+    expect(await click('U0DAVE', 'mig_approve', id, c.ts)).toMatch(/Counted: 1 of 2/);
+    await until('the card says 1 of 2', () =>
+      /Approvals:\* 1 of 2: <@U0DAVE>/.test(cleanupCardText(s)) ? true : undefined,
+    );
+    expect(await keysUnder(DUMPS_TEST)).toHaveLength(ALL_TEST_KEYS);
+    expect(await click('U0ERIN', 'mig_approve', id, c.ts)).toMatch(
+      /Approved \(2 of 2\): deleting the 8 objects under `s3:\/\/jram-gghouse\/dumps-test\/` now/,
+    );
+    await until('the card says done', () => (/Done/.test(cleanupCardText(s)) ? true : undefined), 30_000);
+    expect(cleanupCardText(s)).toContain('8 of 8 objects deleted');
+    expect(cleanupCardText(s)).not.toContain('mig_approve');
+    await until('the completion in the card thread', () =>
+      s.slack.messages(APPROVALS).find((m) => m.thread_ts === c.ts && /Deleted 8 objects/.test(m.text)),
+    );
+    expect(await keysUnder(DUMPS_TEST)).toEqual([]);
+    expect(await keysUnder('dumps/')).toHaveLength(8);
+    expect(
+      s.slack.messages(APPROVALS).filter((m) => !m.thread_ts && /Phase 5/.test(JSON.stringify(m.blocks))),
+    ).toHaveLength(1);
+    expect(s.actions.has('s3:DeleteObject')).toBe(true);
+    expect(await migrationJobState(s, `mig-expire-${id}`)).toBeUndefined();
+    const audit = await s.auditRows();
+    expect(
+      audit.filter((r) => r.action === 'migration.approve').map((r) => `${r.user} ${r.outcome}`),
+    ).toEqual(['U0OPS denied', 'U0ALICE denied', 'U0DAVE succeeded', 'U0ERIN succeeded']);
+    expect(
+      audit
+        .filter((r) => r.action === 'migration.cleanup.delete')
+        .map((r) => `${r.user} ${r.outcome} ${r.detail}`),
+    ).toEqual(['U0OPS succeeded batch 1: 8 objects (8 of 8)']);
+  });
+
+  it('Reject (through the modal): the card says rejected with the reason, nothing is deleted, the expiry is gone', async () => {
+    stack = await migrationStack();
+    const s = stack;
+    const { c, id } = await requestCleanup(s);
+    const click = clicker(s);
+    expect(await click('U0DAVE', 'mig_approve', id, c.ts)).toMatch(/Counted: 1 of 2/);
+    expect(await click('U0ERIN', 'mig_reject', id, c.ts)).toMatch(/reason/);
+    const open = await until('the modal', () => s.slack.callsTo('views.open')[0]);
+    expect(JSON.stringify(open.args.view)).toContain('Reject the cleanup');
+    await submitReject(s, 'U0ERIN', id, 'keep them one more week');
+    await until('the card says rejected', () =>
+      /Rejected.*by <@U0ERIN>: keep them one more week/.test(cleanupCardText(s)) ? true : undefined,
+    );
+    expect(cleanupCardText(s)).not.toContain('mig_approve');
+    // A later approval changes nothing.
+    expect(await click('U0OPS', 'mig_approve', id, c.ts)).toMatch(
+      /This request is rejected; nothing changed/,
+    );
+    expect(await keysUnder(DUMPS_TEST)).toHaveLength(ALL_TEST_KEYS);
+    expect(s.actions.has('s3:DeleteObject')).toBe(false);
+    expect(await migrationJobState(s, `mig-expire-${id}`)).toBeUndefined();
+  });
+
+  it('refuses to delete when dumps-test/ changed after the listing: the card expires, nothing is deleted', async () => {
+    stack = await migrationStack();
+    const s = stack;
+    const { c, id } = await requestCleanup(s);
+    await aws(S3Client).send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: `${DUMPS_TEST}late-upload`, Body: 'x' }),
+    );
+    const click = clicker(s);
+    await click('U0DAVE', 'mig_approve', id, c.ts);
+    expect(await click('U0ERIN', 'mig_approve', id, c.ts)).toMatch(/Approved/);
+    await until(
+      'the card says expired',
+      () => (/Expired.*not in the approved listing/.test(cleanupCardText(s)) ? true : undefined),
+      30_000,
+    );
+    expect(await keysUnder(DUMPS_TEST)).toHaveLength(ALL_TEST_KEYS + 1);
+    expect(s.actions.has('s3:DeleteObject')).toBe(false);
   });
 });
