@@ -193,10 +193,17 @@ async function cancelCreatedWindow(ctx: JobContext<MigrationData>, r: Phase3Requ
 }
 
 /** Posts into the window's thread (the announcement), or the approvals channel when it has none. */
-async function postInWindow(ctx: JobContext<MigrationData>, r: Phase3Request, text: string): Promise<void> {
+async function postInWindow(
+  ctx: JobContext<MigrationData>,
+  r: Phase3Request,
+  key: 'start' | 'done',
+  text: string,
+): Promise<void> {
   const w = await getWindow({ redis: ctx.deps.redis, prefix: ctx.deps.prefix }, r.windowId);
-  if (w?.channel && w.ts) await ctx.deps.notifier.post(w.channel, text, undefined, w.ts);
-  else if (r.cardChannel) await ctx.deps.notifier.post(r.cardChannel, text, undefined, r.cardTs);
+  const [channel, threadTs] = w?.channel && w.ts ? [w.channel, w.ts] : [r.cardChannel, r.cardTs];
+  if (!channel) return;
+  // A resumed or retried step may follow an attempt that posted it already: look in the thread first.
+  await ctx.deps.notifier.postOnce({ channel, text, threadTs }, { key: `${r.id}/${key}`, lookFirst: true });
 }
 
 async function request(
@@ -456,6 +463,7 @@ async function run(
     postInWindow(
       ctx,
       r,
+      'start',
       `:construction: Phase 3 (\`${d.id}\`) starts: stopping \`${m.instanceId}\` to attach \`${m.instanceProfile}\`.`,
     ),
   );
@@ -498,6 +506,7 @@ async function run(
     postInWindow(
       ctx,
       r,
+      'done',
       `:white_check_mark: Phase 3 (\`${d.id}\`) is done: \`${m.instanceId}\` runs with \`${m.instanceProfile}\`.`,
     ),
   );

@@ -1,7 +1,27 @@
 // The same bot on a 3-master Redis Cluster (REDIS_CLUSTER_NODES): queues, audit, windows, the
-// replay guard and job state all work, with every multi-key operation in one slot.
+// replay guard, approvals, alert state and job state all work, with every multi-key operation in
+// one slot. The end-to-end path: a reset, an export, a maintenance window, a phase-3 run with two
+// approvals, a dump alert.
+import { ActivatePipelineCommand } from '@aws-sdk/client-data-pipeline';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DateTime } from 'luxon';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSlackClient, slashCommandBody } from '../../devkit/index.js';
+import {
+  activity,
+  cluster as emrCluster,
+  FakeDataPipeline,
+  fakeDynamoDb,
+  recordFakedActions,
+} from '../helpers/fake-data-pipeline.js';
+import {
+  aws,
+  cardText,
+  instance,
+  instanceIdOf,
+  migrationStack,
+  requestAndApprove,
+} from '../helpers/migration-world.js';
 import { type RedisCluster, startRedisCluster } from '../helpers/redis-cluster.js';
 import { SIGNING_SECRET, type Stack, seedIamUser, startStack } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
@@ -20,12 +40,13 @@ afterEach(async () => {
   stack = undefined;
 });
 
-function clusterStack(topology = { bots: 1, workers: 1 }) {
+const onCluster = () => ({ redisUrl: cluster.url, env: { REDIS_CLUSTER_NODES: cluster.nodes } });
+
+function clusterStack(topology = { bots: 1, workers: 1 }, extraConfig: Record<string, unknown> = {}) {
   return startStack({
-    redisUrl: cluster.url,
-    env: { REDIS_CLUSTER_NODES: cluster.nodes },
+    ...onCluster(),
     topology,
-    extraConfig: { maintenance: { emailTo: ['ops-list@example.com'], remindBefore: ['3s'] } },
+    extraConfig: { maintenance: { emailTo: ['ops-list@example.com'], remindBefore: ['3s'] }, ...extraConfig },
   });
 }
 
@@ -80,4 +101,108 @@ describe('on a Redis Cluster', () => {
     await until('the four mails', () => (s.smtp.messages.length >= 4 ? true : undefined));
     expect(s.smtp.messages.map((m) => m.subject)).toEqual(Array(4).fill('[MAINTENANCE] Cluster window'));
   }, 60_000);
+
+  it('runs a DynamoDB export to FINISHED on one card (Data Pipeline faked: moto never finishes one)', async () => {
+    const dp = new FakeDataPipeline();
+    const ddb = fakeDynamoDb({ ExportStatus: 'COMPLETED' });
+    dp.scripts.set('prod_txlog', (n) =>
+      n < 2 ? [emrCluster('RUNNING'), activity('RUNNING')] : [activity('FINISHED')],
+    );
+    try {
+      stack = await clusterStack(undefined, {
+        ddbExport: {
+          sourceAccount: 'osio',
+          targetAccount: 'osio-dev',
+          bucket: 'dynamodb-migration-backups-osio',
+          pollStartSeconds: 0.05,
+          pollMaxSeconds: 0.1,
+        },
+      });
+      const s = stack;
+      expect((await s.command('U0CAROL', '/ddb-export', 'prod_txlog')).text).toMatch(/Queued: exporting/);
+      await until(
+        'the card saying finished',
+        () => s.slack.messages('D0CAROL').find((m) => /prod_txlog finished/.test(m.text)),
+        30_000,
+      );
+      expect(dp.byName('prod_txlog')).toHaveLength(1);
+      expect(dp.count(ActivatePipelineCommand)).toBe(1);
+      await until('the audit', async () =>
+        (await s.auditRows()).some((r) => r.action === 'ddb-export' && r.outcome === 'succeeded')
+          ? true
+          : undefined,
+      );
+    } finally {
+      if (stack) recordFakedActions(stack, { dp, ddb });
+      dp.mock.restore();
+      ddb.mock.restore();
+    }
+  });
+
+  it('runs phase 3 after two approvals: stopped, associated, started once; notices in the window thread; card done', async () => {
+    stack = await migrationStack({}, { ...onCluster(), topology: { bots: 1, workers: 1 } });
+    const s = stack;
+    expect(s.prefix).toMatch(/^\{.+\}$/);
+    const instanceId = instanceIdOf(s);
+    await requestAndApprove(s, '+2s 60s');
+    await until('the card says done', () => (/Done/.test(cardText(s)) ? true : undefined), 40_000);
+    const after = await instance(instanceId);
+    expect(after.state).toBe('running');
+    expect(after.associations).toHaveLength(1);
+    const thread = s.slack
+      .messages('C0MAINT')
+      .filter((m) => m.thread_ts)
+      .map((m) => m.text);
+    expect(thread.filter((t) => /Phase 3 \(`p3-[0-9a-z]+`\) starts/.test(t))).toHaveLength(1);
+    expect(thread.filter((t) => /Phase 3 \(`p3-[0-9a-z]+`\) is done/.test(t))).toHaveLength(1);
+    const steps = (await s.auditRows()).filter((r) => r.action === 'migration.phase3.step');
+    expect(steps.length).toBeGreaterThanOrEqual(5);
+  }, 60_000);
+
+  it('raises one dump alert for a missing dump, with its buttons', async () => {
+    const zone = 'Asia/Tokyo';
+    stack = await startStack({
+      ...onCluster(),
+      topology: { bots: 1, workers: 1 },
+      seed: async () => {
+        const s3 = aws(S3Client);
+        await s3.send(new CreateBucketCommand({ Bucket: 'jram-gghouse' }));
+        for (let d = 1; d <= 7; d++) {
+          const day = DateTime.now().setZone(zone).minus({ days: d }).toFormat('yyyyMMdd');
+          await s3.send(
+            new PutObjectCommand({
+              Bucket: 'jram-gghouse',
+              Key: `dumps/ggh_datatransit_${day}.sql.gz`,
+              Body: Buffer.alloc(10_000, 1),
+            }),
+          );
+        }
+        return {
+          timezone: zone,
+          dumps: {
+            account: 'osio',
+            bucket: 'jram-gghouse',
+            // Today's dump is missing; the schedule is far off, so only the asked-for check runs.
+            jobs: [{ name: 'ggh_datatransit', cron: '0 3 1 1 *', prefix: 'dumps/', graceMinutes: 0 }],
+          },
+        };
+      },
+    });
+    const s = stack;
+    expect(s.prefix).toMatch(/^\{.+\}$/);
+    expect((await s.command('U0ALICE', '/dumps', 'check ggh_datatransit')).text).toMatch(/Checking/);
+    const alert = await until(
+      'the alert',
+      () => s.slack.messages('C0ALERTS').find((m) => !m.thread_ts),
+      30_000,
+    );
+    const shown = JSON.stringify(alert.blocks ?? '');
+    expect(shown).toMatch(/ggh_datatransit/);
+    expect(shown).toMatch(/\*Failures:\* 1 /);
+    expect(shown).toMatch(/dump_ack/);
+    await until('the check result in the DM', () =>
+      s.slack.messages('D0ALICE').find((m) => /Dump check/.test(m.text)),
+    );
+    expect(s.slack.messages('C0ALERTS').filter((m) => !m.thread_ts)).toHaveLength(1);
+  });
 });
