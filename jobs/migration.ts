@@ -365,16 +365,14 @@ async function stopRun(
   throw new UnrecoverableError(o.error);
 }
 
-/** Posts a new request's approval card (unless a retry already did) and queues its expiry. */
+/**
+ * Queues a new request's expiry, then posts its approval card (unless a retry already did): a card
+ * on screen always has its expiry queued.
+ */
 async function postCardAndExpiry(ctx: JobContext<MigrationData>, channel: string, id: string): Promise<void> {
   const { deps } = ctx;
   const s = store(deps);
   const r = (await getRequest(s, id)) as MigrationRequest;
-  if (!r.cardTs) {
-    const card = approvalCardOf(deps.config, deps.clock.now(), r);
-    const ref = await deps.notifier.post(channel, card.text, card.blocks);
-    await setCard(s, id, ref.channel, ref.ts);
-  }
   const jobId = expireJobId(id);
   await deps.queues.enqueue(
     MIGRATION_QUEUE,
@@ -382,6 +380,15 @@ async function postCardAndExpiry(ctx: JobContext<MigrationData>, channel: string
     { requestId: r.requestId, requester: r.requester, op: 'expire', id },
     { jobId, runAt: r.expiresAt },
   );
+  if (!r.cardTs) {
+    const card = approvalCardOf(deps.config, deps.clock.now(), r);
+    // An earlier attempt may have posted it and died before recording it: look in the channel first.
+    const ref = await deps.notifier.postOnce(
+      { channel, text: card.text, blocks: card.blocks },
+      { key: `${id}/card`, lookFirst: true },
+    );
+    await setCard(s, id, ref.channel, ref.ts);
+  }
 }
 
 const STEP = { notice: 0, stop: 1, associate: 2, start: 3, verify: 4, done: 5 } as const;

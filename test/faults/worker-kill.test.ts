@@ -9,12 +9,10 @@ import {
   ListPipelinesCommand,
 } from '@aws-sdk/client-data-pipeline';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DateTime } from 'luxon';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CapturedMail, createGpgHome, type FakeSlackMessage } from '../../devkit/index.js';
 import { createAwsClients } from '../../infra/aws.js';
-import { parseConfig } from '../../infra/config.js';
+import { seedMissingTodaysDump } from '../helpers/dumps-world.js';
 import { ACCOUNTS, type Stack, seedIamUser, startStack } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
 import { faultLine, jobsIn, type Lane, Lanes, queueIdle, sleep } from './harness.js';
@@ -302,37 +300,10 @@ describe('SIGKILL of a worker in the middle of a job', () => {
   });
 
   it('a dump check killed while it lists the bucket: the other worker checks once; one alert, counted once', async () => {
-    const zone = 'Asia/Tokyo';
     stack = await startStack({
       topology: { bots: 1, workers: 0 },
       jobs: { lockMs: LOCK_MS },
-      seed: async () => {
-        const s3 = createAwsClients(parseConfig({ accounts: ACCOUNTS }, '/tmp')).client(
-          S3Client,
-          'osio',
-          'test-seed',
-        );
-        await s3.send(new CreateBucketCommand({ Bucket: 'jram-gghouse' }));
-        for (let d = 1; d <= 7; d++) {
-          const day = DateTime.now().setZone(zone).minus({ days: d }).toFormat('yyyyMMdd');
-          await s3.send(
-            new PutObjectCommand({
-              Bucket: 'jram-gghouse',
-              Key: `dumps/ggh_datatransit_${day}.sql.gz`,
-              Body: Buffer.alloc(10_000, 1),
-            }),
-          );
-        }
-        return {
-          timezone: zone,
-          dumps: {
-            account: 'osio',
-            bucket: 'jram-gghouse',
-            // Today's dump is missing; the schedule is far off, so only the asked-for check runs.
-            jobs: [{ name: 'ggh_datatransit', cron: '0 3 1 1 *', prefix: 'dumps/', graceMinutes: 0 }],
-          },
-        };
-      },
+      seed: seedMissingTodaysDump,
     });
     const s = stack;
     await lanes.startMany(['worker-a', 'worker-b'], 'worker');

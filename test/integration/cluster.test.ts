@@ -3,10 +3,9 @@
 // one slot. The end-to-end path: a reset, an export, a maintenance window, a phase-3 run with two
 // approvals, a dump alert.
 import { ActivatePipelineCommand } from '@aws-sdk/client-data-pipeline';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DateTime } from 'luxon';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSlackClient, slashCommandBody } from '../../devkit/index.js';
+import { seedMissingTodaysDump } from '../helpers/dumps-world.js';
 import {
   activity,
   cluster as emrCluster,
@@ -15,7 +14,6 @@ import {
   recordFakedActions,
 } from '../helpers/fake-data-pipeline.js';
 import {
-  aws,
   cardText,
   instance,
   instanceIdOf,
@@ -160,33 +158,10 @@ describe('on a Redis Cluster', () => {
   }, 60_000);
 
   it('raises one dump alert for a missing dump, with its buttons', async () => {
-    const zone = 'Asia/Tokyo';
     stack = await startStack({
       ...onCluster(),
       topology: { bots: 1, workers: 1 },
-      seed: async () => {
-        const s3 = aws(S3Client);
-        await s3.send(new CreateBucketCommand({ Bucket: 'jram-gghouse' }));
-        for (let d = 1; d <= 7; d++) {
-          const day = DateTime.now().setZone(zone).minus({ days: d }).toFormat('yyyyMMdd');
-          await s3.send(
-            new PutObjectCommand({
-              Bucket: 'jram-gghouse',
-              Key: `dumps/ggh_datatransit_${day}.sql.gz`,
-              Body: Buffer.alloc(10_000, 1),
-            }),
-          );
-        }
-        return {
-          timezone: zone,
-          dumps: {
-            account: 'osio',
-            bucket: 'jram-gghouse',
-            // Today's dump is missing; the schedule is far off, so only the asked-for check runs.
-            jobs: [{ name: 'ggh_datatransit', cron: '0 3 1 1 *', prefix: 'dumps/', graceMinutes: 0 }],
-          },
-        };
-      },
+      seed: seedMissingTodaysDump,
     });
     const s = stack;
     expect(s.prefix).toMatch(/^\{.+\}$/);
