@@ -8,6 +8,7 @@ export const SECRET_KEYS = [
   'SLACK_APP_TOKEN',
   'SMTP_URL',
   'DUMP_WEBHOOK_SECRET',
+  'CHATOPS_STATE_KEY',
 ] as const;
 
 const optionalString = z
@@ -37,6 +38,11 @@ export const envSchema = z.object({
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
   SMTP_URL: optionalString,
   DUMP_WEBHOOK_SECRET: optionalString,
+  /** Workers' key for re-deriving a password a killed reset may have set (infra/password.ts). */
+  CHATOPS_STATE_KEY: optionalString.refine(
+    (v) => v === undefined || v.length >= 32,
+    'at least 32 characters',
+  ),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

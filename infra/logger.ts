@@ -18,6 +18,7 @@ export const SECRET_KEYS: ReadonlySet<string> = new Set([
   'SLACK_APP_TOKEN',
   'SMTP_URL',
   'DUMP_WEBHOOK_SECRET',
+  'CHATOPS_STATE_KEY',
   'credentials',
   'SecretAccessKey',
   'SessionToken',

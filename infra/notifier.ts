@@ -41,8 +41,8 @@ export interface Notifier {
     broadcast?: boolean,
   ): Promise<MessageRef>;
   /**
-   * Posts a channel message exactly once under `once.key`: rate-limited calls are retried (Slack
-   * did not take them); after an answer that leaves it unknown whether Slack took the post (5xx,
+   * Posts a channel message exactly once under `once.key`: rate-limited calls are sent again after
+   * their Retry-After (Slack did not take them); after an answer that leaves it unknown whether Slack took the post (5xx,
    * timeout, connection reset) the channel or thread is searched for the key before posting again.
    */
   postOnce(msg: OutgoingMessage, once: OnceKey): Promise<MessageRef>;
@@ -54,6 +54,8 @@ export interface Notifier {
 export const ONCE_EVENT_TYPE = 'chatops_message';
 /** How many pages of channel history or thread replies a look-up reads at most. */
 const LOOKUP_PAGES = 5;
+/** How long one post keeps waiting out 429s (each for its Retry-After) before it fails the attempt. */
+const RATE_LIMIT_WAIT_MS = 15 * 60_000;
 
 interface ListedMessage {
   ts?: string;
@@ -121,32 +123,32 @@ export function slackNotifier(client: WebClient, single: WebClient = client): No
             // Not there: until another unsure answer, a rate-limited retry can post without looking.
             unsure = false;
           }
-          try {
-            const res = await single.chat.postMessage({
-              ...postArgs(msg),
-              metadata: { event_type: ONCE_EVENT_TYPE, event_payload: { key: once.key } },
-            });
-            return { channel: String(res.channel ?? msg.channel), ts: String(res.ts) };
-          } catch (err) {
-            const code = errorCode(err);
-            // Slack answered: it refused (a platform error is final) or rate-limited the call (not taken).
-            if (code === ErrorCode.PlatformError) throw new AbortError(err as Error);
-            if (code !== ErrorCode.RateLimitedError) unsure = true;
-            throw err;
+          // A 429 means Slack did not take the post: wait exactly its Retry-After and send it again
+          // (no backoff on top, so a rate-limited channel stays busy). @slack/web-api does the same,
+          // but would also resend after a 5xx, which may have been posted.
+          for (let waited = 0; ; ) {
+            try {
+              const res = await single.chat.postMessage({
+                ...postArgs(msg),
+                metadata: { event_type: ONCE_EVENT_TYPE, event_payload: { key: once.key } },
+              });
+              return { channel: String(res.channel ?? msg.channel), ts: String(res.ts) };
+            } catch (err) {
+              const code = errorCode(err);
+              const retryAfterMs = ((err as { retryAfter?: number }).retryAfter ?? 1) * 1000;
+              if (code === ErrorCode.RateLimitedError && waited + retryAfterMs <= RATE_LIMIT_WAIT_MS) {
+                await new Promise((r) => setTimeout(r, retryAfterMs));
+                waited += retryAfterMs;
+                continue;
+              }
+              // Slack refused it (a platform error is final), or the answer leaves it open.
+              if (code === ErrorCode.PlatformError) throw new AbortError(err as Error);
+              if (code !== ErrorCode.RateLimitedError) unsure = true;
+              throw err;
+            }
           }
         },
-        {
-          retries: 8,
-          factor: 2,
-          minTimeout: 500,
-          maxTimeout: 5_000,
-          async onFailedAttempt(err) {
-            const retryAfter = (err as { retryAfter?: number }).retryAfter;
-            if (errorCode(err) === ErrorCode.RateLimitedError && retryAfter) {
-              await new Promise((r) => setTimeout(r, retryAfter * 1000));
-            }
-          },
-        },
+        { retries: 8, factor: 2, minTimeout: 500, maxTimeout: 5_000 },
       );
     },
     async update(ref, text, blocks) {

@@ -1,4 +1,4 @@
-import { randomInt } from 'node:crypto';
+import { hkdfSync, randomInt } from 'node:crypto';
 
 /** The parts of an IAM account password policy that constrain what a generated password looks like. */
 export type PasswordPolicy = {
@@ -32,23 +32,50 @@ export const IAM_SYMBOLS = "!@#$%^&*()_+-=[]{}|'";
 const ALL = UPPER + LOWER + DIGITS + IAM_SYMBOLS;
 const CLASSES = [UPPER, LOWER, DIGITS, IAM_SYMBOLS] as const;
 
-function pick(alphabet: string): string {
-  // randomInt is uniform (rejection sampling), so no modulo bias.
-  return alphabet.charAt(randomInt(alphabet.length));
+/** A uniform integer in [0, n). */
+export type RandomInt = (n: number) => number;
+
+/** HKDF-SHA256's largest output: plenty for the ~260 draws of a 128-character password. */
+const DERIVED_BYTES = 255 * 32;
+
+/**
+ * Uniform integers drawn from HKDF-SHA256 (node:crypto) of a secret `key`, bound to `salt` and a
+ * random `nonce`: the same three give the same sequence. A reset uses it so that a worker resuming a
+ * job whose password change went unanswered can set the same password again instead of a second one;
+ * only `nonce` is stored (in the job), never the password, and without `key` it reveals nothing.
+ */
+export function derivedRandom(key: string, salt: string, nonce: string): RandomInt {
+  const stream = Buffer.from(hkdfSync('sha256', key, salt, nonce, DERIVED_BYTES));
+  let at = 0;
+  return (n) => {
+    // Rejection sampling on 32-bit words, as randomInt does: no modulo bias.
+    const limit = Math.floor(0x1_0000_0000 / n) * n;
+    for (;;) {
+      if (at + 4 > stream.length) throw new Error('the derived random stream is exhausted');
+      const word = stream.readUInt32BE(at);
+      at += 4;
+      if (word < limit) return word % n;
+    }
+  };
 }
 
 /**
  * Generates a console password that satisfies `policy` (and any stricter IAM policy short of length),
- * using node:crypto's CSPRNG. The result must stay in memory only: never log or persist it.
+ * using node:crypto's CSPRNG (`randomInt`, or a `derivedRandom` stream). The result must stay in
+ * memory only: never log or persist it.
  */
-export function generatePassword(policy: PasswordPolicy = DEFAULT_POLICY): string {
+export function generatePassword(
+  policy: PasswordPolicy = DEFAULT_POLICY,
+  random: RandomInt = randomInt,
+): string {
   const length = Math.min(IAM_MAX_PASSWORD_LENGTH, Math.max(MIN_GENERATED_LENGTH, policy.minimumLength ?? 0));
+  const pick = (alphabet: string) => alphabet.charAt(random(alphabet.length));
   // All four classes always: this satisfies whatever combination the policy requires.
   const chars = CLASSES.map(pick);
   while (chars.length < length) chars.push(pick(ALL));
   // Fisher–Yates, so the guaranteed characters are not always at the front.
   for (let i = chars.length - 1; i > 0; i--) {
-    const j = randomInt(i + 1);
+    const j = random(i + 1);
     const tmp = chars[i] as string;
     chars[i] = chars[j] as string;
     chars[j] = tmp;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Job } from 'bullmq';
 import { awsFailure, isNotFound } from '../infra/aws-errors.js';
 import type { Config, Person } from '../infra/config.js';
@@ -15,6 +16,12 @@ export interface ResetPasswordData extends BaseJobData {
   person: string;
   /** Set once the password was changed, so a retry only re-sends the mail. */
   pending?: { ciphertext: string; fingerprint: string; changedAt: string };
+  /**
+   * With CHATOPS_STATE_KEY: the random nonce the password is derived from, saved before IAM is
+   * asked to change it. A retry that finds it without `pending` cannot know whether IAM applied the
+   * change, so it sets the same password again (re-derived) rather than a second one.
+   */
+  nonce?: string;
 }
 
 export interface ResetPasswordResult {
@@ -54,6 +61,16 @@ function mailBody(config: Config, d: ResetPasswordData, password: string): strin
   ].join('\n');
 }
 
+/**
+ * The error of a failed password change. When IAM answered it with a refusal (4xx), nothing was
+ * changed: the nonce is dropped, so the outcome says so and a retry starts afresh.
+ */
+async function refused(ctx: JobContext<ResetPasswordData>, err: unknown, what: string): Promise<Error> {
+  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  if (status !== undefined && status >= 400 && status < 500) await ctx.save({ nonce: undefined });
+  return awsFailure(err, what);
+}
+
 async function changePassword(job: Job<ResetPasswordData>, ctx: JobContext<ResetPasswordData>) {
   const { config, aws, keys, encryptor, mailer } = ctx.deps;
   const d = job.data;
@@ -85,8 +102,21 @@ async function changePassword(job: Job<ResetPasswordData>, ctx: JobContext<Reset
   } catch (err) {
     if (!isNotFound(err)) throw awsFailure(err, `GetAccountPasswordPolicy in ${d.account}`);
   }
-  const { generatePassword, policyFromIam } = await import('../infra/password.js');
-  let password = generatePassword(policyFromIam(policy));
+  const { derivedRandom, generatePassword, policyFromIam } = await import('../infra/password.js');
+  const stateKey = ctx.deps.env.CHATOPS_STATE_KEY;
+  let random: import('../infra/password.js').RandomInt | undefined;
+  if (stateKey) {
+    if (d.nonce) {
+      ctx.log.warn(
+        { iamUser: d.iamUser, account: d.account },
+        'an earlier attempt may have changed the password without seeing the answer: setting the same one again',
+      );
+    } else {
+      await ctx.save({ nonce: randomBytes(16).toString('hex') });
+    }
+    random = derivedRandom(stateKey, `reset-password:${job.id}`, job.data.nonce as string);
+  }
+  let password = generatePassword(policyFromIam(policy), random);
   let created = false;
   try {
     await iam.send(
@@ -97,7 +127,7 @@ async function changePassword(job: Job<ResetPasswordData>, ctx: JobContext<Reset
       }),
     );
   } catch (err) {
-    if (!isNotFound(err)) throw awsFailure(err, `UpdateLoginProfile ${d.iamUser}`);
+    if (!isNotFound(err)) throw await refused(ctx, err, `UpdateLoginProfile ${d.iamUser}`);
     try {
       await iam.send(
         new iamSdk.CreateLoginProfileCommand({
@@ -108,7 +138,7 @@ async function changePassword(job: Job<ResetPasswordData>, ctx: JobContext<Reset
       );
       created = true;
     } catch (err2) {
-      throw awsFailure(err2, `CreateLoginProfile ${d.iamUser}`);
+      throw await refused(ctx, err2, `CreateLoginProfile ${d.iamUser}`);
     }
   }
   const ciphertext = await encryptor.encryptText(armored, mailBody(config, d, password));
@@ -149,8 +179,8 @@ export const resetPasswordJob: JobKind<ResetPasswordData, ResetPasswordResult> =
       subject: `AWS console password reset: ${d.iamUser} in ${d.account}`,
       text: `Your new AWS console password is in the PGP message below, encrypted to key ${pending.fingerprint}.\n\n${pending.ciphertext}`,
     });
-    // The ciphertext has done its job; drop it from Redis.
-    await ctx.save({ pending: undefined });
+    // The ciphertext and the nonce have done their job; drop them from Redis.
+    await ctx.save({ pending: undefined, nonce: undefined });
     const maskedEmail = maskEmail(email);
     await ctx.report(
       `${title}: done, mailed to ${maskedEmail}`,
@@ -172,7 +202,12 @@ export const resetPasswordJob: JobKind<ResetPasswordData, ResetPasswordResult> =
           `the password WAS changed, but the mail could not be delivered: ${why}`,
           'run /reset-password again once mail works',
         ]
-      : [`nothing was changed: ${why}`];
+      : d.nonce
+        ? [
+            `the password MAY have been changed (IAM's answer was not seen) and nothing was mailed: ${why}`,
+            'run /reset-password again',
+          ]
+        : [`nothing was changed: ${why}`];
     await ctx.report(
       `${title}: failed`,
       card(':x:', `${title} failed`, [...lines, `request ${d.requestId}`]),
@@ -186,6 +221,6 @@ export const resetPasswordJob: JobKind<ResetPasswordData, ResetPasswordResult> =
         )
         .catch((e) => ctx.log.warn({ err: String(e) }, 'could not post the alert'));
     }
-    if (changed) await ctx.save({ pending: undefined });
+    if (changed || d.nonce) await ctx.save({ pending: undefined, nonce: undefined });
   },
 };

@@ -367,6 +367,7 @@ async function main(): Promise<number> {
       CHATOPS_SHUTDOWN_TIMEOUT_MS: '5000',
       SMTP_URL: smtp.url,
       DUMP_WEBHOOK_SECRET: randomBytes(16).toString('hex'),
+      CHATOPS_STATE_KEY: randomBytes(32).toString('hex'),
       AWS_ENDPOINT_URL: motoUrl,
       AWS_ACCESS_KEY_ID: 'testing',
       AWS_SECRET_ACCESS_KEY: 'testing',

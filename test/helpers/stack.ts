@@ -28,6 +28,8 @@ import type { WorkerDeps } from '../../jobs/common.js';
 import { makeKey, makeKeys, type TestKey } from '../fixtures/keys.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
+/** The workers' CHATOPS_STATE_KEY in tests (a reset resumed after an unanswered change re-derives its password). */
+export const STATE_KEY = 'test-state-key-0123456789abcdef-0123456789abcdef';
 export const BOT_TOKEN = 'xoxb-test-token-not-real';
 export const ACCOUNTS = {
   'osio-dev': {
@@ -182,6 +184,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     CHATOPS_REDIS_PREFIX: prefix,
     CHATOPS_CONFIG: configPath,
     CHATOPS_SHUTDOWN_TIMEOUT_MS: '5000',
+    CHATOPS_STATE_KEY: STATE_KEY,
     ...(opts.noSmtp ? {} : { SMTP_URL: smtp.url }),
     ...opts.env,
   };

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   checkPassword,
   DEFAULT_POLICY,
+  derivedRandom,
   generatePassword,
   IAM_SYMBOLS,
   type PasswordPolicy,
@@ -110,5 +111,30 @@ describe('policyFromIam', () => {
     const p = policyFromIam({ MinimumPasswordLength: 40 });
     expect(generatePassword(p)).toHaveLength(40);
     expect(checkPassword(generatePassword(p), p)).toEqual([]);
+  });
+});
+
+describe('derivedRandom', () => {
+  const KEY = 'k'.repeat(32);
+  it('gives the same password for the same key, salt and nonce, and another for any other', () => {
+    const one = generatePassword(DEFAULT_POLICY, derivedRandom(KEY, 'reset-password:rp-1', 'aa'));
+    expect(generatePassword(DEFAULT_POLICY, derivedRandom(KEY, 'reset-password:rp-1', 'aa'))).toBe(one);
+    expect(generatePassword(DEFAULT_POLICY, derivedRandom(KEY, 'reset-password:rp-1', 'ab'))).not.toBe(one);
+    expect(generatePassword(DEFAULT_POLICY, derivedRandom(KEY, 'reset-password:rp-2', 'aa'))).not.toBe(one);
+    expect(generatePassword(DEFAULT_POLICY, derivedRandom(`${KEY}x`, 'reset-password:rp-1', 'aa'))).not.toBe(
+      one,
+    );
+    expect(checkPassword(one, DEFAULT_POLICY)).toEqual([]);
+  });
+
+  it('draws uniformly in range, and enough for the longest password', () => {
+    const rand = derivedRandom(KEY, 'salt', 'nonce');
+    const counts = Array(7).fill(0);
+    for (let i = 0; i < 1400; i++) counts[rand(7)] += 1;
+    // 200 expected per value; a biased or stuck source lands far outside this band.
+    for (const c of counts) expect(c).toBeGreaterThan(120);
+    for (const c of counts) expect(c).toBeLessThan(280);
+    const long = generatePassword({ minimumLength: 128 }, derivedRandom(KEY, 'salt', 'other'));
+    expect(long).toHaveLength(128);
   });
 });
