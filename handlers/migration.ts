@@ -25,6 +25,7 @@ import {
   runJobOptions,
   watchTimes,
 } from '../jobs/migration.js';
+import { migrationConfig } from '../jobs/migration-aws.js';
 import { cleanupSteps, readCleanupGate } from '../jobs/migration-gate.js';
 import {
   approve,
@@ -121,16 +122,6 @@ async function enqueue(
   return deps.queues.enqueue(MIGRATION_QUEUE, data.op, data, { jobId, confirmBy: req.confirmBy, ...extra });
 }
 
-function configured(deps: BotDeps) {
-  const m = deps.config.migration;
-  if (!m)
-    throw new UserError(
-      'not_configured',
-      "the migration is not configured: add migration to the bot's config",
-    );
-  return m;
-}
-
 /** The day (YYYY-MM-DD in the configured zone) of an instant. */
 function dayOf(at: number, zone: string): string {
   return formatLocal(at, zone).slice(0, 10);
@@ -207,7 +198,7 @@ async function cutover(
  * posted. Open: the cleanup steps, and a job that lists the test dumps and posts the approval card.
  */
 async function checkCleanup(req: RequestContext, deps: BotDeps): Promise<Outcome> {
-  const m = configured(deps);
+  const m = migrationConfig(deps.config);
   const s = mstore(deps);
   const gate = await readCleanupGate(s, deps.config, deps.clock.now());
   if (!gate.open) {
@@ -265,7 +256,7 @@ export const migrationCommand: CommandSpec<MigrationArgs> = {
   parse: (text, _req, deps) => parseMigrationArgs(text, deps.config.timezone, deps.clock.now()),
   permission: () => 'migration',
   async execute(a, req, deps) {
-    const m = configured(deps);
+    const m = migrationConfig(deps.config);
     const base = { requestId: req.requestId, requester: req.userId };
     const queued = (text: string, detail?: string): Outcome => ({
       outcome: 'queued',

@@ -1,8 +1,31 @@
-// A dumps world in moto: the last seven days of ggh_datatransit's dumps, today's missing, with a
-// schedule far off so that only an asked-for check runs. For `seed` of startStack.
+// Dumps in tests: a world in moto (the last seven days of ggh_datatransit's dumps, today's missing,
+// with a schedule far off so that only an asked-for check runs; for `seed` of startStack), and a
+// signed report to POST /hooks/dumps as infra/cron/report-dump.sh sends it.
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DateTime } from 'luxon';
+import { signDumpReport } from '../../bot/dump-webhook.js';
 import { aws } from './migration-world.js';
+import type { Stack } from './stack.js';
+
+/** POSTs `body` to the bot's /hooks/dumps, signed with `o.secret` (or sent with `o.sig` as is). */
+export async function postDumpReport(
+  s: Stack,
+  body: string,
+  o: { secret: string; ts?: number; sig?: string },
+): Promise<{ status: number; error?: string }> {
+  const ts = o.ts ?? Math.floor(Date.now() / 1000);
+  const res = await fetch(`${s.baseUrl}/hooks/dumps`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-chatops-timestamp': String(ts),
+      'x-chatops-signature': o.sig ?? signDumpReport(o.secret, ts, body),
+    },
+    body,
+  });
+  const json = (await res.json().catch(() => ({}))) as { error?: string };
+  return { status: res.status, error: json.error };
+}
 
 export async function seedMissingTodaysDump(): Promise<Record<string, unknown>> {
   const zone = 'Asia/Tokyo';

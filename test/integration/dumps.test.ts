@@ -7,11 +7,11 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import { Queue } from 'bullmq';
 import { DateTime } from 'luxon';
 import { afterEach, describe, expect, it } from 'vitest';
-import { signDumpReport } from '../../bot/dump-webhook.js';
 import { createSlackClient, type FakeSlackMessage } from '../../devkit/index.js';
 import { createAwsClients } from '../../infra/aws.js';
 import { parseConfig } from '../../infra/config.js';
 import { createWindow } from '../../jobs/maintenance-store.js';
+import { postDumpReport } from '../helpers/dumps-world.js';
 import { ACCOUNTS, dumpRedis, SIGNING_SECRET, type Stack, startStack } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
 
@@ -115,23 +115,12 @@ function click(s: Stack, user: string, actionId: string, value: string, ts: stri
 }
 const answers = (s: Stack) => s.slack.callsTo('response_url').map((c) => String(c.args.text));
 
-async function hook(
+function hook(
   s: Stack,
   body: string,
   o: { secret?: string; ts?: number; sig?: string } = {},
 ): Promise<{ status: number; error?: string }> {
-  const ts = o.ts ?? Math.floor(Date.now() / 1000);
-  const res = await fetch(`${s.baseUrl}/hooks/dumps`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-chatops-timestamp': String(ts),
-      'x-chatops-signature': o.sig ?? signDumpReport(o.secret ?? SECRET, ts, body),
-    },
-    body,
-  });
-  const json = (await res.json().catch(() => ({}))) as { error?: string };
-  return { status: res.status, error: json.error };
+  return postDumpReport(s, body, { ...o, secret: o.secret ?? SECRET });
 }
 
 /** Audit rows of the dump jobs, by target. */

@@ -10,9 +10,9 @@ import {
 } from '@aws-sdk/client-iam';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { signDumpReport } from '../../bot/dump-webhook.js';
 import { createSlackClient, type FakeSlackMessage } from '../../devkit/index.js';
 import type { Config } from '../../infra/config.js';
+import { postDumpReport } from '../helpers/dumps-world.js';
 import {
   APPROVALS,
   aws,
@@ -505,16 +505,7 @@ describe('/migration check 5: the cleanup gate and the approval-gated deletion o
       exitCode: 2,
       message: 'mysqldump: lost connection',
     });
-    const ts = Math.floor(Date.now() / 1000);
-    const res = await fetch(`${s.baseUrl}/hooks/dumps`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-chatops-timestamp': String(ts),
-        'x-chatops-signature': signDumpReport(WEBHOOK_SECRET, ts, body),
-      },
-      body,
-    });
+    const res = await postDumpReport(s, body, { secret: WEBHOOK_SECRET });
     expect(res.status).toBe(202);
     const alert = await until('the dump alert', () =>
       s.slack.messages('C0ALERTS').find((m) => JSON.stringify(m.blocks ?? '').includes(`da-${JOB}-`)),
