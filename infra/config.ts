@@ -178,6 +178,8 @@ export const configSchema = z
         streakDays: z.number().int().min(1).max(14).default(7),
         /** How long the phase-5 cleanup's approval card (delete the test dumps) waits for its approvals. */
         cleanupExpiryHours: z.number().positive().max(720).default(24),
+        /** How far ahead a phase-3 request may start. */
+        maxLeadDays: z.number().int().min(1).max(3650).default(30),
       })
       .optional(),
     maintenance: z
@@ -192,8 +194,18 @@ export const configSchema = z
             contact: z.string().default(MAINTENANCE_DEFAULTS.contact),
           })
           .default(MAINTENANCE_DEFAULTS),
+        /** How far ahead a window may start. */
+        maxLeadDays: z.number().int().min(1).max(3650).default(365),
+        /** How long after a window's end its start and completion notices are still worth posting late. */
+        lateGraceMinutes: z.number().int().min(0).max(10_080).default(60),
       })
-      .default({ emailTo: [], remindBefore: ['7d', '1d'], defaults: MAINTENANCE_DEFAULTS }),
+      .default({
+        emailTo: [],
+        remindBefore: ['7d', '1d'],
+        defaults: MAINTENANCE_DEFAULTS,
+        maxLeadDays: 365,
+        lateGraceMinutes: 60,
+      }),
     dumps: z
       .strictObject({
         account: z.string(),
@@ -236,10 +248,23 @@ export const configSchema = z
       for (const a of Object.keys(p.iamUsers)) alias(['people', i, 'iamUsers', a], a);
     });
     const seen = new Set<string>();
+    // One IAM user is one person: a bare word in /reset-password must never name two.
+    const iamOwners = new Map<string, string>();
     c.people.forEach((p, i) => {
       if (seen.has(p.slack))
         ctx.addIssue({ code: 'custom', path: ['people', i, 'slack'], message: 'listed twice' });
       seen.add(p.slack);
+      for (const [a, user] of Object.entries(p.iamUsers)) {
+        const owner = iamOwners.get(`${a}\u0000${user}`);
+        if (owner !== undefined && owner !== p.slack) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['people', i, 'iamUsers', a],
+            message: `IAM user "${user}" in ${a} is already listed for ${owner}; one IAM user belongs to one person`,
+          });
+        }
+        iamOwners.set(`${a}\u0000${user}`, p.slack);
+      }
     });
     for (const key of Object.keys(c.permissions)) {
       if (!(key in DEFAULT_PERMISSIONS)) {
