@@ -1,9 +1,12 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
-import { ensureRedis, startMoto } from '../../devkit/index.js';
+import { ensureRedis, type MotoServer, startMoto } from '../../devkit/index.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
+    /** One moto_server per worker (test/helpers/moto-url.ts picks this worker's). */
+    motoUrls: string[];
+    /** The first of them, for suites that run one file at a time. */
     motoUrl: string;
     redisUrl: string;
   }
@@ -11,16 +14,21 @@ declare module 'vitest' {
 
 export const ACTIONS_DIR = '.artifacts/aws-actions';
 
-/** One moto_server and one Redis for the integration run; missing parts fail with how to get them. */
+/** One moto_server per worker and one Redis for the run; missing parts fail with how to get them. */
 export default async function setup(project: TestProject) {
   rmSync(ACTIONS_DIR, { recursive: true, force: true });
   mkdirSync(ACTIONS_DIR, { recursive: true });
   const redis = await ensureRedis();
-  const moto = await startMoto();
-  project.provide('motoUrl', moto.url);
+  const workers = Math.max(1, project.config.maxWorkers);
+  const motos: MotoServer[] = await Promise.all(Array.from({ length: workers }, () => startMoto()));
+  project.provide(
+    'motoUrls',
+    motos.map((m) => m.url),
+  );
+  project.provide('motoUrl', (motos[0] as MotoServer).url);
   project.provide('redisUrl', redis.url);
   return async () => {
-    await moto.close();
+    await Promise.all(motos.map((m) => m.close()));
     await redis.close();
   };
 }

@@ -26,6 +26,7 @@ import { createLogger } from '../../infra/logger.js';
 import { connectRedis, type Redis } from '../../infra/redis.js';
 import type { WorkerDeps } from '../../jobs/common.js';
 import { makeKey, makeKeys, type TestKey } from '../fixtures/keys.js';
+import { motoUrl as workerMotoUrl } from './moto-url.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
 /** The workers' CHATOPS_STATE_KEY in tests (a reset resumed after an unanswered change re-derives its password). */
@@ -117,9 +118,9 @@ export async function defaultPeople(): Promise<StackPerson[]> {
 
 let stackCount = 0;
 
-/** Starts fake Slack, SMTP capture and chatops against the shared moto and Redis; resets moto first. */
+/** Starts fake Slack, SMTP capture and chatops against this worker's moto and the shared Redis; resets moto first. */
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
-  const motoUrl = inject('motoUrl');
+  const motoUrl = workerMotoUrl();
   const redisUrl = opts.redisUrl ?? inject('redisUrl');
   process.env.AWS_ENDPOINT_URL = motoUrl;
   process.env.AWS_ACCESS_KEY_ID = 'testing';
