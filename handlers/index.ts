@@ -5,7 +5,7 @@ import { register as registerChatops } from './chatops.js';
 import { register as registerDdbExport } from './ddb-export.js';
 import { register as registerDumps } from './dumps.js';
 import { register as registerMaintenance } from './maintenance.js';
-import { register as registerMigration } from './migration.js';
+import { register as registerMigration } from './migration/index.js';
 import { register as registerResetPassword } from './reset-password.js';
 
 /** Every listener family the bot serves, in the order /chatops help lists them. One line each. */

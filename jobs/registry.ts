@@ -4,7 +4,7 @@ import type { JobKind } from './common.js';
 import { DDB_EXPORT_QUEUE, ddbExportJob } from './ddb-export.js';
 import { DUMPS_QUEUE, dumpsJob } from './dumps.js';
 import { MAINTENANCE_QUEUE, maintenanceJob } from './maintenance.js';
-import { MIGRATION_QUEUE, migrationJob } from './migration.js';
+import { MIGRATION_QUEUE, migrationJob } from './migration/job.js';
 import { RESET_PASSWORD_QUEUE, resetPasswordJob } from './reset-password.js';
 
 export const JOB_KINDS = {

@@ -20,7 +20,7 @@ import { DateTime } from 'luxon';
 import { createSlackClient, type FakeSlackMessage } from '../../devkit/index.js';
 import { createAwsClients } from '../../infra/aws.js';
 import { parseConfig } from '../../infra/config.js';
-import { recordCutover } from '../../jobs/migration-store.js';
+import { recordCutover } from '../../jobs/migration/store.js';
 import { ACCOUNTS, SIGNING_SECRET, type Stack, startStack } from './stack.js';
 import { until } from './wait.js';
 

@@ -2,22 +2,10 @@
 // SourceIdentity). It never reads the workload's secret: DescribeSecret, never GetSecretValue.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DateTime } from 'luxon';
-import { awsErrorName, awsFailure, isNotFound } from '../infra/aws-errors.js';
-import type { Config } from '../infra/config.js';
-import { TransientError, UserError } from '../infra/errors.js';
-import type { WorkerDeps } from './common.js';
-
-type MigrationConfig = NonNullable<Config['migration']>;
-
-export function migrationConfig(config: Config): MigrationConfig {
-  if (!config.migration) {
-    throw new UserError(
-      'not_configured',
-      "the migration is not configured: add migration (account, instanceId, role, instanceProfile, secretId, bucket) to the bot's config",
-    );
-  }
-  return config.migration;
-}
+import { awsErrorName, awsFailure, isNotFound } from '../../infra/aws-errors.js';
+import { TransientError, UserError } from '../../infra/errors.js';
+import type { WorkerDeps } from '../common.js';
+import { migrationConfig } from './plan.js';
 
 export interface CheckItem {
   name: string;

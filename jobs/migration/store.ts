@@ -3,9 +3,8 @@
 // running -> done | failed; pending -> rejected | expired; phase 3 also failed -> approved (retry) |
 // rolled-back), the one request of each kind that may be open at a time, the phase-4 cutovers, and
 // where the status card is.
-import { createHash } from 'node:crypto';
-import type { Config } from '../infra/config.js';
-import type { Redis } from '../infra/redis.js';
+import type { Redis } from '../../infra/redis.js';
+import { type CleanupPlan, kindOf, type Plan, REQUEST_ID, type RequestKind } from './plan.js';
 
 export type RequestState =
   | 'pending'
@@ -22,44 +21,6 @@ export interface Approval {
   at: number;
   hash: string;
 }
-
-/** What phase 3 will do, exactly; its hash binds the approvals. */
-export interface Plan {
-  account: string;
-  accountId: string;
-  region: string;
-  instanceId: string;
-  instanceProfile: string;
-  role: string;
-  windowStart: number;
-  windowEnd: number;
-  steps: string[];
-}
-
-export const PHASE3_STEPS = [
-  'post the start notice in the window thread',
-  'stop the instance and wait until it is stopped',
-  'associate the instance profile',
-  'start the instance and wait until it is running',
-  'verify the association',
-  'post the completion notice',
-] as const;
-
-/** What phase 5's AWS step deletes, exactly; its hash (with the listed keys) binds the approvals. */
-export interface CleanupPlan {
-  account: string;
-  accountId: string;
-  region: string;
-  bucket: string;
-  prefix: string;
-  /** What the listing at request time found under the prefix. */
-  objects: number;
-  bytes: number;
-  /** Digest of the listed keys (keysDigest), so a changed listing changes the plan. */
-  keysHash: string;
-}
-
-export type RequestKind = 'phase3' | 'cleanup';
 
 /** What every approval-gated request has: the approvals, the state, the card. */
 interface RequestBase {
@@ -118,70 +79,12 @@ const cutoverKey = (s: MigrationStore) => `${s.prefix}:mig:cutovers`;
 const statusKey = (s: MigrationStore) => `${s.prefix}:mig:status`;
 const KEEP_MS = 90 * 86_400_000;
 
-export const REQUEST_ID = /^p[35]-[0-9a-z]{6,12}$/;
-
-/** The kind of a request, from its id: `p3-…` phase 3, `p5-…` the cleanup. */
-export function kindOf(id: string): RequestKind {
-  return id.startsWith('p5-') ? 'cleanup' : 'phase3';
-}
-
 /** States after which a request never changes again (phase 3 can still be retried after `failed`). */
 export function isFinal(kind: RequestKind, state: string): boolean {
   return (
     ['done', 'rejected', 'expired', 'rolled-back'].includes(state) ||
     (kind === 'cleanup' && state === 'failed')
   );
-}
-
-/** The migration's config, and the account its plans run in as the config names it now. */
-function planAccount(config: Config) {
-  const m = config.migration;
-  if (!m) throw new Error('migration is not configured');
-  const account = config.accounts[m.account];
-  // The key order is part of the plan hash: account, accountId, region come first in every plan.
-  return { m, at: { account: m.account, accountId: account?.id ?? '?', region: account?.region ?? '?' } };
-}
-
-/** The plan for a window, from the config as it is now. */
-export function planOf(config: Config, windowStart: number, windowEnd: number): Plan {
-  const { m, at } = planAccount(config);
-  return {
-    ...at,
-    instanceId: m.instanceId,
-    instanceProfile: m.instanceProfile,
-    role: m.role,
-    windowStart,
-    windowEnd,
-    steps: [...PHASE3_STEPS],
-  };
-}
-
-export function planHash(plan: Plan | CleanupPlan): string {
-  return createHash('sha256').update(JSON.stringify(plan)).digest('hex').slice(0, 16);
-}
-
-/** The cleanup plan for a listing, from the config as it is now (account, bucket, prefix). */
-export function cleanupPlanOf(
-  config: Config,
-  listing: Pick<CleanupPlan, 'objects' | 'bytes' | 'keysHash'>,
-): CleanupPlan {
-  const { m, at } = planAccount(config);
-  return {
-    ...at,
-    bucket: m.bucket,
-    prefix: m.testPrefix,
-    objects: listing.objects,
-    bytes: listing.bytes,
-    keysHash: listing.keysHash,
-  };
-}
-
-/** A digest of a set of object keys (order does not matter). */
-export function keysDigest(keys: Iterable<string>): string {
-  return createHash('sha256')
-    .update([...keys].sort().join('\n'))
-    .digest('hex')
-    .slice(0, 32);
 }
 
 function fromHash(h: Record<string, string>): MigrationRequest | undefined {
@@ -484,7 +387,7 @@ export async function removeCutover(s: MigrationStore, cron: string): Promise<bo
   return (await s.redis.hdel(cutoverKey(s), cron)) === 1;
 }
 
-export async function statusCard(s: MigrationStore): Promise<{ channel: string; ts: string } | undefined> {
+export async function statusCardRef(s: MigrationStore): Promise<{ channel: string; ts: string } | undefined> {
   const h = await s.redis.hgetall(statusKey(s));
   return h.channel && h.ts ? { channel: h.channel, ts: h.ts } : undefined;
 }

@@ -1,12 +1,12 @@
 // Block Kit for /migration: the approval cards (phase 3, the phase-5 cleanup) and the status card.
 // Pure functions of the stored state, so the bot (on a click) and the workers (as the run moves)
 // render the same card.
-import type { Blocks } from '../infra/notifier.js';
-import { formatDuration, formatLocal, slackDate } from '../infra/times.js';
-import { formatBytes } from './dump-alert-card.js';
-import type { CheckItem, Phase2Result } from './migration-aws.js';
-import type { CleanupGate } from './migration-gate.js';
-import type { CleanupRequest, Cutover, MigrationRequest, Phase3Request } from './migration-store.js';
+import type { Blocks } from '../../infra/notifier.js';
+import { formatDuration, formatLocal, slackDate } from '../../infra/times.js';
+import { formatBytes } from '../dump-alert-card.js';
+import type { CheckItem, Phase2Result } from './aws.js';
+import type { CleanupGate } from './gate.js';
+import type { CleanupRequest, Cutover, MigrationRequest, Phase3Request } from './store.js';
 
 const STATE: Record<Phase3Request['state'], string> = {
   pending: ':hourglass: Pending approval',

@@ -1,18 +1,17 @@
 // /migration's long work: the phase-3 request (checks, window, approval card), the run (guarded,
 // resumable steps), expiry, the phase-3 rollback, the checks and the status card; and phase 5's
 // cleanup request (gate, listing, approval card) and its run (delete the listed test dumps).
-import { createHash } from 'node:crypto';
 import { UnrecoverableError } from 'bullmq';
-import type { Config } from '../infra/config.js';
-import { nextFire } from '../infra/cron.js';
-import { UserError, userMessage } from '../infra/errors.js';
-import type { Blocks } from '../infra/notifier.js';
-import { formatLocal } from '../infra/times.js';
-import type { BaseJobData, JobContext, JobKind, WorkerDeps } from './common.js';
-import { formatBytes } from './dump-alert-card.js';
-import { dumpJob, renderKey } from './dump-check.js';
-import { cancelWithNotice, MAINTENANCE_QUEUE, noticeJobId } from './maintenance.js';
-import { createWindow, getWindow, windowsEndingAfter } from './maintenance-store.js';
+import type { Config } from '../../infra/config.js';
+import { nextFire } from '../../infra/cron.js';
+import { UserError, userMessage } from '../../infra/errors.js';
+import type { Blocks } from '../../infra/notifier.js';
+import { formatLocal } from '../../infra/times.js';
+import type { BaseJobData, JobContext, JobKind, WorkerDeps } from '../common.js';
+import { formatBytes } from '../dump-alert-card.js';
+import { dumpJob, renderKey } from '../dump-check.js';
+import { cancelWithNotice, MAINTENANCE_QUEUE, noticeJobId } from '../maintenance.js';
+import { createWindow, getWindow, windowsEndingAfter } from '../maintenance-store.js';
 import {
   associateProfile,
   associations,
@@ -24,41 +23,43 @@ import {
   disassociate,
   isOurProfile,
   listObjects,
-  migrationConfig,
   startInstance,
   stopInstance,
   waitFor,
-} from './migration-aws.js';
-import { approvalCard, cleanupCard, statusCard } from './migration-cards.js';
-import { readCleanupGate, testPrefixProblem } from './migration-gate.js';
+} from './aws.js';
+import { approvalCard, cleanupCard, statusCard } from './cards.js';
+import { readCleanupGate, testPrefixProblem } from './gate.js';
+import {
+  cleanupPlanOf,
+  keysDigest,
+  kindOf,
+  migrationConfig,
+  planHash,
+  planOf,
+  requestIdFor,
+} from './plan.js';
 import {
   approvedKeys,
   type CleanupRequest,
   claimRun,
-  cleanupPlanOf,
   createRequest,
   currentRequest,
   cutovers,
   getRequest,
   isFinal,
-  keysDigest,
-  kindOf,
   latestRequest,
   type MigrationRequest,
   type MigrationStore,
   type Phase3Request,
-  planHash,
-  planOf,
-  type RequestKind,
   type RequestState,
   recordWatch,
   saveFields,
   saveStep,
   setCard,
   setStatusCard,
-  statusCard as storedStatusCard,
+  statusCardRef as storedStatusCard,
   transition,
-} from './migration-store.js';
+} from './store.js';
 
 export const MIGRATION_QUEUE = 'migration';
 
@@ -88,12 +89,6 @@ export interface MigrationResult {
   outcome: string;
 }
 
-/** The request id for the command that asked for it: a retried job makes the same request. */
-export function requestIdFor(slackRequestId: string, kind: RequestKind = 'phase3'): string {
-  const hex = createHash('sha256').update(slackRequestId).digest('hex').slice(0, 8);
-  return `${kind === 'phase3' ? 'p3' : 'p5'}-${hex}`;
-}
-
 function store(deps: WorkerDeps): MigrationStore {
   return { redis: deps.redis, prefix: deps.prefix };
 }
@@ -111,11 +106,6 @@ export function currentPlanHash(config: Config, r: MigrationRequest): string {
   return r.kind === 'phase3'
     ? planHash(planOf(config, r.plan.windowStart, r.plan.windowEnd))
     : planHash(cleanupPlanOf(config, r.plan));
-}
-
-/** "phase-3 request" or "cleanup request", for answers and messages. */
-export function requestLabel(r: Pick<MigrationRequest, 'kind'>): string {
-  return r.kind === 'phase3' ? 'phase-3 request' : 'cleanup request';
 }
 
 /**

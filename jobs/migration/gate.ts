@@ -1,10 +1,10 @@
 // Phase 5's gate: every cron cut over, 14 days since the last cutover, no failed dump check since.
 // A pure function of the cutovers, the latest failure and the time, so the bot's answer to
 // `/migration check 5`, the worker's re-check before it lists anything and the status card agree.
-import type { Config } from '../infra/config.js';
-import { formatLocal } from '../infra/times.js';
-import { type FailedCheck, latestFailure } from './dump-store.js';
-import { type Cutover, cutovers, type MigrationStore } from './migration-store.js';
+import type { Config } from '../../infra/config.js';
+import { formatLocal } from '../../infra/times.js';
+import { type FailedCheck, latestFailure } from '../dump-store.js';
+import { type Cutover, cutovers, type MigrationStore } from './store.js';
 
 export const GATE_DAYS = 14;
 const DAY_MS = 86_400_000;

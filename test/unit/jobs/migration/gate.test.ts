@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../../infra/config.js';
-import { deletionBatches } from '../../../jobs/migration-aws.js';
-import { cleanupCard, statusCard } from '../../../jobs/migration-cards.js';
-import { cleanupGate, cleanupSteps, testPrefixProblem } from '../../../jobs/migration-gate.js';
-import { type CleanupRequest, type Cutover, keysDigest } from '../../../jobs/migration-store.js';
+import { parseConfig } from '../../../../infra/config.js';
+import { deletionBatches } from '../../../../jobs/migration/aws.js';
+import { cleanupCard, statusCard } from '../../../../jobs/migration/cards.js';
+import { cleanupGate, cleanupSteps, testPrefixProblem } from '../../../../jobs/migration/gate.js';
+import { keysDigest } from '../../../../jobs/migration/plan.js';
+import type { CleanupRequest, Cutover } from '../../../../jobs/migration/store.js';
 
 const DAY = 86_400_000;
 const now = Date.parse('2026-06-20T03:00:00Z'); // 12:00 JST
