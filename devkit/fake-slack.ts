@@ -34,6 +34,8 @@ export interface FakeSlackCall {
   at: number;
   /** Answered HTTP 429 (failNext('…', 'ratelimited') or the per-channel limit): nothing was applied. */
   ratelimited?: true;
+  /** The `error` of an `ok: false` answer (a limit Slack enforces, a missing argument, failNext…). */
+  error?: string;
 }
 
 export interface FakeSlackMessage {
@@ -90,8 +92,10 @@ export interface FakeSlack {
   failNext(method: string, error?: string, times?: number): void;
   /** Answers `method` with `{ ok: true, ...body }` from now on (e.g. apps.connections.open's WebSocket URL). */
   setResponse(method: string, body: Record<string, unknown>): void;
-  /** Overrides what users.info returns for `id`. */
+  /** Overrides what users.info returns for `id`; a user with a `name` can be mentioned as `@name` in commands. */
   setUser(id: string, user: FakeSlackUser): void;
+  /** The id of the user set with this `name` (what Slack resolves `@name` to), if any. */
+  userIdByName(name: string): string | undefined;
   /** Turns the per-channel limit (see FakeSlackOptions) on from now, or off with undefined. */
   setPerChannelPerSecond(rate: number | undefined): void;
   close(): Promise<void>;
@@ -163,6 +167,113 @@ function parseArgs(contentType: string, body: string, query: string): Record<str
 /** DMs are addressed by user id but live in a `D…` channel. */
 function dmChannel(channel: string): string {
   return channel.startsWith('U') ? `D${channel.slice(1)}` : channel;
+}
+
+// Slack's documented limits (docs.slack.dev, Block Kit reference): up to 50 blocks in a message and
+// 100 in a modal or Home tab; block_id at most 255 characters and unique in its message or view; a
+// section's text at most 3,000 characters, its fields at most 10 of 2,000 each; a button's text at
+// most 75 characters, its value 2,000, action_id 255. Message text: msg_too_long past 40,000.
+export const SLACK_LIMITS = {
+  messageBlocks: 50,
+  viewBlocks: 100,
+  blockId: 255,
+  sectionText: 3000,
+  sectionFields: 10,
+  sectionFieldText: 2000,
+  buttonText: 75,
+  buttonValue: 2000,
+  actionId: 255,
+  messageText: 40_000,
+} as const;
+
+/** What Slack says of `blocks` (for a message or a view), or undefined when it would take them. */
+export function blockErrors(blocks: unknown, surface: 'message' | 'view'): string[] | undefined {
+  const errors: string[] = [];
+  if (!Array.isArray(blocks)) return ['must be an array [json-pointer:/blocks]'];
+  const max = surface === 'message' ? SLACK_LIMITS.messageBlocks : SLACK_LIMITS.viewBlocks;
+  if (blocks.length > max) errors.push(`no more than ${max} items allowed [json-pointer:/blocks]`);
+  const ids = new Set<string>();
+  blocks.forEach((raw, i) => {
+    const at = `/blocks/${i}`;
+    const block = asObject(raw);
+    if (!block || typeof block.type !== 'string') {
+      errors.push(`must be a block object with a type [json-pointer:${at}]`);
+      return;
+    }
+    const id = block.block_id;
+    if (id !== undefined) {
+      if (typeof id !== 'string' || id.length === 0 || id.length > SLACK_LIMITS.blockId)
+        errors.push(`block_id must be 1 to ${SLACK_LIMITS.blockId} characters [json-pointer:${at}/block_id]`);
+      else if (ids.has(id)) errors.push(`duplicate block_id "${id}" [json-pointer:${at}/block_id]`);
+      else ids.add(id);
+    }
+    if (block.type === 'section') {
+      const text = asObject(block.text);
+      const t = str(text?.text);
+      if (t !== undefined && t.length > SLACK_LIMITS.sectionText)
+        errors.push(
+          `must be less than ${SLACK_LIMITS.sectionText + 1} characters [json-pointer:${at}/text/text]`,
+        );
+      const fields = block.fields;
+      if (Array.isArray(fields)) {
+        if (fields.length > SLACK_LIMITS.sectionFields)
+          errors.push(`no more than ${SLACK_LIMITS.sectionFields} items allowed [json-pointer:${at}/fields]`);
+        fields.forEach((f, j) => {
+          const ft = str(asObject(f)?.text);
+          if (ft !== undefined && ft.length > SLACK_LIMITS.sectionFieldText)
+            errors.push(
+              `must be less than ${SLACK_LIMITS.sectionFieldText + 1} characters [json-pointer:${at}/fields/${j}/text]`,
+            );
+        });
+      }
+      if (!text && !Array.isArray(fields)) errors.push(`a section needs text or fields [json-pointer:${at}]`);
+    }
+    buttonErrors(block, at, errors);
+  });
+  return errors.length ? errors : undefined;
+}
+
+/** Buttons anywhere inside a block (actions elements, a section's accessory). */
+function buttonErrors(node: unknown, at: string, errors: string[]): void {
+  if (Array.isArray(node)) {
+    for (const [i, n] of node.entries()) buttonErrors(n, `${at}/${i}`, errors);
+    return;
+  }
+  const o = asObject(node);
+  if (!o) return;
+  if (o.type === 'button') {
+    const label = str(asObject(o.text)?.text) ?? '';
+    if (label.length === 0 || label.length > SLACK_LIMITS.buttonText)
+      errors.push(
+        `button text must be 1 to ${SLACK_LIMITS.buttonText} characters [json-pointer:${at}/text/text]`,
+      );
+    const value = o.value;
+    if (value !== undefined && (typeof value !== 'string' || value.length > SLACK_LIMITS.buttonValue))
+      errors.push(`must be less than ${SLACK_LIMITS.buttonValue + 1} characters [json-pointer:${at}/value]`);
+    const actionId = o.action_id;
+    if (actionId !== undefined && (typeof actionId !== 'string' || actionId.length > SLACK_LIMITS.actionId))
+      errors.push(`must be less than ${SLACK_LIMITS.actionId + 1} characters [json-pointer:${at}/action_id]`);
+    return;
+  }
+  for (const key of ['elements', 'accessory']) if (key in o) buttonErrors(o[key], `${at}/${key}`, errors);
+}
+
+/**
+ * What Slack answers for a message payload it refuses (text, blocks) or undefined. `needsText`:
+ * a new message with neither text, blocks nor attachments is `no_text`.
+ */
+function messageRefusal(
+  args: Record<string, unknown>,
+  needsText: boolean,
+): { error: string; errors?: string[] } | undefined {
+  const text = str(args.text);
+  if (text !== undefined && text.length > SLACK_LIMITS.messageText) return { error: 'msg_too_long' };
+  if ('blocks' in args && args.blocks !== undefined) {
+    const errors = blockErrors(args.blocks, 'message');
+    if (errors) return { error: 'invalid_blocks', errors };
+  }
+  if (needsText && !text && !Array.isArray(args.blocks) && !args.attachments) return { error: 'no_text' };
+  return undefined;
 }
 
 /**
@@ -255,6 +366,23 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
 
   const ok = (body: Record<string, unknown> = {}): Reply => ({ status: 200, body: { ok: true, ...body } });
   const fail = (error: string): Reply => ({ status: 200, body: { ok: false, error } });
+  const refuse = (r: { error: string; errors?: string[] }): Reply => ({
+    status: 200,
+    body: {
+      ok: false,
+      error: r.error,
+      ...(r.errors
+        ? { errors: r.errors, response_metadata: { messages: r.errors.map((e) => `[ERROR] ${e}`) } }
+        : {}),
+    },
+  });
+  /** views.open / push / update / publish: the view's blocks, up to 100. */
+  const viewRefusal = (args: Record<string, unknown>): Reply | undefined => {
+    const view = asObject(args.view);
+    if (!view) return fail('invalid_arguments');
+    const errors = blockErrors(view.blocks ?? [], 'view');
+    return errors ? refuse({ error: 'invalid_blocks', errors }) : undefined;
+  };
 
   const api = (method: string, args: Record<string, unknown>): Reply => {
     const custom = customResponses.get(method);
@@ -272,6 +400,8 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       case 'chat.postMessage': {
         const target = str(args.channel);
         if (!target) return fail('channel_not_found');
+        const refusal = messageRefusal(args, true);
+        if (refusal) return refuse(refusal);
         const channel = dmChannel(target);
         const ts = nextTs();
         const text = str(args.text) ?? '';
@@ -294,10 +424,13 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
         });
       }
       case 'chat.update': {
+        if (!str(args.channel) || !str(args.ts)) return fail('invalid_arguments');
         const channel = dmChannel(str(args.channel) ?? '');
         const ts = str(args.ts) ?? '';
         const msg = store.get(keyOf(channel, ts));
         if (!msg) return fail('message_not_found');
+        const refusal = messageRefusal(args, false);
+        if (refusal) return refuse(refusal);
         if ('text' in args) msg.text = str(args.text) ?? '';
         if ('blocks' in args) {
           const blocks = asBlocks(args.blocks);
@@ -318,6 +451,8 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
         const user = str(args.user);
         if (!target) return fail('channel_not_found');
         if (!user) return fail('user_not_found');
+        const refusal = messageRefusal(args, true);
+        if (refusal) return refuse(refusal);
         const ts = nextTs();
         const blocks = asBlocks(args.blocks);
         const threadTs = str(args.thread_ts);
@@ -382,8 +517,13 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
           },
         });
       }
+      case 'views.open':
+      case 'views.push':
+      case 'views.update':
+      case 'views.publish':
+        return viewRefusal(args) ?? ok();
       default:
-        // views.open, views.publish and anything else: accepted and recorded.
+        // Anything else: accepted and recorded.
         return ok();
     }
   };
@@ -396,8 +536,11 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     const originalTs = new URLSearchParams(query).get('ts') ?? undefined;
     const blocks = asBlocks(args.blocks);
     const original = originalTs ? store.get(keyOf(channel, originalTs)) : undefined;
+    const deleting = args.delete_original === true || args.delete_original === 'true';
+    const refusal = deleting ? undefined : messageRefusal(args, false);
+    if (refusal) return refuse(refusal);
 
-    if (args.delete_original === true || args.delete_original === 'true') {
+    if (deleting) {
       if (originalTs) store.delete(keyOf(channel, originalTs));
     } else if ((args.replace_original === true || args.replace_original === 'true') && original) {
       original.text = str(args.text) ?? '';
@@ -446,13 +589,11 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     if (isResponse) call.url = `${baseUrl}${rawUrl}`;
     const failure = takeFailure(method) ?? (isApi ? throttle(method, args, call.at) : undefined);
     if (failure?.status === 429) call.ratelimited = true;
+    // The answer is worked out (and the store changed) before the call is seen by waiters.
+    const reply = failure ?? (isApi ? api(method, args) : responseUrlCall(path, query, args));
+    if (reply.body.ok === false && typeof reply.body.error === 'string') call.error = reply.body.error;
     record(call);
-
-    if (failure) {
-      send(res, failure);
-      return;
-    }
-    send(res, isApi ? api(method, args) : responseUrlCall(path, query, args));
+    send(res, reply);
   };
 
   const server = createServer((req, res) => {
@@ -558,6 +699,11 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     },
     setUser(id, user) {
       users.set(id, user);
+    },
+    userIdByName(name) {
+      const want = name.toLowerCase();
+      for (const [id, u] of users) if (u.name?.toLowerCase() === want) return id;
+      return undefined;
     },
     setPerChannelPerSecond(rate) {
       perChannelPerSecond = checkRate(rate);

@@ -1,4 +1,7 @@
 import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 
 /** Values Slack puts in every payload that tests rarely care about. */
 const DEFAULT_TEAM_ID = 'T0DEVKIT';
@@ -45,9 +48,53 @@ function channelName(channelId: string): string {
   return channelId.startsWith('D') ? 'directmessage' : 'devkit';
 }
 
+/**
+ * How Slack turns what a person typed into a slash command's `text`. Slack HTML-escapes `&`, `<`
+ * and `>` in every message text, commands included (`&amp;`, `&lt;`, `&gt;`); with the command's
+ * `should_escape: true` in the app manifest it also turns a mention picked in the composer,
+ * `@name`, into `<@U…|name>` (left as plain `@name` text when false, or when Slack knows no such user).
+ */
+export interface SlackTyping {
+  /** The command's `should_escape`; default: what the repo's manifest.yml says (false when it lacks the command). */
+  shouldEscape?(command: string): boolean;
+  /** The user id Slack knows by `name` (e.g. the fake Slack's users), for `@name`; undefined = no such user. */
+  userIdByName?(name: string): string | undefined;
+}
+
+const MANIFEST_PATH = fileURLToPath(new URL('../manifest.yml', import.meta.url));
+let manifestEscapes: Map<string, boolean> | undefined;
+
+/** `should_escape` of `command` in the repo's manifest.yml (false when absent, as Slack defaults). */
+export function manifestShouldEscape(command: string): boolean {
+  if (!manifestEscapes) {
+    const manifest = parseYaml(readFileSync(MANIFEST_PATH, 'utf8')) as {
+      features?: { slash_commands?: { command?: string; should_escape?: boolean }[] };
+    };
+    manifestEscapes = new Map(
+      (manifest.features?.slash_commands ?? []).flatMap((c) =>
+        c.command ? [[c.command, c.should_escape === true] as const] : [],
+      ),
+    );
+  }
+  return manifestEscapes.get(command) ?? false;
+}
+
+/** The `text` Slack posts for a command typed as `typed` (see SlackTyping). */
+export function slackCommandText(command: string, typed: string, typing: SlackTyping = {}): string {
+  const escaped = typed.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const shouldEscape = typing.shouldEscape ?? manifestShouldEscape;
+  if (!shouldEscape(command) || !typing.userIdByName) return escaped;
+  const idOf = typing.userIdByName;
+  return escaped.replace(/(^|\s)@([a-z0-9][a-z0-9._-]*)/gi, (whole, lead: string, name: string) => {
+    const id = idOf(name);
+    return id ? `${lead}<@${id}|${name}>` : whole;
+  });
+}
+
 export interface SlashCommandInput {
   /** With the leading slash, e.g. `/aws`. */
   command: string;
+  /** What the person typed after the command; Slack's escaping is applied (see SlackTyping). */
   text: string;
   userId: string;
   userName?: string;
@@ -55,6 +102,10 @@ export interface SlashCommandInput {
   teamId?: string;
   responseUrl: string;
   triggerId?: string;
+  /** Who Slack knows and how the command escapes (default: the manifest, nobody known). */
+  typing?: SlackTyping;
+  /** Send `text` exactly as given, as if Slack had already escaped it (for tests of odd payloads). */
+  verbatim?: boolean;
 }
 
 /** Form-encoded body of a slash command exactly as Slack posts it. */
@@ -70,7 +121,7 @@ export function slashCommandBody(input: SlashCommandInput): string {
     user_id: input.userId,
     user_name: input.userName ?? input.userId.toLowerCase(),
     command: input.command,
-    text: input.text,
+    text: input.verbatim ? input.text : slackCommandText(input.command, input.text, input.typing),
     api_app_id: API_APP_ID,
     is_enterprise_install: 'false',
     response_url: input.responseUrl,
@@ -147,6 +198,8 @@ export interface SlackClientOptions {
   /** The bot's events endpoint, e.g. `http://127.0.0.1:3000/slack/events`. */
   url: string;
   signingSecret: string;
+  /** How typed command text becomes Slack's `text` (pass the fake Slack to resolve `@name` mentions). */
+  typing?: SlackTyping;
 }
 
 export interface SlackRequestClient {
@@ -185,7 +238,8 @@ export function createSlackClient(opts: SlackClientOptions): SlackRequestClient 
   };
   return {
     send,
-    command: (input, sendOpts) => send(slashCommandBody(input), sendOpts),
+    command: (input, sendOpts) =>
+      send(slashCommandBody({ ...input, typing: input.typing ?? opts.typing }), sendOpts),
     click: (input, sendOpts) => send(blockActionsBody(input), sendOpts),
   };
 }

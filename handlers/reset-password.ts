@@ -1,7 +1,8 @@
 import type { App } from '@slack/bolt';
 import { type BotDeps, type CommandSpec, registerCommand } from '../bot/listeners.js';
-import type { Config, Person } from '../infra/config.js';
-import { UserError } from '../infra/errors.js';
+import { type Config, isAllowed, type Person } from '../infra/config.js';
+import { DeniedError, UserError } from '../infra/errors.js';
+import { parseMention, quoteSlack } from '../infra/slack-text.js';
 import { RESET_PASSWORD_QUEUE, type ResetPasswordData } from '../jobs/reset-password.js';
 
 const USAGE = '`/reset-password [@person | iam-user-name] [account]`';
@@ -16,10 +17,13 @@ export interface ResetArgs {
   account?: string;
 }
 
-const MENTION = /^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$/;
 const WORD = /^[\w+=,.@-]{1,64}$/;
 
-/** Parses `[target] [account]`; a lone word that is an account alias means "me, in that account". */
+/**
+ * Parses `[target] [account]`: a mention (`<@U…|name>` or `<@U…>`, as Slack sends it with
+ * `should_escape`) names a person; any other word names an IAM user. A lone word that is an account
+ * alias means "me, in that account".
+ */
 export function parseResetArgs(text: string, config: Config, requester: string): ResetArgs {
   const words = text.split(/\s+/).filter(Boolean);
   if (words.length > 2) throw new UserError('usage', 'too many arguments');
@@ -27,18 +31,22 @@ export function parseResetArgs(text: string, config: Config, requester: string):
   let target: ResetTarget = { kind: 'self' };
   let account: string | undefined;
   if (first !== undefined) {
-    const m = MENTION.exec(first);
-    if (m?.[1]) target = m[1] === requester ? { kind: 'self' } : { kind: 'mention', slack: m[1] };
+    const mention = parseMention(first);
+    if (mention)
+      target = mention.id === requester ? { kind: 'self' } : { kind: 'mention', slack: mention.id };
     else if (words.length === 1 && first in config.accounts) account = first;
     else if (WORD.test(first)) target = { kind: 'iam', name: first };
     else
-      throw new UserError('usage', `"${first.slice(0, 80)}" is neither a Slack mention nor an IAM user name`);
+      throw new UserError(
+        'usage',
+        `"${quoteSlack(first, 80)}" is neither a Slack mention nor an IAM user name`,
+      );
   }
   if (second !== undefined) {
     if (!(second in config.accounts)) {
       throw new UserError(
         'unknown_account',
-        `unknown account "${second.slice(0, 64)}"; known accounts: ${Object.keys(config.accounts).join(', ')}`,
+        `unknown account "${quoteSlack(second, 64)}"; known accounts: ${Object.keys(config.accounts).join(', ')}`,
       );
     }
     account = second;
@@ -46,15 +54,34 @@ export function parseResetArgs(text: string, config: Config, requester: string):
   return { target, account };
 }
 
-/** The permission a reset needs: resetting yourself versus someone else. */
+/** The account a reset is for: the one named, else resetPassword.defaultAccount. */
+function accountOf(args: ResetArgs, config: Config): string | undefined {
+  return args.account ?? config.resetPassword.defaultAccount;
+}
+
+/**
+ * The one identity rule: nobody named = the caller; a mention = that Slack user; a bare word = the
+ * person whose IAM user in the account it is, and nothing else (never a `name`). An IAM user listed
+ * for two people is refused when the config loads, so a bare word names at most one person.
+ */
+export function targetPerson(args: ResetArgs, config: Config, requester: string): Person | undefined {
+  const t = args.target;
+  if (t.kind === 'self') return config.people.find((p) => p.slack === requester);
+  if (t.kind === 'mention') return config.people.find((p) => p.slack === t.slack);
+  const account = accountOf(args, config);
+  return account === undefined ? undefined : config.people.find((p) => p.iamUsers[account] === t.name);
+}
+
+/**
+ * The permission a reset needs: `reset-password.self` only when the person it resolves to is the
+ * caller's own `people` entry; anyone else needs `reset-password.other`. A bare word that is nobody's
+ * IAM user asks for self, so a caller in `people` hears that plainly (and nothing changes).
+ */
 export function resetAction(args: ResetArgs, config: Config, requester: string): string {
   if (args.target.kind === 'self') return 'reset-password.self';
-  if (args.target.kind === 'iam') {
-    const alias = args.account ?? config.resetPassword.defaultAccount;
-    const me = config.people.find((p) => p.slack === requester);
-    if (me && alias && me.iamUsers[alias] === args.target.name) return 'reset-password.self';
-  }
-  return 'reset-password.other';
+  const person = targetPerson(args, config, requester);
+  if (person) return person.slack === requester ? 'reset-password.self' : 'reset-password.other';
+  return args.target.kind === 'iam' ? 'reset-password.self' : 'reset-password.other';
 }
 
 export interface ResolvedReset {
@@ -69,32 +96,29 @@ export function resolveReset(args: ResetArgs, config: Config, requester: string)
   if (!account) {
     throw new UserError('no_account', 'name an account (no resetPassword.defaultAccount is configured)');
   }
-  let person: Person | undefined;
+  const person = targetPerson({ ...args, account }, config, requester);
   const t = args.target;
-  if (t.kind === 'self') {
-    person = config.people.find((p) => p.slack === requester);
-    if (!person) {
+  if (!person) {
+    if (t.kind === 'self') {
       throw new UserError(
         'unknown_person',
         `you (<@${requester}>) are not listed in people in the bot's config`,
       );
     }
-  } else if (t.kind === 'mention') {
-    person = config.people.find((p) => p.slack === t.slack);
-    if (!person) {
+    if (t.kind === 'mention') {
       throw new UserError(
         'unknown_person',
         `<@${t.slack}> is not listed in people in the bot's config: add them with email, gpgKey and iamUsers`,
       );
     }
-  } else {
-    person = config.people.find((p) => p.iamUsers[account] === t.name || p.name === t.name);
-    if (!person) {
-      throw new UserError(
-        'unknown_person',
-        `nobody in people has the IAM user "${t.name}" in ${account}; check the name or add people[].iamUsers.${account}`,
-      );
-    }
+    const hint = t.name.startsWith('@')
+      ? " (to name a person, pick them from Slack's mention list so the command carries their Slack id)"
+      : '';
+    throw new UserError(
+      'unknown_person',
+      `nobody in people has the IAM user "${quoteSlack(t.name, 64)}" in ${account}; nothing was changed. ` +
+        `A bare word names an IAM user in the account${hint}; check the name or add people[].iamUsers.${account}`,
+    );
   }
   const iamUser = person.iamUsers[account];
   if (!iamUser) {
@@ -132,6 +156,12 @@ export const resetPasswordCommand: CommandSpec<ResetArgs> = {
   permission: (args, req, deps) => resetAction(args, deps.config, req.userId),
   async execute(args, req, deps) {
     const { person, account, iamUser } = resolveReset(args, deps.config, req.userId);
+    // The permission checked was chosen from this same resolution; say so again before queueing.
+    if (person.slack !== req.userId && !isAllowed(deps.config, req.userId, 'reset-password.other')) {
+      throw new DeniedError(
+        "you may reset only your own password: resetting someone else's needs reset-password.other",
+      );
+    }
     if (!deps.env.SMTP_URL) {
       throw new UserError(
         'smtp_not_configured',

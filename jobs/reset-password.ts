@@ -1,27 +1,33 @@
 import { randomBytes } from 'node:crypto';
 import type { Job } from 'bullmq';
-import { awsFailure, isNotFound } from '../infra/aws-errors.js';
+import { awsFailure, isNetworkError, isNotFound } from '../infra/aws-errors.js';
 import type { Config, Person } from '../infra/config.js';
-import { UserError, userMessage } from '../infra/errors.js';
+import { TransientError, UserError, userMessage } from '../infra/errors.js';
 import type { Blocks } from '../infra/notifier.js';
 import { maskEmail } from '../infra/redact.js';
 import type { BaseJobData, JobContext, JobKind } from './common.js';
 
 export const RESET_PASSWORD_QUEUE = 'reset-password';
 
-/** Job data: names only. The password never enters it; after the change only the ciphertext may. */
+/**
+ * Job data: names and progress flags only. The password never enters it, and neither do the nonce
+ * it is derived from nor its ciphertext: those live in the reset's state key (resetStateKey), which
+ * expires within the job's retry horizon, so a job that ends in a way our code never sees (stalled
+ * past maxStalledCount, removed) leaves nothing behind for long.
+ */
 export interface ResetPasswordData extends BaseJobData {
   account: string;
   iamUser: string;
   person: string;
-  /** Set once the password was changed, so a retry only re-sends the mail. */
-  pending?: { ciphertext: string; fingerprint: string; changedAt: string };
+  /** Set once the password was changed, so a retry only re-sends the mail (the ciphertext is in the state key). */
+  pending?: { fingerprint: string; changedAt: string };
+  /** An attempt has asked IAM for the change and not yet seen a definite answer. */
+  changing?: true;
   /**
-   * With CHATOPS_STATE_KEY: the random nonce the password is derived from, saved before IAM is
-   * asked to change it. A retry that finds it without `pending` cannot know whether IAM applied the
-   * change, so it sets the same password again (re-derived) rather than a second one.
+   * A change went unanswered (a worker died, a timeout, a 5xx): IAM may have applied it. Kept until
+   * the job ends, so a later refusal or throttling is never reported as "nothing changed".
    */
-  nonce?: string;
+  unsure?: true;
 }
 
 export interface ResetPasswordResult {
@@ -61,14 +67,89 @@ function mailBody(config: Config, d: ResetPasswordData, password: string): strin
   ].join('\n');
 }
 
+/** The Redis hash with a reset's secrets-adjacent state: `nonce`, then `ciphertext` once changed. */
+export function resetStateKey(prefix: string, jobId: string): string {
+  return `${prefix}:rp-state:${jobId}`;
+}
+
+/** Time allowed for one attempt (key, IAM, gpg, mail, each with its own timeouts) and for a stall's re-run. */
+export const ATTEMPT_ALLOWANCE_MS = 10 * 60_000;
+
 /**
- * The error of a failed password change. When IAM answered it with a refusal (4xx), nothing was
- * changed: the nonce is dropped, so the outcome says so and a retry starts afresh.
+ * How long from now a reset can still be running: the backoff before each remaining retry plus an
+ * allowance per remaining attempt and one more for a stalled attempt's re-run. The state key's TTL;
+ * refreshed at every attempt, so it outlives the job by at most this and never by more.
  */
-async function refused(ctx: JobContext<ResetPasswordData>, err: unknown, what: string): Promise<Error> {
+export function retryHorizonMs(job: Pick<Job, 'attemptsMade' | 'opts'>): number {
+  const attempts = job.opts.attempts ?? 1;
+  const made = job.attemptsMade;
+  const b = job.opts.backoff;
+  const backoff = typeof b === 'number' ? { type: 'fixed', delay: b } : b;
+  let waits = 0;
+  // The failure of attempt n (n = made + 1 … attempts - 1) waits before attempt n + 1.
+  for (let n = made + 1; n < attempts; n++) {
+    const delay = backoff?.delay ?? 0;
+    if (backoff?.type === 'fixed') waits += delay;
+    else if (backoff?.type === 'exponential') waits += Math.round(2 ** (n - 1) * delay);
+    // A custom strategy is opaque here: allow a minute (or its delay) per retry.
+    else if (backoff) waits += Math.max(delay, 60_000);
+  }
+  return waits + (attempts - made + 1) * ATTEMPT_ALLOWANCE_MS;
+}
+
+interface ResetState {
+  nonce?: string;
+  ciphertext?: string;
+}
+
+async function readState(
+  ctx: JobContext<ResetPasswordData>,
+  job: Job<ResetPasswordData>,
+): Promise<ResetState> {
+  const key = resetStateKey(ctx.deps.prefix, job.id as string);
+  const [[, h]] = (await ctx.deps.redis.multi().hgetall(key).pexpire(key, retryHorizonMs(job)).exec()) as [
+    [Error | null, Record<string, string>],
+  ];
+  return { nonce: h.nonce, ciphertext: h.ciphertext };
+}
+
+async function writeState(
+  ctx: JobContext<ResetPasswordData>,
+  job: Job<ResetPasswordData>,
+  patch: ResetState,
+): Promise<void> {
+  const key = resetStateKey(ctx.deps.prefix, job.id as string);
+  await ctx.deps.redis
+    .multi()
+    .hset(key, patch as Record<string, string>)
+    .pexpire(key, retryHorizonMs(job))
+    .exec();
+}
+
+async function dropState(ctx: JobContext<ResetPasswordData>, job: Job<ResetPasswordData>): Promise<void> {
+  await ctx.deps.redis.del(resetStateKey(ctx.deps.prefix, job.id as string));
+}
+
+/**
+ * The error of a failed password change, and what it tells us. An IAM answer of 4xx means this
+ * attempt changed nothing: throttling (HTTP 400 `Throttling`) stays retryable with the same nonce;
+ * another refusal drops the nonce unless an earlier change went unanswered (then the password may
+ * still have changed, and the outcome must say so). No answer, or a 5xx: the change may have been
+ * applied, so `changing` stays set and the next attempt knows.
+ */
+async function changeFailed(
+  ctx: JobContext<ResetPasswordData>,
+  job: Job<ResetPasswordData>,
+  err: unknown,
+  what: string,
+): Promise<Error> {
   const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  if (status !== undefined && status >= 400 && status < 500) await ctx.save({ nonce: undefined });
-  return awsFailure(err, what);
+  const failure = awsFailure(err, what);
+  const answered = status !== undefined && status >= 400 && status < 500 && !isNetworkError(err);
+  if (!answered) return failure;
+  await ctx.save({ changing: undefined });
+  if (!(failure instanceof TransientError) && !job.data.unsure) await dropState(ctx, job);
+  return failure;
 }
 
 async function changePassword(job: Job<ResetPasswordData>, ctx: JobContext<ResetPasswordData>) {
@@ -106,16 +187,20 @@ async function changePassword(job: Job<ResetPasswordData>, ctx: JobContext<Reset
   const stateKey = ctx.deps.env.CHATOPS_STATE_KEY;
   let random: import('../infra/password.js').RandomInt | undefined;
   if (stateKey) {
-    if (d.nonce) {
+    let { nonce } = await readState(ctx, job);
+    if (nonce) {
       ctx.log.warn(
         { iamUser: d.iamUser, account: d.account },
         'an earlier attempt may have changed the password without seeing the answer: setting the same one again',
       );
     } else {
-      await ctx.save({ nonce: randomBytes(16).toString('hex') });
+      nonce = randomBytes(16).toString('hex');
+      await writeState(ctx, job, { nonce });
     }
-    random = derivedRandom(stateKey, `reset-password:${job.id}`, job.data.nonce as string);
+    random = derivedRandom(stateKey, `reset-password:${job.id}`, nonce);
   }
+  // From here until IAM answers, the change may be applied without this attempt knowing.
+  await ctx.save({ changing: true });
   let password = generatePassword(policyFromIam(policy), random);
   let created = false;
   try {
@@ -127,7 +212,7 @@ async function changePassword(job: Job<ResetPasswordData>, ctx: JobContext<Reset
       }),
     );
   } catch (err) {
-    if (!isNotFound(err)) throw await refused(ctx, err, `UpdateLoginProfile ${d.iamUser}`);
+    if (!isNotFound(err)) throw await changeFailed(ctx, job, err, `UpdateLoginProfile ${d.iamUser}`);
     try {
       await iam.send(
         new iamSdk.CreateLoginProfileCommand({
@@ -138,15 +223,17 @@ async function changePassword(job: Job<ResetPasswordData>, ctx: JobContext<Reset
       );
       created = true;
     } catch (err2) {
-      throw await refused(ctx, err2, `CreateLoginProfile ${d.iamUser}`);
+      throw await changeFailed(ctx, job, err2, `CreateLoginProfile ${d.iamUser}`);
     }
   }
   const ciphertext = await encryptor.encryptText(armored, mailBody(config, d, password));
   password = '';
-  const pending = { ciphertext, fingerprint: key.fingerprint, changedAt: new Date().toISOString() };
-  await ctx.save({ pending });
+  const pending = { fingerprint: key.fingerprint, changedAt: new Date(ctx.deps.clock.now()).toISOString() };
+  // The ciphertext first: a pending mark never points at a copy that was not saved.
+  await writeState(ctx, job, { ciphertext });
+  await ctx.save({ pending, changing: undefined });
   ctx.log.info({ iamUser: d.iamUser, account: d.account, created }, 'login profile updated');
-  return { pending, created, email: person.email };
+  return { pending, ciphertext, created, email: person.email };
 }
 
 export const resetPasswordJob: JobKind<ResetPasswordData, ResetPasswordResult> = {
@@ -165,11 +252,22 @@ export const resetPasswordJob: JobKind<ResetPasswordData, ResetPasswordResult> =
     let created = false;
     let email: string;
     let pending = d.pending;
+    let ciphertext: string | undefined;
     if (pending) {
       email = findPerson(ctx.deps.config, d.person).email;
+      ciphertext = (await readState(ctx, job)).ciphertext;
+      if (!ciphertext) {
+        throw new UserError(
+          'ciphertext_expired',
+          'its encrypted copy expired from Redis before it could be mailed',
+        );
+      }
     } else {
+      // An attempt that finds a change still marked in flight follows one that never saw IAM's answer.
+      if (d.changing && !d.unsure) await ctx.save({ unsure: true });
       const changed = await changePassword(job, ctx);
       pending = changed.pending;
+      ciphertext = changed.ciphertext;
       created = changed.created;
       email = changed.email;
     }
@@ -177,10 +275,11 @@ export const resetPasswordJob: JobKind<ResetPasswordData, ResetPasswordResult> =
       from: ctx.deps.config.resetPassword.mailFrom,
       to: email,
       subject: `AWS console password reset: ${d.iamUser} in ${d.account}`,
-      text: `Your new AWS console password is in the PGP message below, encrypted to key ${pending.fingerprint}.\n\n${pending.ciphertext}`,
+      text: `Your new AWS console password is in the PGP message below, encrypted to key ${pending.fingerprint}.\n\n${ciphertext}`,
     });
     // The ciphertext and the nonce have done their job; drop them from Redis.
-    await ctx.save({ pending: undefined, nonce: undefined });
+    await dropState(ctx, job);
+    await ctx.save({ pending: undefined, unsure: undefined });
     const maskedEmail = maskEmail(email);
     await ctx.report(
       `${title}: done, mailed to ${maskedEmail}`,
@@ -202,7 +301,7 @@ export const resetPasswordJob: JobKind<ResetPasswordData, ResetPasswordResult> =
           `the password WAS changed, but the mail could not be delivered: ${why}`,
           'run /reset-password again once mail works',
         ]
-      : d.nonce
+      : d.unsure || d.changing
         ? [
             `the password MAY have been changed (IAM's answer was not seen) and nothing was mailed: ${why}`,
             'run /reset-password again',
@@ -221,6 +320,8 @@ export const resetPasswordJob: JobKind<ResetPasswordData, ResetPasswordResult> =
         )
         .catch((e) => ctx.log.warn({ err: String(e) }, 'could not post the alert'));
     }
-    if (changed || d.nonce) await ctx.save({ pending: undefined, nonce: undefined });
+    await dropState(ctx, job);
+    if (changed || d.unsure || d.changing)
+      await ctx.save({ pending: undefined, unsure: undefined, changing: undefined });
   },
 };

@@ -413,7 +413,8 @@ async function main(): Promise<number> {
 
     session = createSession({
       slack,
-      client: createSlackClient({ url: `${bot.url}/slack/events`, signingSecret }),
+      // Typed commands reach the bot as Slack would send them: @name mentions per manifest.yml.
+      client: createSlackClient({ url: `${bot.url}/slack/events`, signingSecret, typing: slack }),
       people: PEOPLE,
       commands: await manifestCommands(),
       mailbox,

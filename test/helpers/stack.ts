@@ -168,6 +168,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const config = loadConfig(configPath);
 
   const slack = await startFakeSlack();
+  // Slack knows everyone in people by name, so a command typed with @name carries their mention.
+  for (const p of configPeople) slack.setUser(p.slack, { name: p.name, email: p.email });
   opts.beforeStart?.(slack);
   const smtp = await startSmtpCapture();
   const logs: string[] = [];
@@ -211,7 +213,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   for (const role of roles) await startInstance(role);
   const botPorts = instances.map((i) => i.port).filter((p): p is number => p !== undefined);
   const clients = botPorts.map((port) =>
-    createSlackClient({ url: `http://127.0.0.1:${port}/slack/events`, signingSecret: SIGNING_SECRET }),
+    createSlackClient({
+      url: `http://127.0.0.1:${port}/slack/events`,
+      signingSecret: SIGNING_SECRET,
+      typing: slack,
+    }),
   );
   const redis = connectRedis({ REDIS_URL: redisUrl, REDIS_CLUSTER_NODES: opts.env?.REDIS_CLUSTER_NODES });
   const auditReader = createRedisAuditLog(

@@ -190,6 +190,8 @@ describe('npm run playground -- --script', () => {
         '# no role: denied',
         '/as bob',
         '/ddb-export prod_txlog',
+        '# a mention reaches the bot as Slack sends it (manifest.yml: should_escape), and is denied',
+        '/reset-password @alice',
         '',
       ].join('\n'),
     );
@@ -201,7 +203,7 @@ describe('npm run playground -- --script', () => {
     });
     await run.waitFor(/--keep: everything keeps running/, 120_000);
     const out = run.output();
-    expect(out, out).toMatch(/── script done: 4 steps; .* 0 failed; 0 errors/);
+    expect(out, out).toMatch(/── script done: 5 steps; .* 0 failed; 0 errors/);
     const state = JSON.parse(readFileSync(join(dir, 'run/state.json'), 'utf8')) as State;
     expect(state.motoStarted).toBe(true);
     expect(state.redisStarted).toBe(false);
@@ -254,6 +256,10 @@ describe('npm run playground -- --script', () => {
     expect(replyTo(out, 'bob@#general> /ddb-export prod_txlog')).toMatch(
       /You are not allowed to do that \(ddb-export; allowed roles: admin, interrupt-catcher\)/,
     );
+    // "@alice" arrived as <@U0ALICE|alice>: someone else, so the other permission; never an IAM user "@alice".
+    expect(replyTo(out, 'bob@#general> /reset-password @alice')).toMatch(
+      /You are not allowed to do that \(reset-password\.other; allowed roles: admin, interrupt-catcher\)/,
+    );
     const redis = createRedis(state.redisUrl);
     try {
       const rows = (await redis.xrange(`${state.prefix}:audit`, '-', '+')).map(([, f]) => {
@@ -262,6 +268,7 @@ describe('npm run playground -- --script', () => {
         return `${o.user}:${o.action}:${o.outcome}`;
       });
       expect(rows).toContain('U0BOB:ddb-export:denied');
+      expect(rows).toContain('U0BOB:reset-password.other:denied');
       expect(rows).toContain('U0ALICE:reset-password:succeeded');
       expect(rows).toContain('U0CAROL:ddb-export:queued');
 

@@ -1,10 +1,13 @@
-import { GetLoginProfileCommand } from '@aws-sdk/client-iam';
+import { GetLoginProfileCommand, type IAMClient, IAMServiceException } from '@aws-sdk/client-iam';
+import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGpgHome } from '../../devkit/index.js';
+import { type AwsClients, createAwsClients } from '../../infra/aws.js';
 import { TransientError } from '../../infra/errors.js';
 import { createSmtpMailer, type Mailer } from '../../infra/mailer.js';
 import { checkPassword, policyFromIam } from '../../infra/password.js';
-import { makeKeys } from '../fixtures/keys.js';
+import { RESET_PASSWORD_QUEUE, resetStateKey, retryHorizonMs } from '../../jobs/reset-password.js';
+import { makeKey, makeKeys } from '../fixtures/keys.js';
 import {
   ACCOUNTS,
   defaultPeople,
@@ -14,6 +17,7 @@ import {
   seedStrictPolicy,
   startStack,
 } from '../helpers/stack.js';
+import { until } from '../helpers/wait.js';
 
 const DEV = ACCOUNTS['osio-dev'].id;
 let stack: Stack | undefined;
@@ -151,7 +155,8 @@ describe('/reset-password end to end', () => {
     stack = await startStack();
     const s = stack;
     await seedIamUser(s.iam('osio'), 'alice.smith');
-    const ack = await s.command('U0CAROL', '/reset-password', '<@U0ALICE|alice> osio');
+    // Typed as in Slack; the fake sends it as <@U0ALICE|alice> (manifest.yml: should_escape).
+    const ack = await s.command('U0CAROL', '/reset-password', '@alice osio');
     expect(ack.text).toMatch(/alice\.smith in osio/);
     const keys = await makeKeys();
     const password = passwordIn(await decryptMail(s, 'alice@example.com', keys.valid.privateKey));
@@ -164,7 +169,7 @@ describe('/reset-password end to end', () => {
     const s = stack;
     await seedIamUser(s.iam('osio-dev'), 'alice');
     const before = await s.motoPassword(DEV, 'alice');
-    const ack = await s.command('U0BOB', '/reset-password', '<@U0ALICE>');
+    const ack = await s.command('U0BOB', '/reset-password', '@alice');
     expect(ack.text).toMatch(/not allowed.*reset-password\.other.*admin, interrupt-catcher/);
     const byName = await s.command('U0BOB', '/reset-password', 'alice');
     expect(byName.text).toMatch(/not allowed/);
@@ -197,7 +202,8 @@ describe('/reset-password errors change nothing in IAM and say why', () => {
     people.push({ slack: 'U0NOKEY', name: 'nokey', key: 'none', iamUsers: { 'osio-dev': 'nokey' } });
     stack = await startStack({ people });
     const s = stack;
-    expect((await s.command('U0OPS', '/reset-password', '<@U0GHOST>')).text).toMatch(
+    s.slack.setUser('U0GHOST', { name: 'ghost' }); // in the workspace, not in people
+    expect((await s.command('U0OPS', '/reset-password', '@ghost')).text).toMatch(
       /<@U0GHOST> is not listed in people/,
     );
     expect((await s.command('U0OPS', '/reset-password', 'ghost')).text).toMatch(
@@ -329,6 +335,238 @@ describe('/reset-password errors change nothing in IAM and say why', () => {
     );
     expect(String(alert.args.text)).toMatch(/alice in osio-dev was reset but could not be mailed/);
     expect(await dumpRedis(s.redis, s.prefix)).not.toMatch(/BEGIN PGP MESSAGE/);
+  });
+});
+
+describe('one identity rule', () => {
+  it('"/reset-password bob" with only the self permission resets the caller\'s own IAM user bob, never the person named bob', async () => {
+    const k = await makeKeys();
+    // Listed first, the person *named* bob is whom a lookup that also matched names would pick.
+    const people = [
+      {
+        slack: 'U0OTHER',
+        name: 'bob',
+        key: await makeKey('bob@example.com'),
+        iamUsers: { 'osio-dev': 'robert' },
+      },
+      { slack: 'U0ALICE', name: 'alice', key: k.valid, iamUsers: { 'osio-dev': 'bob' } },
+      { slack: 'U0OPS', name: 'ops', key: await makeKey('ops@example.com'), iamUsers: { 'osio-dev': 'ops' } },
+    ];
+    stack = await startStack({ people });
+    const s = stack;
+    const iam = s.iam('osio-dev');
+    await seedIamUser(iam, 'bob');
+    await seedIamUser(iam, 'robert');
+    const robertBefore = await s.motoPassword(DEV, 'robert');
+
+    const ack = await s.command('U0ALICE', '/reset-password', 'bob');
+    expect(ack.text).toMatch(/Queued: resetting the console password of bob in osio-dev/);
+    const password = passwordIn(await decryptMail(s, 'alice@example.com', k.valid.privateKey));
+    expect(await s.motoPassword(DEV, 'bob')).toBe(password);
+    await statusMessage(s, 'U0ALICE', /done/);
+
+    // The person named bob: typed as a mention, it is someone else, and alice may not.
+    const denied = await s.command('U0ALICE', '/reset-password', '@bob');
+    expect(denied.text).toMatch(/not allowed.*reset-password\.other/);
+    const byIam = await s.command('U0ALICE', '/reset-password', 'robert');
+    expect(byIam.text).toMatch(/not allowed.*reset-password\.other/);
+    const nobody = await s.command('U0ALICE', '/reset-password', 'bobby');
+    expect(nobody.text).toMatch(/nobody in people has the IAM user "bobby" in osio-dev; nothing was changed/);
+
+    await new Promise((r) => setTimeout(r, 500)); // a second job would have started by now
+    expect(await s.motoPassword(DEV, 'robert')).toBe(robertBefore);
+    expect(s.smtp.messages.flatMap((m) => m.to)).toEqual(['alice@example.com']);
+    const audit = await s.auditRows();
+    expect(audit.map((r) => `${r.user}:${r.action}:${r.outcome}:${r.target ?? ''}`)).toEqual([
+      'U0ALICE:reset-password.self:queued:bob@osio-dev',
+      'U0ALICE:reset-password:succeeded:bob@osio-dev',
+      'U0ALICE:reset-password.other:denied:',
+      'U0ALICE:reset-password.other:denied:',
+      'U0ALICE:reset-password.self:invalid:',
+    ]);
+  });
+});
+
+/**
+ * AWS clients whose IAM UpdateLoginProfile goes through `fault` (an SDK middleware, the SDK's own
+ * hook): the test decides per call whether IAM sees it and what answer the worker gets.
+ */
+function faultyIam(fault: (n: number, send: () => Promise<unknown>, password: string) => Promise<unknown>): {
+  aws: AwsClients;
+  use(real: AwsClients): void;
+  passwords: string[];
+} {
+  let real: AwsClients | undefined;
+  const passwords: string[] = [];
+  const aws: AwsClients = {
+    account: (alias) => (real as AwsClients).account(alias),
+    client(ctor, alias, requester) {
+      const client = (real as AwsClients).client(ctor, alias, requester);
+      (client as unknown as IAMClient).middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName !== 'UpdateLoginProfileCommand') return next(args);
+          const password = String((args.input as { Password?: string }).Password);
+          passwords.push(password);
+          return fault(passwords.length, () => next(args), password) as never;
+        },
+        { step: 'initialize', name: 'testIamFault' },
+      );
+      return client;
+    },
+  };
+  return { aws, passwords, use: (r) => (real = r) };
+}
+
+/** IAM applied the change, but its answer never reached the worker (the SDK gave up waiting). */
+function unanswered(): Error {
+  return Object.assign(new Error('Connection timed out after 1000 ms'), {
+    name: 'TimeoutError',
+    $metadata: {},
+  });
+}
+
+/** IAM's answer to a request over its rate: HTTP 400, Throttling. */
+function throttled(): Error {
+  return new IAMServiceException({
+    name: 'Throttling',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+    message: 'Rate exceeded',
+  });
+}
+
+describe('a reset whose change went unanswered, then met IAM throttling', () => {
+  it('keeps its nonce through the throttling: the next attempt sets the same password again; one mail', async () => {
+    const iam = faultyIam(async (n, send) => {
+      if (n === 1) {
+        await send();
+        throw unanswered();
+      }
+      if (n === 2) throw throttled();
+      return send();
+    });
+    stack = await startStack({ jobs: { attempts: 3, backoffMs: 100 }, workerOverrides: { aws: iam.aws } });
+    const s = stack;
+    iam.use(createAwsClients(s.config));
+    await seedIamUser(s.iam('osio-dev'), 'alice');
+    await s.command('U0ALICE', '/reset-password');
+    const keys = await makeKeys();
+    const password = passwordIn(await decryptMail(s, 'alice@example.com', keys.valid.privateKey));
+    await statusMessage(s, 'U0ALICE', /done/);
+    expect(iam.passwords).toHaveLength(3);
+    // Throttling is not a refusal: the nonce stayed, so every attempt asked for the same password.
+    expect(new Set(iam.passwords).size).toBe(1);
+    expect(iam.passwords[0]).toBe(password);
+    expect(await s.motoPassword(DEV, 'alice')).toBe(password);
+    expect(s.smtp.messages).toHaveLength(1);
+    expect(await s.redis.keys(`${s.prefix}:rp-state:*`)).toEqual([]);
+  });
+
+  it('when the attempts run out on throttling, says the password MAY have changed, never "nothing was changed"', async () => {
+    const iam = faultyIam(async (n, send) => {
+      if (n === 1) {
+        await send();
+        throw unanswered();
+      }
+      throw throttled();
+    });
+    stack = await startStack({ jobs: { attempts: 2, backoffMs: 100 }, workerOverrides: { aws: iam.aws } });
+    const s = stack;
+    iam.use(createAwsClients(s.config));
+    await seedIamUser(s.iam('osio-dev'), 'alice');
+    await s.command('U0ALICE', '/reset-password');
+    const msg = await statusMessage(s, 'U0ALICE', /failed/);
+    const shown = JSON.stringify(msg.blocks);
+    expect(shown).toMatch(/the password MAY have been changed/);
+    expect(shown).toMatch(/Throttling/);
+    expect(shown).not.toMatch(/nothing was changed/);
+    // And it did change: IAM holds the first attempt's password.
+    expect(await s.motoPassword(DEV, 'alice')).toBe(iam.passwords[0]);
+    expect(s.smtp.messages).toHaveLength(0);
+    // The job is over: its nonce is gone.
+    expect(await s.redis.keys(`${s.prefix}:rp-state:*`)).toEqual([]);
+  });
+
+  it('a refusal with no unanswered change before it still says nothing was changed, and keeps nothing', async () => {
+    const iam = faultyIam(async () => {
+      throw new IAMServiceException({
+        name: 'PasswordPolicyViolation',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 400 },
+        message: 'Password does not conform to the account password policy.',
+      });
+    });
+    stack = await startStack({ jobs: { attempts: 3, backoffMs: 100 }, workerOverrides: { aws: iam.aws } });
+    const s = stack;
+    iam.use(createAwsClients(s.config));
+    await seedIamUser(s.iam('osio-dev'), 'alice');
+    const before = await s.motoPassword(DEV, 'alice');
+    await s.command('U0ALICE', '/reset-password');
+    const msg = await statusMessage(s, 'U0ALICE', /failed/);
+    expect(JSON.stringify(msg.blocks)).toMatch(/nothing was changed: AWS refused UpdateLoginProfile alice/);
+    expect(iam.passwords).toHaveLength(1); // a refusal is not retried
+    expect(await s.motoPassword(DEV, 'alice')).toBe(before);
+    expect(await s.redis.keys(`${s.prefix}:rp-state:*`)).toEqual([]);
+  });
+});
+
+describe('a reset that fails by stalling', () => {
+  it('leaves no nonce or ciphertext in its job, and its state key expires within the retry horizon', async () => {
+    // Mail hangs after the change: each worker is shut down mid-send, so the job stalls twice and
+    // BullMQ fails it (maxStalledCount 1) without our processor ever seeing an error.
+    const hang = () => new Promise<never>(() => {});
+    stack = await startStack({
+      topology: { bots: 1, workers: 1 },
+      jobs: { attempts: 3, backoffMs: 200, lockMs: 1000 },
+      env: { CHATOPS_SHUTDOWN_TIMEOUT_MS: '100' },
+      workerOverrides: { mailer: { verify: async () => {}, send: hang, close: () => {} } },
+    });
+    const s = stack;
+    await seedIamUser(s.iam('osio-dev'), 'alice');
+    await s.command('U0ALICE', '/reset-password');
+    const queue = new Queue(RESET_PASSWORD_QUEUE, { connection: s.redis, prefix: s.prefix });
+    try {
+      const job = async () => (await queue.getJobs(['active', 'wait', 'failed', 'completed']))[0];
+      await until('the change saved and the mail hanging', async () =>
+        (await job())?.data.pending ? true : undefined,
+      );
+      const stateKey = resetStateKey(s.prefix, (await job())?.id as string);
+      expect(await s.redis.hget(stateKey, 'ciphertext')).toMatch(/BEGIN PGP MESSAGE/);
+      await s.instances[1]?.close();
+      await s.startInstance('worker');
+      const started = () => s.logs.filter((l) => l.includes('"msg":"job started"')).length;
+      await until('the job taken over after its first stall', () => started() >= 2);
+      await s.instances[2]?.close();
+      await s.startInstance('worker');
+      const failed = await until(
+        'BullMQ to fail the job for stalling',
+        async () => {
+          const j = await job();
+          return j && (await queue.getJobState(j.id as string)) === 'failed' ? j : undefined;
+        },
+        20_000,
+      );
+      expect(failed.failedReason).toMatch(/stalled/);
+      // Our processor's catch never ran: the requester's message still says "working".
+      expect(s.slack.messages('D0ALICE').map((m) => m.text)).not.toContainEqual(
+        expect.stringMatching(/failed/),
+      );
+      // Nothing secret-adjacent in the job; the state key has a TTL within the job's retry horizon.
+      const jobText = await dumpRedis(s.redis, `${s.prefix}:${RESET_PASSWORD_QUEUE}:${failed.id}`);
+      expect(jobText).not.toMatch(/BEGIN PGP MESSAGE/);
+      expect(failed.data).not.toHaveProperty('nonce');
+      expect(JSON.stringify(failed.data)).not.toMatch(/PGP|ciphertext/);
+      const ttl = await s.redis.pttl(stateKey);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(retryHorizonMs({ attemptsMade: 0, opts: failed.opts }));
+      // Everything under the prefix that holds the ciphertext expires.
+      for (const key of await s.redis.keys(`${s.prefix}:*`)) {
+        const text = await dumpRedis(s.redis, key);
+        if (/BEGIN PGP MESSAGE/.test(text)) expect(await s.redis.pttl(key), key).toBeGreaterThan(0);
+      }
+    } finally {
+      await queue.close();
+    }
   });
 });
 

@@ -295,4 +295,111 @@ describe('fake-slack', () => {
     expect(res.status).toBe(400);
     expect((await client.auth.test()).ok).toBe(true);
   });
+
+  describe("refuses what Slack refuses, with Slack's documented limits", () => {
+    const section = (text: string, blockId?: string) => ({
+      type: 'section',
+      ...(blockId ? { block_id: blockId } : {}),
+      text: { type: 'mrkdwn', text },
+    });
+    const button = (value: string, label = 'Go') => ({
+      type: 'actions',
+      elements: [{ type: 'button', action_id: 'go', value, text: { type: 'plain_text', text: label } }],
+    });
+    /** Posts through the real Web API client and returns Slack's error (or "ok"). */
+    const post = (args: Record<string, unknown>) =>
+      client
+        .apiCall('chat.postMessage', { channel: 'C1', text: 'x', ...args })
+        .then(() => 'ok')
+        .catch((err: { data?: { error?: string; errors?: string[] } }) => err.data?.error ?? String(err));
+
+    it('invalid_blocks for a duplicate block_id, and nothing is posted', async () => {
+      expect(await post({ blocks: [section('a', 'same'), section('b', 'same')] })).toBe('invalid_blocks');
+      const [call] = fake.callsTo('chat.postMessage');
+      expect(call?.error).toBe('invalid_blocks');
+      expect(fake.messages('C1')).toEqual([]);
+      expect(await post({ blocks: [section('a', 'one'), section('b', 'two')] })).toBe('ok');
+    });
+
+    it('invalid_blocks past 50 blocks in a message; 50 are fine', async () => {
+      const blocks = (n: number) => Array.from({ length: n }, (_, i) => section(`line ${i}`));
+      expect(await post({ blocks: blocks(51) })).toBe('invalid_blocks');
+      expect(await post({ blocks: blocks(50) })).toBe('ok');
+      expect(fake.messages('C1')).toHaveLength(1);
+    });
+
+    it('invalid_blocks past 100 blocks in a modal or Home tab; 100 are fine', async () => {
+      const view = (n: number) => ({
+        type: 'modal',
+        title: { type: 'plain_text', text: 'x' },
+        blocks: Array.from({ length: n }, (_, i) => section(`line ${i}`)),
+      });
+      await expect(client.views.open({ trigger_id: 't', view: view(101) as never })).rejects.toMatchObject({
+        data: { error: 'invalid_blocks' },
+      });
+      await expect(client.views.publish({ user_id: 'U1', view: view(101) as never })).rejects.toMatchObject({
+        data: { error: 'invalid_blocks' },
+      });
+      expect((await client.views.open({ trigger_id: 't', view: view(100) as never })).ok).toBe(true);
+    });
+
+    it('invalid_blocks for a section text over 3,000 characters, with the pointer Slack gives', async () => {
+      expect(await post({ blocks: [section('x'.repeat(3000))] })).toBe('ok');
+      const res = await client
+        .apiCall('chat.postMessage', { channel: 'C1', text: 'x', blocks: [section('x'.repeat(3001))] })
+        .catch((err: { data: Record<string, unknown> }) => err.data);
+      expect(res).toMatchObject({ ok: false, error: 'invalid_blocks' });
+      expect(JSON.stringify(res)).toContain('json-pointer:/blocks/0/text/text');
+    });
+
+    it('invalid_blocks for a button value over 2,000 characters', async () => {
+      expect(await post({ blocks: [button('v'.repeat(2000))] })).toBe('ok');
+      expect(await post({ blocks: [button('v'.repeat(2001))] })).toBe('invalid_blocks');
+      expect(await post({ blocks: [button('v', 'l'.repeat(76))] })).toBe('invalid_blocks');
+    });
+
+    it('msg_too_long for text over 40,000 characters', async () => {
+      expect(await post({ text: 'y'.repeat(40_000) })).toBe('ok');
+      expect(await post({ text: 'y'.repeat(40_001) })).toBe('msg_too_long');
+    });
+
+    it('no_text for a new message with neither text nor blocks', async () => {
+      expect(await post({ text: undefined })).toBe('no_text');
+      expect(await post({ text: undefined, blocks: [section('only blocks')] })).toBe('ok');
+    });
+
+    it('invalid_arguments for chat.update without ts or channel; an update is held to the same limits', async () => {
+      const posted = await client.chat.postMessage({ channel: 'C1', text: 'v1' });
+      const update = (args: Record<string, unknown>) =>
+        client
+          .apiCall('chat.update', args)
+          .then(() => 'ok')
+          .catch((err: { data?: { error?: string } }) => err.data?.error);
+      expect(await update({ channel: 'C1', text: 'v2' })).toBe('invalid_arguments');
+      expect(await update({ ts: posted.ts, text: 'v2' })).toBe('invalid_arguments');
+      expect(await update({ channel: 'C1', ts: posted.ts, text: 'z'.repeat(40_001) })).toBe('msg_too_long');
+      expect(
+        await update({ channel: 'C1', ts: posted.ts, blocks: [section('a', 'b'), section('c', 'b')] }),
+      ).toBe('invalid_blocks');
+      expect(fake.messages('C1')[0]).toMatchObject({ text: 'v1', edits: 0 });
+      expect(await update({ channel: 'C1', ts: posted.ts, text: 'v2' })).toBe('ok');
+    });
+
+    it('holds response_url messages to the same limits', async () => {
+      const res = await fetch(fake.responseUrl('C5', 'U5'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ text: 'x', blocks: [section('a', 'b'), section('c', 'b')] }),
+      });
+      expect(await res.json()).toMatchObject({ ok: false, error: 'invalid_blocks' });
+      expect(fake.messages('C5')).toEqual([]);
+    });
+  });
+
+  it('knows users by name, for @name mentions in slash commands', () => {
+    fake.setUser('U0BOB', { name: 'bob' });
+    expect(fake.userIdByName('bob')).toBe('U0BOB');
+    expect(fake.userIdByName('Bob')).toBe('U0BOB');
+    expect(fake.userIdByName('nobody')).toBeUndefined();
+  });
 });

@@ -6,7 +6,9 @@ import { freePort } from '../../../devkit/free-port.js';
 import {
   blockActionsBody,
   createSlackClient,
+  manifestShouldEscape,
   signSlackRequest,
+  slackCommandText,
   slashCommandBody,
 } from '../../../devkit/slack-signer.js';
 
@@ -67,7 +69,8 @@ describe('payload builders', () => {
       user_id: 'U1',
       user_name: 'alice',
       command: '/aws',
-      text: 'rotate key & more',
+      // Slack escapes &, < and > in every command's text.
+      text: 'rotate key &amp; more',
       api_app_id: expect.any(String),
       is_enterprise_install: 'false',
       response_url: 'http://127.0.0.1/response/C1/U1/1',
@@ -99,10 +102,57 @@ describe('payload builders', () => {
   });
 });
 
+describe("Slack's escaping of slash-command text", () => {
+  const users = (known: Record<string, string>) => ({ userIdByName: (n: string) => known[n] });
+
+  it('always turns &, < and > into entities, whatever should_escape says', () => {
+    for (const shouldEscape of [() => true, () => false]) {
+      expect(slackCommandText('/x', 'a & b <!channel> <@U0EVIL> <https://x|y>', { shouldEscape })).toBe(
+        'a &amp; b &lt;!channel&gt; &lt;@U0EVIL&gt; &lt;https://x|y&gt;',
+      );
+    }
+  });
+
+  it('with should_escape, turns @name of a known user into <@ID|name>; unknown names stay text', () => {
+    const typing = { shouldEscape: () => true, ...users({ bob: 'U0BOB' }) };
+    expect(slackCommandText('/x', '@bob osio', typing)).toBe('<@U0BOB|bob> osio');
+    expect(slackCommandText('/x', 'ask @bob and @ghost', typing)).toBe('ask <@U0BOB|bob> and @ghost');
+    expect(slackCommandText('/x', 'mail bob@bob.example', typing)).toBe('mail bob@bob.example');
+  });
+
+  it('without should_escape, @name stays plain text even for a known user', () => {
+    expect(slackCommandText('/x', '@bob', { shouldEscape: () => false, ...users({ bob: 'U0BOB' }) })).toBe(
+      '@bob',
+    );
+  });
+
+  it("reads should_escape from the repo's manifest: true for /reset-password, false for /maintenance", () => {
+    expect(manifestShouldEscape('/reset-password')).toBe(true);
+    expect(manifestShouldEscape('/maintenance')).toBe(false);
+    expect(manifestShouldEscape('/not-in-the-manifest')).toBe(false);
+    const known = users({ bob: 'U0BOB' });
+    expect(slackCommandText('/reset-password', '@bob', known)).toBe('<@U0BOB|bob>');
+    expect(slackCommandText('/maintenance', 'schedule +1h 1h ask @bob', known)).toBe(
+      'schedule +1h 1h ask @bob',
+    );
+  });
+
+  it('slashCommandBody escapes unless told the text is verbatim', () => {
+    const base = { command: '/reset-password', userId: 'U1', responseUrl: 'http://r/' };
+    const text = (b: string) => new URLSearchParams(b).get('text');
+    expect(text(slashCommandBody({ ...base, text: '<@U0BOB>' }))).toBe('&lt;@U0BOB&gt;');
+    expect(text(slashCommandBody({ ...base, text: '<@U0BOB>', verbatim: true }))).toBe('<@U0BOB>');
+    expect(text(slashCommandBody({ ...base, text: '@bob', typing: users({ bob: 'U0BOB' }) }))).toBe(
+      '<@U0BOB|bob>',
+    );
+  });
+});
+
 describe('createSlackClient against a real Bolt app', () => {
   let fake: FakeSlack;
   let app: App;
   let client: ReturnType<typeof createSlackClient>;
+  let url: string;
 
   beforeAll(async () => {
     fake = await startFakeSlack();
@@ -116,13 +166,17 @@ describe('createSlackClient against a real Bolt app', () => {
       await ack();
       await respond({ text: `you said ${command.text}` });
     });
+    app.command('/reset-password', async ({ ack, command }) => {
+      await ack({ text: `got ${command.text}` });
+    });
     app.action('approve', async ({ ack, respond, body }) => {
       await ack();
       await respond({ replace_original: true, text: `approved by ${body.user.id}` });
     });
     const port = await freePort();
     await app.start(port);
-    client = createSlackClient({ url: `http://127.0.0.1:${port}/slack/events`, signingSecret: SECRET });
+    url = `http://127.0.0.1:${port}/slack/events`;
+    client = createSlackClient({ url, signingSecret: SECRET });
   });
   afterAll(async () => {
     await app?.stop();
@@ -162,6 +216,17 @@ describe('createSlackClient against a real Bolt app', () => {
     expect(res.status).toBe(200);
     await fake.waitFor((c) => c.method === 'response_url' && c.args.text === 'approved by U9');
     expect(fake.messages('C2')).toMatchObject([{ ts, text: 'approved by U9', edits: 1 }]);
+  });
+
+  it('sends what Slack would: entities always, and @name mentions of users the fake knows', async () => {
+    fake.setUser('U0BOB', { name: 'bob' });
+    const typed = createSlackClient({ url, signingSecret: SECRET, typing: fake });
+    const input = { command: '/reset-password', userId: 'U1', responseUrl: fake.responseUrl('C1', 'U1') };
+    const res = await typed.command({ ...input, text: '@bob & <@U0EVIL>' });
+    expect((res.json as { text: string }).text).toBe('got <@U0BOB|bob> &amp; &lt;@U0EVIL&gt;');
+    // Without the fake, Slack knows nobody: the mention stays text.
+    const plain = await client.command({ ...input, text: '@bob' });
+    expect((plain.json as { text: string }).text).toBe('got @bob');
   });
 
   it('forged and stale requests are rejected by the app', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseResetArgs, resetAction, resolveReset } from '../../../handlers/reset-password.js';
+import { parseResetArgs, resetAction, resolveReset, targetPerson } from '../../../handlers/reset-password.js';
 import { parseConfig } from '../../../infra/config.js';
 
 const config = parseConfig(
@@ -85,6 +85,86 @@ describe('/reset-password arguments', () => {
     );
     expect(() => resolveReset({ target: { kind: 'self' } }, config, 'U0STRANGER')).toThrow(
       /not listed in people/,
+    );
+  });
+
+  it('escapes the bad argument it quotes back', () => {
+    for (const bad of ['<!channel>', '<https://x|y>', 'a&b']) {
+      let message = '';
+      try {
+        parseResetArgs(bad, config, 'U0ALICE');
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toMatch(/neither a Slack mention nor an IAM user name/);
+      expect(message).not.toMatch(/[<>]|&(?!amp;|lt;|gt;)/);
+    }
+    expect(() => parseResetArgs('bob <!here>', config, 'U0ALICE')).toThrow(/unknown account "&lt;!here&gt;"/);
+  });
+});
+
+describe('one identity rule: a bare word is an IAM user in the account, never a name', () => {
+  // U0OTHER is *named* bob; U0ME's IAM user in osio-dev *is* bob. Listed first, U0OTHER would win
+  // any lookup that also matched names.
+  const confusing = parseConfig(
+    {
+      accounts: { 'osio-dev': { id: '619539278362', region: 'us-east-1' } },
+      roles: { admin: ['U0ADMIN'] },
+      people: [
+        {
+          slack: 'U0OTHER',
+          name: 'bob',
+          email: 'other@example.com',
+          gpgKey: 'o.asc',
+          iamUsers: { 'osio-dev': 'robert' },
+        },
+        {
+          slack: 'U0ME',
+          name: 'me',
+          email: 'me@example.com',
+          gpgKey: 'm.asc',
+          iamUsers: { 'osio-dev': 'bob' },
+        },
+      ],
+      resetPassword: { defaultAccount: 'osio-dev' },
+    },
+    '/tmp',
+  );
+
+  it('resolves "bob" to the person whose IAM user is bob (the caller), with the self permission', () => {
+    const args = parseResetArgs('bob', confusing, 'U0ME');
+    expect(args.target).toEqual({ kind: 'iam', name: 'bob' });
+    expect(targetPerson(args, confusing, 'U0ME')?.slack).toBe('U0ME');
+    expect(resetAction(args, confusing, 'U0ME')).toBe('reset-password.self');
+    expect(resolveReset(args, confusing, 'U0ME')).toMatchObject({
+      person: { slack: 'U0ME' },
+      iamUser: 'bob',
+    });
+  });
+
+  it('needs the other permission for anyone else, named by IAM user or mention', () => {
+    expect(resetAction(parseResetArgs('robert', confusing, 'U0ME'), confusing, 'U0ME')).toBe(
+      'reset-password.other',
+    );
+    expect(resetAction(parseResetArgs('<@U0OTHER|bob>', confusing, 'U0ME'), confusing, 'U0ME')).toBe(
+      'reset-password.other',
+    );
+    // The person named bob asking for "bob" asks for someone else's IAM user.
+    expect(resetAction(parseResetArgs('bob', confusing, 'U0OTHER'), confusing, 'U0OTHER')).toBe(
+      'reset-password.other',
+    );
+  });
+
+  it("a bare word that is nobody's IAM user in the account is a clear error that changes nothing", () => {
+    for (const word of ['me', 'ghost', '@bob']) {
+      const args = parseResetArgs(word, confusing, 'U0ME');
+      expect(targetPerson(args, confusing, 'U0ME')).toBeUndefined();
+      expect(() => resolveReset(args, confusing, 'U0ME')).toThrow(
+        new RegExp(`nobody in people has the IAM user "${word}" in osio-dev; nothing was changed`),
+      );
+    }
+    expect(() => resolveReset(parseResetArgs('@bob', confusing, 'U0ME'), confusing, 'U0ME')).toThrow(
+      /pick them from Slack's mention list/,
     );
   });
 });
