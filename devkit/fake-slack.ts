@@ -7,6 +7,8 @@ const MAX_MESSAGES = 100_000;
 /** Form fields that @slack/web-api JSON-encodes inside form bodies. */
 const JSON_FORM_KEYS = new Set(['blocks', 'attachments', 'view', 'metadata']);
 const BASE_TS_SECONDS = 1_700_000_000;
+/** Errors for payloads Slack refuses (not injected ones): worth a warning wherever they happen. */
+const REFUSALS = new Set(['invalid_blocks', 'msg_too_long', 'no_text', 'invalid_arguments']);
 
 export interface FakeSlackOptions {
   /** Port to bind on 127.0.0.1; 0 or omitted picks a free port. */
@@ -591,7 +593,14 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     if (failure?.status === 429) call.ratelimited = true;
     // The answer is worked out (and the store changed) before the call is seen by waiters.
     const reply = failure ?? (isApi ? api(method, args) : responseUrlCall(path, query, args));
-    if (reply.body.ok === false && typeof reply.body.error === 'string') call.error = reply.body.error;
+    if (reply.body.ok === false && typeof reply.body.error === 'string') {
+      call.error = reply.body.error;
+      // A payload real Slack would refuse is a bug in the caller: say so wherever the test runs.
+      if (!failure && REFUSALS.has(call.error)) {
+        const why = Array.isArray(reply.body.errors) ? `: ${reply.body.errors.join('; ')}` : '';
+        process.emitWarning(`fake-slack refused ${method} with ${call.error}${why}`.slice(0, 2000));
+      }
+    }
     record(call);
     send(res, reply);
   };

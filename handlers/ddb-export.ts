@@ -12,7 +12,7 @@ import {
   engineName,
 } from '../jobs/ddb-export.js';
 import { TABLE_NAME } from '../jobs/ddb-export-definition.js';
-import { initCard, markReady, setItem } from '../jobs/progress-card.js';
+import { initCard, markReady, setItem, slackSafe } from '../jobs/progress-card.js';
 
 const USAGE = '`/ddb-export <table> [table…] [--native]`';
 const FLAGS = new Set(['--native']);
@@ -24,10 +24,11 @@ export interface DdbExportArgs {
   engine: DdbEngine;
 }
 
-// Shown back to the user: short, and inert in Slack (no mentions, links or code-span breaks).
+// Shown back to the user as typed, short, and inert in Slack: escaped (no mention, link or
+// broadcast), backticks as "'", control and bidi-override characters as "?".
 function shown(word: string): string {
-  const cut = word.length > 40 ? `${word.slice(0, 40)}…` : word;
-  return `"${cut.replace(/[^\x20-\x7e…]|[<>&`]/g, '?')}"`;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it replaces
+  return `"${slackSafe(word.replace(/[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]/g, '?'), 40)}"`;
 }
 
 /**

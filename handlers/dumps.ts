@@ -9,6 +9,7 @@ import {
 import type { RequestContext } from '../bot/middleware.js';
 import { nextFire } from '../infra/cron.js';
 import { UserError } from '../infra/errors.js';
+import { quoteSlack } from '../infra/slack-text.js';
 import { formatLocal } from '../infra/times.js';
 import { formatBytes } from '../jobs/dump-alert-card.js';
 import { dumpJob } from '../jobs/dump-check.js';
@@ -21,7 +22,6 @@ import {
   getLastCheck,
 } from '../jobs/dump-store.js';
 import { DUMPS_QUEUE } from '../jobs/dumps.js';
-import { inert } from '../jobs/maintenance.js';
 
 const USAGE = '`/dumps [status | check [job]]`';
 const JOB_NAME = /^[\w.-]{1,100}$/;
@@ -37,10 +37,10 @@ export function parseDumpsArgs(text: string): DumpsArgs {
   if (sub === 'check' && rest.length <= 1) {
     const job = rest[0];
     if (job !== undefined && !JOB_NAME.test(job))
-      throw new UserError('usage', `"${inert(job.slice(0, 40))}" is not a dump job name`);
+      throw new UserError('usage', `"${quoteSlack(job, 40)}" is not a dump job name`);
     return job === undefined ? { sub: 'check' } : { sub: 'check', job };
   }
-  throw new UserError('usage', `unknown subcommand "${inert(text.trim().slice(0, 40))}"`);
+  throw new UserError('usage', `unknown subcommand "${quoteSlack(text.trim(), 40)}"`);
 }
 
 function store(deps: BotDeps): DumpStore {
@@ -82,11 +82,11 @@ async function status(deps: BotDeps): Promise<Outcome> {
             }`
           : 'no object seen yet';
       const checked = last?.at
-        ? `last check ${formatLocal(last.at, zone)}: ${last.verdict} (${last.reason})`
+        ? `last check ${formatLocal(last.at, zone)}: ${last.verdict} (${quoteSlack(last.reason, 300)})`
         : 'not checked yet';
       const open =
         alert && alert.state !== 'resolved' ? alertText(alert, deps.config.channels.alerts) : 'no open alert';
-      return `• *${j.name}* (\`${j.cron}\` + ${j.graceMinutes} min): ${object}; ${checked}; ${open}; next check ${formatLocal(next, zone)}`;
+      return `• *${quoteSlack(j.name, 100)}* (\`${j.cron}\` + ${j.graceMinutes} min): ${object}; ${checked}; ${open}; next check ${formatLocal(next, zone)}`;
     }),
   );
   const more = dumps.jobs.length > jobs.length ? `\n…and ${dumps.jobs.length - jobs.length} more jobs` : '';
@@ -101,7 +101,7 @@ async function check(job: string | undefined, req: RequestContext, deps: BotDeps
   if (job !== undefined && !dumpJob(deps.config, job)) {
     throw new UserError(
       'unknown_job',
-      `there is no dump job "${inert(job)}"; configured: ${dumps.jobs.map((j) => j.name).join(', ')}`,
+      `there is no dump job "${quoteSlack(job, 100)}"; configured: ${dumps.jobs.map((j) => quoteSlack(j.name, 100)).join(', ')}`,
     );
   }
   const jobs = job === undefined ? dumps.jobs.map((j) => j.name) : [job];
@@ -198,7 +198,7 @@ async function recheck(value: string, req: RequestContext, deps: BotDeps): Promi
       reply: { text: ':information_source: This alert no longer exists; nothing was checked.' },
     };
   if (!dumpJob(deps.config, a.job)) {
-    throw new UserError('unknown_job', `the dump job "${inert(a.job)}" is no longer configured`);
+    throw new UserError('unknown_job', `the dump job "${quoteSlack(a.job, 100)}" is no longer configured`);
   }
   const res = await deps.queues.enqueue(
     DUMPS_QUEUE,
@@ -224,7 +224,9 @@ async function recheck(value: string, req: RequestContext, deps: BotDeps): Promi
   return {
     outcome: 'queued',
     target: id,
-    reply: { text: `:mag: Re-checking *${a.job}* for ${a.day}; the alert message shows the result.` },
+    reply: {
+      text: `:mag: Re-checking *${quoteSlack(a.job, 100)}* for ${a.day}; the alert message shows the result.`,
+    },
   };
 }
 

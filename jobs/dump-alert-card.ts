@@ -1,6 +1,7 @@
 // The dump alert message (one per job per day) and its thread replies, as pure functions of the
 // alert record: every edit re-renders the whole message from Redis.
 import type { Blocks } from '../infra/notifier.js';
+import { quoteSlack } from '../infra/slack-text.js';
 import { formatLocal, slackDate } from '../infra/times.js';
 import type { DumpAlert, Finding } from './dump-store.js';
 import { slackSafe } from './progress-card.js';
@@ -67,9 +68,9 @@ export function alertCard(
     const seen = r?.seenKey
       ? `\`${slackSafe(r.seenKey, 300)}\` ${formatBytes(r.seenSize ?? 0)}`
       : 'the object';
-    const text = `:white_check_mark: Resolved: dump *${slackSafe(a.job)}* for ${a.day}`;
+    const text = `:white_check_mark: Resolved: dump *${quoteSlack(a.job, 150)}* for ${a.day}`;
     return {
-      text: `Resolved: dump ${a.job} for ${a.day}`,
+      text: `Resolved: dump ${quoteSlack(a.job, 150)} for ${a.day}`,
       blocks: [
         {
           type: 'section',
@@ -90,7 +91,7 @@ export function alertCard(
     };
   }
   const mention = a.state === 'open' && !a.windowId ? mentionText(opts.mention) : '';
-  const head = `${mention ? `${mention} ` : ''}:rotating_light: *Dump alert: ${slackSafe(a.job)}* for ${a.day}`;
+  const head = `${mention ? `${mention} ` : ''}:rotating_light: *Dump alert: ${quoteSlack(a.job, 150)}* for ${a.day}`;
   const lines = [head];
   if (f) {
     lines.push(`*Expected:* ${expectedText(f, zone)}`);
@@ -103,7 +104,7 @@ export function alertCard(
   const notes: string[] = [];
   if (a.windowId) {
     notes.push(
-      `:construction: During maintenance window \`${a.windowId}\` *${slackSafe(a.windowTitle ?? '', 150)}*${a.windowEnd ? ` (until ${formatLocal(a.windowEnd, zone)})` : ''}: no mention; checked again when it ends.`,
+      `:construction: During maintenance window \`${a.windowId}\` *${quoteSlack(a.windowTitle ?? '', 150)}*${a.windowEnd ? ` (until ${formatLocal(a.windowEnd, zone)})` : ''}: no mention; checked again when it ends.`,
     );
   }
   if (a.state === 'acked' && a.ackedBy) {
@@ -135,7 +136,7 @@ export function alertCard(
       },
     ],
   });
-  const fallback = `${mention ? `${mention} ` : ''}Dump alert: ${a.job} for ${a.day}: ${f ? VERDICT_TEXT[f.verdict] : 'failing'} (${a.count} failure${a.count === 1 ? '' : 's'})`;
+  const fallback = `${mention ? `${mention} ` : ''}Dump alert: ${quoteSlack(a.job, 150)} for ${a.day}: ${f ? VERDICT_TEXT[f.verdict] : 'failing'} (${a.count} failure${a.count === 1 ? '' : 's'})`;
   return { text: fallback, blocks };
 }
 
@@ -152,5 +153,5 @@ export function resolvedReply(a: DumpAlert, zone: string): string {
 export function notifyReply(a: DumpAlert, opts: { zone: string; mention?: string }): string {
   const m = mentionText(opts.mention);
   const why = a.count > 1 ? `still failing (${a.count} failures)` : 'failing';
-  return `${m ? `${m} ` : ''}:rotating_light: Dump *${slackSafe(a.job)}* for ${a.day} is ${why}: ${a.last ? seenText(a.last, opts.zone) : ''}`;
+  return `${m ? `${m} ` : ''}:rotating_light: Dump *${quoteSlack(a.job, 150)}* for ${a.day} is ${why}: ${a.last ? seenText(a.last, opts.zone) : ''}`;
 }

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../infra/logger.js';
 import type { Blocks, MessageRef, Notifier } from '../infra/notifier.js';
 import type { Redis } from '../infra/redis.js';
+import { quoteSlack } from '../infra/slack-text.js';
 
 export type ItemState =
   | 'queued'
@@ -160,10 +161,12 @@ export function formatDuration(ms: number): string {
   return `${sec}s`;
 }
 
-/** Text from AWS or users, made inert for Slack mrkdwn (no mentions, links or broken code spans). */
+/**
+ * Text from AWS or users, made inert for Slack mrkdwn: quoteSlack (no mentions, links or
+ * broadcasts), and no backtick, so it can sit inside a code span without breaking out of it.
+ */
 export function slackSafe(s: string, max = 600): string {
-  const cut = s.length > max ? `${s.slice(0, max)}…` : s;
-  return cut.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/`/g, "'");
+  return quoteSlack(s, max).replace(/`/g, "'");
 }
 
 function elapsed(item: CardItem, now: number): string {

@@ -26,14 +26,22 @@ describe('/ddb-export arguments', () => {
     expect(() => parseDdbExportArgs('good_table `id` --native')).toThrow(/"'id'"|"\?id\?"/);
   });
 
-  it('keeps the echoed name inert in Slack', () => {
-    let msg = '';
-    try {
-      parseDdbExportArgs('<!channel>');
-    } catch (err) {
-      msg = (err as Error).message;
+  it('keeps the echoed name inert in Slack: escaped as typed, never raw', () => {
+    const message = (text: string) => {
+      try {
+        parseDdbExportArgs(text);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return '';
+    };
+    for (const bad of ['<!channel>', '<!here>', '<@U0EVIL>', '<https://x|y>', 'a&b']) {
+      const msg = message(bad);
+      expect(msg).toContain('is not a table name');
+      expect(msg).not.toMatch(/[<>]|&(?!amp;|lt;|gt;)/);
     }
-    expect(msg).not.toMatch(/[<>]/);
+    expect(message('<!channel>')).toContain('"&lt;!channel&gt;"');
+    expect(message('prod_txlog --<!here>')).toContain('unknown option "--&lt;!here&gt;"');
   });
 
   it('gives usage help for unknown flags, no table, and too many tables', () => {
