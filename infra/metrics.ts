@@ -435,8 +435,11 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       labelNames,
       registers,
       async collect() {
-        if (!sources[source]) return;
         g.reset();
+        // prom-client gives a gauge without labels a default 0, which would read as "the heartbeat
+        // was at 1970": nothing is exported until a read says otherwise.
+        if (labelNames.length === 0) g.remove();
+        if (!sources[source]) return;
         await fill(g).catch(() => undefined);
       },
     });

@@ -309,6 +309,25 @@ describe('metrics', () => {
     expect(value(await m.render(), 'chatops_queue_jobs{queue="dumps",state="waiting"}')).toBe(1);
   });
 
+  it('exports no heartbeat (not 0) when none was read, so absent() and the staleness rule stay right', async () => {
+    const none = createMetrics({ defaultMetrics: false });
+    expect(value(await none.render(), 'chatops_worker_heartbeat_timestamp_seconds')).toBeUndefined();
+    expect(value(await none.render(), 'chatops_migration_pending_approvals')).toBeUndefined();
+    const failing = createMetrics({
+      defaultMetrics: false,
+      sources: {
+        heartbeat: async () => {
+          throw new Error('Connection is closed.');
+        },
+      },
+    });
+    const text = await failing.render();
+    expect(value(text, 'chatops_worker_heartbeat_timestamp_seconds')).toBeUndefined();
+    expect(value(text, 'chatops_scrape_source_up{source="heartbeat"}')).toBe(0);
+    const never = createMetrics({ defaultMetrics: false, sources: { heartbeat: async () => undefined } });
+    expect(value(await never.render(), 'chatops_worker_heartbeat_timestamp_seconds')).toBeUndefined();
+  });
+
   it('counts real BullMQ queues with one Redis round trip per queue per scrape', async () => {
     // The queues' own connection, its commands counted on the client side (other tests share Redis).
     const conn = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
@@ -358,18 +377,19 @@ describe('metrics', () => {
     expect(value(await m.render(), 'chatops_worker_heartbeat_timestamp_seconds')).toBe(1_800_000_000);
   });
 
-  it('passes promtool check metrics', async () => {
+  it('passes promtool check metrics, with every source and with none', async () => {
     const m = createMetrics({ role: 'worker', sources: fixedSources().sources });
     m.commandDone('/dumps', 'queued', 0.05);
     m.jobDone('dumps', 'completed', 1);
     m.slackCall('chat.postMessage', 'ok');
-    const text = await m.render();
-    const res = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
-    if (res.error && (res.error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error('promtool not found: install it with apt-get install prometheus');
+    for (const text of [await m.render(), await createMetrics().render()]) {
+      const res = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+      if (res.error && (res.error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new Error('promtool not found: install it with apt-get install prometheus');
+      }
+      expect(`${res.stdout}${res.stderr}`).toBe('');
+      expect(res.status).toBe(0);
     }
-    expect(`${res.stdout}${res.stderr}`).toBe('');
-    expect(res.status).toBe(0);
   });
 
   it('serves GET /metrics on its own port and as a Bolt custom route', async () => {
