@@ -10,6 +10,12 @@ export interface EnqueueOptions {
   jobId: string;
   /** While a job with this key is waiting or running, another add is answered as a duplicate. */
   dedupKey?: string;
+  /**
+   * With `dedupKey`: the key holds for this long from the first add (ms), even after that job has
+   * finished (BullMQ's throttle mode), so a repeat of a command whose job is already done is still a
+   * duplicate. Without it, the key holds while the job is waiting, delayed or active.
+   */
+  dedupTtlMs?: number;
   /** Run no earlier than this (epoch ms): a delayed job. */
   runAt?: number;
   /** Attempts for this job (default: `jobs.attempts`): 1 for steps a human must decide to retry. */
@@ -21,10 +27,19 @@ export interface EnqueueOptions {
 /** Redis did not confirm an add in time: the job may or may not be in its queue. */
 export class NotConfirmedError extends Error {}
 
-/** What Redis confirmed: the job is in its queue, or one with the same dedup key already is. */
+/** A job that has run to its end: BullMQ keeps its id, and an add with that id adds nothing. */
+export type FinishedState = 'completed' | 'failed';
+
+/**
+ * What Redis confirmed. `queued`: a new job was added, or the job with that id already exists and is
+ * waiting, delayed, prioritized or active (so it will run, or runs now). `duplicate`: another job
+ * holds the dedup key. `finished`: the job with that id already completed or failed, so nothing will
+ * run; say so, never "queued" (`existingId` is that job, as for a duplicate).
+ */
 export type Enqueued =
   | { status: 'queued'; id: string }
-  | { status: 'duplicate'; id: string; existingId: string };
+  | { status: 'duplicate'; id: string; existingId: string }
+  | { status: 'finished'; id: string; existingId: string; state: FinishedState };
 
 export interface JobSummary {
   queue: string;
@@ -92,19 +107,39 @@ export function createQueues(opts: {
   return {
     async enqueue(queue, name, data, o) {
       const delay = o.runAt === undefined ? 0 : Math.max(0, o.runAt - clock.now());
-      const added = get(queue).add(name, data, {
+      const q = get(queue);
+      // Sent before the add on the same connection (no round trip of its own): an id whose job has
+      // already finished is not added again by BullMQ, and must not be reported as queued.
+      const finishedOn = opts.connection.hget(q.toKey(o.jobId), 'finishedOn');
+      const added = q.add(name, data, {
         jobId: o.jobId,
         ...(delay > 0 ? { delay } : {}),
         ...(o.attempts ? { attempts: o.attempts } : {}),
-        ...(o.dedupKey ? { deduplication: { id: o.dedupKey } } : {}),
+        ...(o.dedupKey
+          ? { deduplication: { id: o.dedupKey, ...(o.dedupTtlMs ? { ttl: o.dedupTtlMs } : {}) } }
+          : {}),
       });
-      const wait = o.confirmBy === undefined ? confirmMs : Math.max(100, o.confirmBy - clock.now());
-      const job = await withTimeout(added, wait, `adding job ${o.jobId}`).catch((err: Error) => {
-        added.catch(() => undefined); // it may still settle; nobody waits for it any more
-        throw /timed out/.test(err.message) ? new NotConfirmedError(err.message) : err;
-      });
+      const both = Promise.all([finishedOn, added]);
+      const wait = o.confirmBy === undefined ? confirmMs : Math.max(0, o.confirmBy - clock.now());
+      const [wasFinished, job] = await withTimeout(both, wait, `adding job ${o.jobId}`).catch(
+        (err: Error) => {
+          both.catch(() => undefined); // it may still settle; nobody waits for it any more
+          throw /timed out/.test(err.message) ? new NotConfirmedError(err.message) : err;
+        },
+      );
       const id = String(job.id);
-      return id === o.jobId ? { status: 'queued', id } : { status: 'duplicate', id: o.jobId, existingId: id };
+      if (id !== o.jobId) return { status: 'duplicate', id: o.jobId, existingId: id };
+      if (wasFinished === null) return { status: 'queued', id };
+      // The id was taken by a job that had finished when the add arrived; unless it was retried since,
+      // nothing new will run. Rare, so this second look costs nothing on the usual path.
+      const state = await withTimeout(q.getJobState(id), Math.max(100, wait), `the state of job ${id}`).catch(
+        (err: Error) => {
+          throw /timed out/.test(err.message) ? new NotConfirmedError(err.message) : err;
+        },
+      );
+      return state === 'completed' || state === 'failed'
+        ? { status: 'finished', id, existingId: id, state }
+        : { status: 'queued', id };
     },
     queue: get,
     async recent(limit) {
