@@ -262,7 +262,11 @@ describe('npm run playground -- --script', () => {
     );
     const redis = createRedis(state.redisUrl);
     try {
-      const rows = (await redis.xrange(`${state.prefix}:audit`, '-', '+')).map(([, f]) => {
+      // Denials and invalid input are kept in a stream of their own (infra/audit.ts).
+      const rows = [
+        ...(await redis.xrange(`${state.prefix}:audit`, '-', '+')),
+        ...(await redis.xrange(`${state.prefix}:audit:refused`, '-', '+')),
+      ].map(([, f]) => {
         const o: Record<string, string> = {};
         for (let i = 0; i + 1 < f.length; i += 2) o[f[i] as string] = f[i + 1] as string;
         return `${o.user}:${o.action}:${o.outcome}`;
