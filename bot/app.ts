@@ -13,7 +13,13 @@ import type { Logger } from '../infra/logger.js';
 import { redisAnswers } from '../infra/redis.js';
 import { dumpWebhook } from './dump-webhook.js';
 import type { BotDeps } from './listeners.js';
-import { ReplayError, replayGuard, requestContext, signedHeaders } from './middleware.js';
+import {
+  gateSlackRequests,
+  ReplayError,
+  replayGuard,
+  requestContext,
+  slackRequestProperties,
+} from './middleware.js';
 
 /** Bolt's logger interface on top of pino. */
 export function boltLogger(log: Logger): BoltLogger {
@@ -65,6 +71,38 @@ export function customRoutes(deps: BotDeps): CustomRoute[] {
   ];
 }
 
+const SLACK_ENDPOINTS = ['/slack/events'];
+
+/**
+ * Bolt's HTTP receiver, as published, behind the request gate (bot/middleware.ts): malformed
+ * signature or timestamp headers are answered 401 before Bolt reads the body; the replay key and
+ * the arrival time reach every request's context through Bolt's customPropertiesExtractor.
+ */
+function httpReceiver(deps: BotDeps, routes: CustomRoute[], log: BoltLogger): HTTPReceiver {
+  const receiver = new HTTPReceiver({
+    signingSecret: deps.env.SLACK_SIGNING_SECRET as string,
+    endpoints: SLACK_ENDPOINTS,
+    customRoutes: routes,
+    logger: log,
+    processBeforeResponse: false,
+    customPropertiesExtractor: slackRequestProperties,
+    processEventErrorHandler: async (args) => {
+      if (args.error instanceof ReplayError) {
+        args.response.writeHead(401);
+        args.response.end();
+        return true;
+      }
+      return HTTPModuleFunctions.defaultProcessEventErrorHandler(args);
+    },
+  });
+  receiver.requestListener = gateSlackRequests(receiver.requestListener, {
+    endpoints: SLACK_ENDPOINTS,
+    clock: deps.clock,
+    log: deps.logger.child({ component: 'request-gate' }),
+  });
+  return receiver;
+}
+
 export interface BotApp {
   app: App;
   /** Starts listening; resolves to the bound HTTP port (or the health port in Socket Mode). */
@@ -86,23 +124,7 @@ export function createBotApp(deps: BotDeps, ids: { botId?: string; botUserId?: s
         installerOptions: { port: env.PORT, clientOptions: { slackApiUrl: env.SLACK_API_URL } },
         logger: log,
       })
-    : new HTTPReceiver({
-        signingSecret: env.SLACK_SIGNING_SECRET as string,
-        endpoints: '/slack/events',
-        customRoutes: routes,
-        logger: log,
-        processBeforeResponse: false,
-        // The replay guard reads these from the context, after Bolt has verified the signature.
-        customPropertiesExtractor: signedHeaders,
-        processEventErrorHandler: async (args) => {
-          if (args.error instanceof ReplayError) {
-            args.response.writeHead(401);
-            args.response.end();
-            return true;
-          }
-          return HTTPModuleFunctions.defaultProcessEventErrorHandler(args);
-        },
-      });
+    : httpReceiver(deps, routes, log);
   const app = new App({
     receiver,
     token: env.SLACK_BOT_TOKEN,
@@ -123,10 +145,10 @@ export function createBotApp(deps: BotDeps, ids: { botId?: string; botUserId?: s
       'unhandled error in a Slack handler',
     );
   });
+  app.use(requestContext(logger, deps.clock));
   app.use(
     replayGuard({ redis: deps.redis, prefix: env.CHATOPS_REDIS_PREFIX, clock: deps.clock, log: logger }),
   );
-  app.use(requestContext(logger, deps.clock));
   registerHandlers(app, { ...deps, slack: app.client });
 
   return {

@@ -1,7 +1,9 @@
 // POST /hooks/dumps: cron scripts report a dump at once. Each request is signed with
-// DUMP_WEBHOOK_SECRET (HMAC-SHA256 over `v0:<timestamp>:<body>`, compared in constant time), fresh
-// (5 minutes either way) and used once (SET NX in Redis, across replicas). A refused request changes
-// nothing: the replay mark is set only for a report that is about to be queued.
+// DUMP_WEBHOOK_SECRET (HMAC-SHA256 over `v0:<timestamp>:<body>`, compared in constant time; the
+// header exactly `v0=` and 64 lowercase hex digits), fresh (5 minutes either way) and used once: its
+// replay key is the request itself (a hash of timestamp and body), SET NX in Redis across replicas
+// for as long as the request could be accepted anywhere. A refused request changes nothing: the
+// replay mark is set only for a report that is about to be queued.
 import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
@@ -9,7 +11,7 @@ import { withTimeout } from '../infra/redis.js';
 import { DUMPS_QUEUE, type DumpsData } from '../jobs/dumps.js';
 import { NotConfirmedError } from '../jobs/queues.js';
 import type { BotDeps } from './listeners.js';
-import { MAX_CLOCK_SKEW_SECONDS, REDIS_CONFIRM_MS } from './middleware.js';
+import { ACK_BUDGET_MS, MAX_CLOCK_SKEW_SECONDS, REPLAY_KEY_TTL_MS, SLACK_SIGNATURE } from './middleware.js';
 
 /** The largest body accepted (8 KiB). */
 export const MAX_BODY_BYTES = 8 * 1024;
@@ -28,13 +30,19 @@ export function signDumpReport(secret: string, timestamp: number | string, body:
   return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:`).update(body).digest('hex')}`;
 }
 
-/** True when `given` is the signature of the body; constant time over equal lengths. */
+/** The replay key of a report: the timestamp and body as signed, hashed (hex). */
+export function dumpReportKey(timestamp: string, body: string | Buffer): string {
+  return createHash('sha256').update(`v0:${timestamp}:`).update(body).digest('hex');
+}
+
+/** True when `given` is exactly the signature of the body; constant time over equal lengths. */
 export function signatureMatches(
   secret: string,
   timestamp: string,
   body: string | Buffer,
   given: string,
 ): boolean {
+  if (!SLACK_SIGNATURE.test(given)) return false;
   const expected = Buffer.from(signDumpReport(secret, timestamp, body));
   const actual = Buffer.from(given);
   return actual.length === expected.length && timingSafeEqual(actual, expected);
@@ -114,21 +122,28 @@ export function dumpWebhook(deps: BotDeps): (req: IncomingMessage, res: ServerRe
     send(res, status, { error });
   };
   return (req, res) => {
+    const deadline = deps.clock.now() + ACK_BUDGET_MS;
     void (async () => {
       const secret = deps.env.DUMP_WEBHOOK_SECRET;
       if (!secret) {
         req.resume();
         return refuse(res, 503, 'dump reports are not accepted: DUMP_WEBHOOK_SECRET is not set');
       }
+      const ts = header(req, 'x-chatops-timestamp') ?? '';
+      const sig = header(req, 'x-chatops-signature') ?? '';
+      // The headers first: a malformed one is refused before the body is read.
+      if (!SLACK_SIGNATURE.test(sig)) {
+        req.resume();
+        return refuse(res, 401, 'X-Chatops-Signature does not match');
+      }
+      if (!/^\d{1,12}$/.test(ts) || Math.abs(deps.clock.now() / 1000 - Number(ts)) > MAX_CLOCK_SKEW_SECONDS) {
+        req.resume();
+        return refuse(res, 401, 'X-Chatops-Timestamp is missing or more than 5 minutes off');
+      }
       const body = await readBody(req, MAX_BODY_BYTES);
       if (!body.ok) {
         res.setHeader('connection', 'close');
         return refuse(res, body.status, body.error);
-      }
-      const ts = header(req, 'x-chatops-timestamp') ?? '';
-      const sig = header(req, 'x-chatops-signature') ?? '';
-      if (!/^\d{1,12}$/.test(ts) || Math.abs(deps.clock.now() / 1000 - Number(ts)) > MAX_CLOCK_SKEW_SECONDS) {
-        return refuse(res, 401, 'X-Chatops-Timestamp is missing or more than 5 minutes off');
       }
       if (!signatureMatches(secret, ts, body.body, sig)) {
         return refuse(res, 401, 'X-Chatops-Signature does not match');
@@ -139,12 +154,13 @@ export function dumpWebhook(deps: BotDeps): (req: IncomingMessage, res: ServerRe
       );
       if ('error' in parsed) return refuse(res, 400, parsed.error);
       const r = parsed.report;
-      const digest = createHash('sha256').update(sig).digest('hex');
+      const digest = dumpReportKey(ts, body.body);
       const seenKey = `${prefix}:dump:seen:${digest}`;
       let fresh: boolean;
       try {
-        const set = deps.redis.set(seenKey, '1', 'PX', 2 * MAX_CLOCK_SKEW_SECONDS * 1000, 'NX');
-        fresh = (await withTimeout(set, REDIS_CONFIRM_MS, 'the replay check')) === 'OK';
+        const set = deps.redis.set(seenKey, '1', 'PX', REPLAY_KEY_TTL_MS, 'NX');
+        fresh =
+          (await withTimeout(set, Math.max(0, deadline - deps.clock.now()), 'the replay check')) === 'OK';
       } catch (err) {
         log.error(
           { err: err instanceof Error ? err.message : String(err) },
@@ -154,6 +170,7 @@ export function dumpWebhook(deps: BotDeps): (req: IncomingMessage, res: ServerRe
       }
       if (!fresh) return refuse(res, 401, 'this signature was already accepted (a replay)');
       const requestId = randomUUID();
+      // The request's own key: even a replay that got past a lost replay mark adds nothing.
       const jobId = `dh-${digest.slice(0, 32)}`;
       const data: DumpsData =
         r.status === 'failed'
@@ -168,17 +185,18 @@ export function dumpWebhook(deps: BotDeps): (req: IncomingMessage, res: ServerRe
             }
           : { kind: 'check', jobs: [r.job], reason: 'report-ok', requestId, requester: 'cron-host' };
       try {
-        await deps.queues.enqueue(DUMPS_QUEUE, data.kind, data, { jobId });
+        await deps.queues.enqueue(DUMPS_QUEUE, data.kind, data, { jobId, confirmBy: deadline });
       } catch (err) {
         log.error({ err: err instanceof Error ? err.message : String(err) }, 'dump report not queued');
         if (err instanceof NotConfirmedError) {
           return refuse(res, 503, 'Redis did not confirm the report in time; it may still be recorded');
         }
-        // Not queued: free the signature, so a retry of this very request is accepted.
+        // Not queued: free the request's key, so a retry of this very request is accepted.
         await deps.redis.del(seenKey).catch(() => 0);
         return refuse(res, 503, 'the report could not be queued; send it again');
       }
-      await deps.audit
+      // Sent now, not awaited on its own: the answer does not wait a second round trip for it.
+      deps.audit
         .record({
           requestId,
           user: 'cron-host',

@@ -4,14 +4,14 @@
 import type { App, BlockAction, ButtonAction, RespondFn, SlackViewAction, ViewOutput } from '@slack/bolt';
 import type { KnownBlock } from '@slack/types';
 import type { WebClient } from '@slack/web-api';
-import type { AuditLog, AuditOutcome } from '../infra/audit.js';
+import type { AuditEntry, AuditLog, AuditOutcome } from '../infra/audit.js';
 import type { Clock } from '../infra/clock.js';
 import { allowedRoles, type Config, isAllowed } from '../infra/config.js';
 import type { Env } from '../infra/env.js';
 import { ChatopsError, DeniedError, UserError, userMessage } from '../infra/errors.js';
 import type { Logger } from '../infra/logger.js';
 import type { Redis } from '../infra/redis.js';
-import { withTimeout } from '../infra/redis.js';
+import { commandText } from '../infra/slack-text.js';
 import { NotConfirmedError, type Queues } from '../jobs/queues.js';
 import type { RequestContext } from './middleware.js';
 
@@ -100,9 +100,53 @@ export function denialText(config: Config, action: string): string {
 const REDIS_DOWN =
   ":warning: The bot's Redis is not answering, so nothing was queued or changed and nothing will run from this request. Try again in a minute.";
 
+/** The work did not finish within the request's budget: it may or may not have happened. */
+class BudgetSpentError extends Error {}
+
 /**
- * The shared path of every listener: authorise `permission` for the user now, run `work`, write one
- * audit entry (before the answer, so nothing is answered that the trail lacks), return the answer.
+ * Waits for `work` until the request's deadline (`req.confirmBy`), so the ack is never later than
+ * the budget, whatever Redis does; a result that comes later is only logged.
+ */
+function withinBudget<T>(work: Promise<T>, req: RequestContext, clock: Clock): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const spent = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new BudgetSpentError('the work did not finish within the ack budget')),
+      Math.max(0, req.confirmBy - clock.now()),
+    );
+  });
+  return Promise.race([work, spent]).then(
+    (v) => {
+      clearTimeout(timer);
+      return v;
+    },
+    (err: unknown) => {
+      clearTimeout(timer);
+      if (err instanceof BudgetSpentError) {
+        work.then(
+          () => req.log.warn('the work finished after the ack had said it may still happen'),
+          (e: unknown) => req.log.warn({ err: String(e) }, 'the work failed after the ack'),
+        );
+      }
+      throw err;
+    },
+  );
+}
+
+/** Writes the audit entry without holding the ack for its own round trip (its log line is written at once). */
+function audit(deps: BotDeps, req: RequestContext, entry: Omit<AuditEntry, 'requestId' | 'user'>): void {
+  deps.audit
+    .record({ requestId: req.requestId, user: req.userId, ...entry })
+    .catch((err) =>
+      req.log.error({ err: String(err), action: entry.action, outcome: entry.outcome }, 'audit write failed'),
+    );
+}
+
+/**
+ * The shared path of every listener: authorise `permission` for the user now, run `work` within the
+ * request's budget, write one audit entry, return the answer. The entry is sent to Redis before the
+ * answer, on the connection that just confirmed the work, and not awaited on its own: the ack does
+ * not wait a second round trip for it (the entry is also in the log the moment it is written).
  */
 export async function guarded(
   deps: BotDeps,
@@ -122,41 +166,30 @@ export async function guarded(
     out = { reply: { text: denialText(deps.config, permission) }, outcome: 'denied' };
   } else {
     try {
-      out = await work();
+      out = await withinBudget(work(), req, deps.clock);
     } catch (err) {
       out = failureOutcome(err, req);
     }
   }
-  const written = deps.audit.record({
-    requestId: req.requestId,
-    user: req.userId,
+  audit(deps, req, {
     action: permission,
     outcome: out.outcome,
     target: out.target,
     detail: out.detail,
   });
-  const failed = (err: unknown) =>
-    req.log.error({ err: String(err), action: permission, outcome: out.outcome }, 'audit write failed');
-  // With Redis away the entry lands when it returns (its log line is written now): the ack does not
-  // wait for it. Otherwise wait, but keep the whole answer inside Slack's 3 s.
-  if (req.redisDown) written.catch(failed);
-  else {
-    const wait = Math.max(100, req.confirmBy + 500 - deps.clock.now());
-    await withTimeout(written, wait, 'the audit write').catch(failed);
-  }
   return out;
 }
 
 function failureOutcome(err: unknown, req: RequestContext): Outcome {
-  if (err instanceof NotConfirmedError) {
-    req.log.error({ err: err.message }, 'Redis did not confirm the job in time');
+  if (err instanceof NotConfirmedError || err instanceof BudgetSpentError) {
+    req.log.error({ err: err.message }, 'Redis did not confirm the work in time');
     return {
-      outcome: 'not-queued',
+      outcome: 'unconfirmed',
       detail: 'not confirmed in time',
       reply: {
         text:
-          `:warning: Redis did not confirm this within 2 s, so it *may still run*. ` +
-          'Check `/chatops jobs` or your DMs before you try again; a retry while the first one is queued or running is refused as a duplicate. ' +
+          ':warning: Redis did not confirm this in time, so it *may still run* (or may not have been queued at all). ' +
+          'Check `/chatops jobs` or your DMs before you try again; the same command again while the first one is queued or running is answered as a duplicate. ' +
           `(request ${req.requestId})`,
       },
     };
@@ -186,21 +219,8 @@ export async function runCommand<P>(
     parsed = spec.parse(text, req, deps);
   } catch (err) {
     if (!(err instanceof UserError)) throw err;
-    const out: Outcome = {
-      reply: { text: `${err.message}\nUsage: ${spec.usage}` },
-      outcome: 'invalid',
-      detail: err.code,
-    };
-    await deps.audit
-      .record({
-        requestId: req.requestId,
-        user: req.userId,
-        action: spec.command.slice(1),
-        outcome: 'invalid',
-        detail: err.code,
-      })
-      .catch((e) => req.log.error({ err: String(e) }, 'audit write failed'));
-    return out;
+    audit(deps, req, { action: spec.command.slice(1), outcome: 'invalid', detail: err.code });
+    return { reply: { text: `${err.message}\nUsage: ${spec.usage}` }, outcome: 'invalid', detail: err.code };
   }
   return guarded(deps, req, spec.permission(parsed, req, deps), () =>
     spec.execute(parsed, req, deps, { channelId: cmd.channelId, triggerId: cmd.triggerId }),
@@ -219,7 +239,7 @@ export function registerCommand<P>(app: App, deps: BotDeps, spec: CommandSpec<P>
   app.command(spec.command, async ({ command, ack, context }) => {
     const out = await runCommand(
       spec,
-      { text: command.text ?? '', channelId: command.channel_id, triggerId: command.trigger_id },
+      { text: commandText(command.text ?? ''), channelId: command.channel_id, triggerId: command.trigger_id },
       context.req as RequestContext,
       deps,
     );
@@ -288,16 +308,12 @@ export function registerUnknownActions(app: App, deps: BotDeps): void {
     if ((actionRegistry.get(app) ?? []).some((k) => (typeof k === 'string' ? k === id : k.test(id)))) return;
     await ack();
     const req = context.req as RequestContext;
-    await deps.audit
-      .record({
-        requestId: req.requestId,
-        user: req.userId,
-        action: 'click',
-        outcome: 'invalid',
-        target: id.slice(0, 80),
-        detail: 'unknown action',
-      })
-      .catch((err) => req.log.error({ err: String(err) }, 'audit write failed'));
+    audit(deps, req, {
+      action: 'click',
+      outcome: 'invalid',
+      target: id.slice(0, 80),
+      detail: 'unknown action',
+    });
     await answerClicker(
       respond,
       {
