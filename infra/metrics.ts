@@ -200,18 +200,29 @@ export function actionFamily(actionId: string, known: ReadonlySet<string> = new 
   return known.has(head) ? head : 'unknown';
 }
 
-/** A value read at scrape time, shared by every gauge of one scrape and reused for `ttlMs`. */
+/**
+ * A value read at scrape time, shared by every gauge of one scrape (a read still in flight is always
+ * shared) and reused for `ttlMs` after it settled, so concurrent scrapes cost one read.
+ */
 function cached<T>(read: () => Promise<T>, ttlMs: number, clock: Clock): () => Promise<T> {
-  let at = Number.NEGATIVE_INFINITY;
+  let settledAt = Number.NEGATIVE_INFINITY;
+  let inFlight = false;
   let value: Promise<T> | undefined;
   return () => {
-    const now = clock.now();
-    if (!value || now - at >= ttlMs) {
-      at = now;
-      value = read();
-      // A failed read is not reused: the next scrape tries again.
-      value.catch(() => {
-        at = Number.NEGATIVE_INFINITY;
+    if (!value || (!inFlight && clock.now() - settledAt >= ttlMs)) {
+      inFlight = true;
+      const v = read();
+      value = v;
+      v.then(
+        () => {
+          if (value === v) settledAt = clock.now();
+        },
+        // A failed read is not reused: the next scrape tries again.
+        () => {
+          if (value === v) settledAt = Number.NEGATIVE_INFINITY;
+        },
+      ).finally(() => {
+        if (value === v) inFlight = false;
       });
     }
     return value;

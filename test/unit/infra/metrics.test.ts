@@ -278,6 +278,14 @@ describe('metrics', () => {
     clock.advance(1);
     await m.render();
     expect(calls).toEqual({ dumps: 2, maintenance: 2, migration: 2, heartbeat: 2, queue: 2 });
+
+    // Even without a cache period, one scrape reads each source once.
+    const uncached = fixedSources();
+    const m0 = createMetrics({ defaultMetrics: false, cacheMs: 0, sources: uncached.sources });
+    await m0.render();
+    expect(uncached.calls).toEqual({ dumps: 1, maintenance: 1, migration: 1, heartbeat: 1, queue: 1 });
+    await m0.render();
+    expect(uncached.calls.dumps).toBe(2);
   });
 
   it('drops the series of a source whose read fails and says so, instead of failing the scrape', async () => {
