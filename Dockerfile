@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # Build stage: compile with tsc (npm run build -> dist/), then drop the dev dependencies.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -12,7 +12,7 @@ COPY infra ./infra
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 # Runtime stage: the compiled bot and the production dependencies only, as a non-root user.
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production PORT=3000 CHATOPS_CONFIG=/etc/chatops/chatops.yaml
 WORKDIR /app
 COPY --from=build /app/package.json ./
