@@ -178,6 +178,52 @@ export function blockActionsBody(input: BlockActionInput): string {
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }
 
+export interface ViewSubmissionInput {
+  userId: string;
+  userName?: string;
+  teamId?: string;
+  callbackId: string;
+  privateMetadata?: string;
+  /** What the person typed: block_id -> action_id -> text (plain_text_input values, as Slack sends them: unescaped). */
+  values: Record<string, Record<string, string>>;
+  viewId?: string;
+  triggerId?: string;
+}
+
+/** Form-encoded `payload=<json>` body of a modal's submission (`view_submission`) as Slack posts it. */
+export function viewSubmissionBody(input: ViewSubmissionInput): string {
+  const teamId = input.teamId ?? DEFAULT_TEAM_ID;
+  const userName = input.userName ?? input.userId.toLowerCase();
+  const values = Object.fromEntries(
+    Object.entries(input.values).map(([block, actions]) => [
+      block,
+      Object.fromEntries(
+        Object.entries(actions).map(([action, value]) => [action, { type: 'plain_text_input', value }]),
+      ),
+    ]),
+  );
+  const payload = {
+    type: 'view_submission',
+    team: { id: teamId, domain: DEFAULT_TEAM_DOMAIN },
+    user: { id: input.userId, username: userName, name: userName, team_id: teamId },
+    api_app_id: API_APP_ID,
+    token: VERIFICATION_TOKEN,
+    trigger_id: input.triggerId ?? makeTriggerId(),
+    view: {
+      id: input.viewId ?? 'V0DEVKIT',
+      team_id: teamId,
+      type: 'modal',
+      callback_id: input.callbackId,
+      private_metadata: input.privateMetadata ?? '',
+      hash: 'devkit',
+      state: { values },
+      blocks: [],
+      title: { type: 'plain_text', text: 'devkit' },
+    },
+  };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
 export interface SlackSendOptions {
   /** Overrides the signed timestamp (seconds), e.g. to send a stale request. */
   timestamp?: number;
@@ -209,6 +255,8 @@ export interface SlackRequestClient {
   command(input: SlashCommandInput, opts?: SlackSendOptions): Promise<SlackHttpResponse>;
   /** Builds, signs and posts a button click. */
   click(input: BlockActionInput, opts?: SlackSendOptions): Promise<SlackHttpResponse>;
+  /** Builds, signs and posts a modal submission. */
+  submit(input: ViewSubmissionInput, opts?: SlackSendOptions): Promise<SlackHttpResponse>;
 }
 
 /**
@@ -241,5 +289,6 @@ export function createSlackClient(opts: SlackClientOptions): SlackRequestClient 
     command: (input, sendOpts) =>
       send(slashCommandBody({ ...input, typing: input.typing ?? opts.typing }), sendOpts),
     click: (input, sendOpts) => send(blockActionsBody(input), sendOpts),
+    submit: (input, sendOpts) => send(viewSubmissionBody(input), sendOpts),
   };
 }

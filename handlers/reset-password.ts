@@ -108,7 +108,8 @@ export function resolveReset(args: ResetArgs, config: Config, requester: string)
     if (t.kind === 'mention') {
       throw new UserError(
         'unknown_person',
-        `<@${t.slack}> is not listed in people in the bot's config: add them with email, gpgKey and iamUsers`,
+        // The id as text, not a mention: it came from what the caller typed.
+        `the Slack user \`${t.slack}\` is not listed in people in the bot's config: add them with email, gpgKey and iamUsers`,
       );
     }
     const hint = t.name.startsWith('@')

@@ -204,7 +204,7 @@ describe('/reset-password errors change nothing in IAM and say why', () => {
     const s = stack;
     s.slack.setUser('U0GHOST', { name: 'ghost' }); // in the workspace, not in people
     expect((await s.command('U0OPS', '/reset-password', '@ghost')).text).toMatch(
-      /<@U0GHOST> is not listed in people/,
+      /the Slack user `U0GHOST` is not listed in people/,
     );
     expect((await s.command('U0OPS', '/reset-password', 'ghost')).text).toMatch(
       /nobody in people has the IAM user "ghost"/,

@@ -166,6 +166,13 @@ describe('createSlackClient against a real Bolt app', () => {
       await ack();
       await respond({ text: `you said ${command.text}` });
     });
+    app.view('devkit_modal', async ({ ack, view, body }) => {
+      const typed = view.state.values.reason?.value?.value;
+      await ack({
+        response_action: 'errors',
+        errors: { reason: `${body.user.id} typed ${typed} for ${view.private_metadata}` },
+      });
+    });
     app.command('/reset-password', async ({ ack, command }) => {
       await ack({ text: `got ${command.text}` });
     });
@@ -227,6 +234,17 @@ describe('createSlackClient against a real Bolt app', () => {
     // Without the fake, Slack knows nobody: the mention stays text.
     const plain = await client.command({ ...input, text: '@bob' });
     expect((plain.json as { text: string }).text).toBe('got @bob');
+  });
+
+  it('delivers a signed modal submission with what the person typed, unescaped as Slack sends it', async () => {
+    const res = await client.submit({
+      userId: 'U7',
+      callbackId: 'devkit_modal',
+      privateMetadata: 'req-9',
+      values: { reason: { value: 'a & <b>' } },
+    });
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({ response_action: 'errors', errors: { reason: 'U7 typed a & <b> for req-9' } });
   });
 
   it('forged and stale requests are rejected by the app', async () => {
