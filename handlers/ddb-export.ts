@@ -111,16 +111,23 @@ export const ddbExportCommand: CommandSpec<DdbExportArgs> = {
       const table = args.tables[i] as string;
       if (res.status === 'queued') queued.push(table);
       else {
+        // Another request's job holds the table, or this very request already ran (a repeat of it).
+        const why =
+          res.status === 'finished'
+            ? `this request already ran it (job ${res.id}, ${res.state})`
+            : `already being exported (job ${res.existingId})`;
         dupes.push(`\`${table}\` (job ${res.existingId})`);
         await setItem(store, req.requestId, table, {
           state: 'duplicate',
-          detail: `already being exported (job ${res.existingId}), so not started twice`,
+          detail: `${why}, so not started twice`,
         });
       }
     }
     await markReady(store, req.requestId);
     const list = (ts: string[]) => ts.map((t) => `\`${t}\``).join(', ');
-    const dupText = dupes.length ? ` Not started twice, already queued or running: ${dupes.join(', ')}.` : '';
+    const dupText = dupes.length
+      ? ` Not started twice, already queued, running or run: ${dupes.join(', ')}.`
+      : '';
     return {
       outcome: queued.length ? 'queued' : 'invalid',
       target: args.tables.join(',').slice(0, 200),

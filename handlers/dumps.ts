@@ -113,6 +113,16 @@ async function check(job: string | undefined, req: RequestContext, deps: BotDeps
     { jobId, dedupKey: `dm-${job ?? '*'}-${req.userId}`, confirmBy: req.confirmBy },
   );
   const what = job ?? `all ${jobs.length} dump jobs`;
+  if (res.status === 'finished') {
+    return {
+      outcome: 'invalid',
+      target: what,
+      detail: `already ${res.state}`,
+      reply: {
+        text: `:information_source: This check already ran (job ${res.id}); its result went to your DM.`,
+      },
+    };
+  }
   if (res.status === 'duplicate') {
     return {
       outcome: 'invalid',
@@ -213,12 +223,17 @@ async function recheck(value: string, req: RequestContext, deps: BotDeps): Promi
     },
     { jobId: `drc-${id}-${req.requestId}`, dedupKey: `drc-${id}`, confirmBy: req.confirmBy },
   );
-  if (res.status === 'duplicate') {
+  if (res.status !== 'queued') {
     return {
       outcome: 'invalid',
       target: id,
-      detail: 'duplicate',
-      reply: { text: ':hourglass: A re-check of this alert is already queued or running.' },
+      detail: res.status,
+      reply: {
+        text:
+          res.status === 'finished'
+            ? ':information_source: This re-check already ran; the alert message shows its result.'
+            : ':hourglass: A re-check of this alert is already queued or running.',
+      },
     };
   }
   return {

@@ -182,6 +182,16 @@ export const resetPasswordCommand: CommandSpec<ResetArgs> = {
       dedupKey: `${account}/${iamUser}`,
       confirmBy: req.confirmBy,
     });
+    if (res.status === 'finished') {
+      return {
+        outcome: 'invalid',
+        target,
+        detail: `already ${res.state} (job ${res.id})`,
+        reply: {
+          text: `:information_source: Not started again: this request already ran (job ${res.id}, ${res.state}); its outcome is in your DMs. (request ${req.requestId})`,
+        },
+      };
+    }
     if (res.status === 'duplicate') {
       return {
         outcome: 'invalid',
