@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { parseResetArgs, resetAction, resolveReset, targetPerson } from '../../../handlers/reset-password.js';
+import type { BotDeps } from '../../../bot/listeners.js';
+import type { RequestContext } from '../../../bot/middleware.js';
+import {
+  parseResetArgs,
+  resetAction,
+  resetPasswordCommand,
+  resolveReset,
+  targetPerson,
+} from '../../../handlers/reset-password.js';
 import { parseConfig } from '../../../infra/config.js';
 
 const config = parseConfig(
@@ -166,5 +174,41 @@ describe('one identity rule: a bare word is an IAM user in the account, never a 
     expect(() => resolveReset(parseResetArgs('@bob', confusing, 'U0ME'), confusing, 'U0ME')).toThrow(
       /pick them from Slack's mention list/,
     );
+  });
+});
+
+describe('/reset-password execute', () => {
+  const deps = (status: Record<string, unknown>) =>
+    ({
+      config,
+      env: { SMTP_URL: 'smtp://127.0.0.1:1' },
+      queues: { enqueue: async () => status },
+    }) as unknown as BotDeps;
+  const req = { requestId: 'r1', userId: 'U0ALICE', confirmBy: 0 } as unknown as RequestContext;
+  const run = (status: Record<string, unknown>) =>
+    resetPasswordCommand.execute({ target: { kind: 'self' } }, req, deps(status), {
+      channelId: 'C1',
+      triggerId: 't',
+    });
+
+  it('says "queued" only for a job Redis holds to run; a repeat of a finished request is not "queued"', async () => {
+    expect((await run({ status: 'queued', id: 'rp-r1' })).reply.text).toMatch(/^:key: Queued/);
+    const finished = await run({ status: 'finished', id: 'rp-r1', existingId: 'rp-r1', state: 'completed' });
+    expect(finished.outcome).toBe('invalid');
+    expect(finished.reply.text).toMatch(/already ran \(job rp-r1, completed\)/);
+    expect(finished.reply.text).not.toMatch(/Queued/);
+    const dup = await run({ status: 'duplicate', id: 'rp-r1', existingId: 'rp-r0' });
+    expect(dup.reply.text).toMatch(/already queued or running \(job rp-r0\)/);
+  });
+
+  it("refuses someone else's reset without the other permission even if asked to execute directly", async () => {
+    await expect(
+      resetPasswordCommand.execute(
+        { target: { kind: 'mention', slack: 'U0ALICE' } },
+        { ...req, userId: 'U0BOB' } as RequestContext,
+        deps({}),
+        { channelId: 'C1', triggerId: 't' },
+      ),
+    ).rejects.toThrow(/only your own password/);
   });
 });
