@@ -4,9 +4,9 @@
 // due time to the chat.postMessage Slack accepted (p50, p99), that each start notice is posted once,
 // and the Redis bytes each scheduled window costs.
 //
-// The windows are made the way `/maintenance schedule` makes them (createWindow, then the announce job
-// through the Queues); the worker posts the announcements and queues each window's start and end notices
-// as delayed jobs. The announcements all go out before the start, with the limit off: in real life they
+// The windows are made the way `/maintenance schedule` makes them (scheduleWithNotice: the announce job
+// through the Queues, then the window); the worker posts the announcements and queues each window's
+// start and end notices as delayed jobs; each notice's mail is a job of its own. The announcements all go out before the start, with the limit off: in real life they
 // go out days apart, and only the start notices meet in one second. The limit goes on before the start.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -18,9 +18,9 @@ import { pathToFileURL } from 'node:url';
 import type { Redis } from 'ioredis';
 import { type FakeSlack, type FakeSlackCall, startFakeSlack } from '../devkit/fake-slack.js';
 import { type SmtpCapture, startSmtpCapture } from '../devkit/smtp-capture.js';
+import { systemClock } from '../infra/clock.js';
 import { loadConfig } from '../infra/config.js';
-import { MAINTENANCE_QUEUE, type NoticeData, noticeJobId } from '../jobs/maintenance.js';
-import { createWindow, type MaintenanceWindow, type WindowStore } from '../jobs/maintenance-store.js';
+import { MAINTENANCE_QUEUE, noticeJobId, scheduleWithNotice } from '../jobs/maintenance.js';
 import { createQueues } from '../jobs/queues.js';
 import { percentile } from './load.js';
 
@@ -47,6 +47,8 @@ export interface MaintenanceBenchOptions {
   /** Environment every child gets besides the bot's own variables (PATH, HOME…). */
   baseEnv: Record<string, string>;
   log(line: string): void;
+  /** Which variants to run (default both, unlimited first). */
+  variants?: VariantResult['variant'][];
 }
 
 export interface RedisBytes {
@@ -237,30 +239,27 @@ async function runVariant(
     await sleep(500);
     const memBefore = await datasetBytes(r);
 
-    // Schedule: as the /maintenance handler does, a window record and its announce job.
-    const store: WindowStore = { redis: r, prefix };
+    // Schedule: as the /maintenance handler does, the announce job carrying the window, then the window.
     const now = Date.now();
     const start = Math.ceil((now + opts.leadSeconds * 1000) / 1000) * 1000;
-    const windows: MaintenanceWindow[] = [];
+    const windows: { id: string; end: number }[] = [];
+    const deps = { redis: r, prefix, queues, clock: systemClock, config };
     for (let i = 0; i < opts.windows; i++) {
-      const w = await createWindow(store, {
-        title: `Bench window ${i + 1}`,
-        start,
-        end: start + WINDOW_MS,
-        createdBy: REQUESTER,
-        createdAt: Date.now(),
-        ...config.maintenance.defaults,
-      });
-      const jobId = noticeJobId(w.id, { notice: 'announce' });
-      const data: NoticeData = {
-        requestId: randomUUID(),
-        requester: REQUESTER,
-        windowId: w.id,
-        notice: 'announce',
-        due: Date.now(),
-      };
-      await queues.enqueue(MAINTENANCE_QUEUE, jobId, data, { jobId });
-      windows.push(w);
+      const requestId = randomUUID();
+      const done = await scheduleWithNotice(
+        deps,
+        {
+          title: `Bench window ${i + 1}`,
+          start,
+          end: start + WINDOW_MS,
+          createdBy: REQUESTER,
+          createdAt: Date.now(),
+          requestId,
+          ...config.maintenance.defaults,
+        },
+        { dedupKey: `bench-${requestId}` },
+      );
+      windows.push({ id: done.windowId, end: start + WINDOW_MS });
     }
     const announcements = () =>
       (slack as FakeSlack).messages(CHANNEL).filter((m) => !m.thread_ts && !m.ephemeral);
@@ -314,8 +313,14 @@ async function runVariant(
       },
       start + waitMs,
     ).catch((err: Error) => opts.log(`  ${variant}: ${err.message}; counting what arrived`));
-    // Anything doubled would have arrived by now.
+    // Anything doubled would have arrived by now; the mails are jobs of their own, after the posts.
     await sleep(2_000);
+    await until(
+      'the start mails',
+      () =>
+        (smtp as SmtpCapture).messages.filter((m) => m.text.startsWith('Started:')).length >= opts.windows,
+      Date.now() + 30_000,
+    ).catch(() => undefined);
 
     const threadOf = new Map<string, string>();
     for (const m of announcements()) {
@@ -370,6 +375,7 @@ export async function runMaintenanceBench(opts: MaintenanceBenchOptions): Promis
     const configPath = writeConfig(dir);
     const results: VariantResult[] = [];
     for (const variant of ['unlimited', '1 msg/s/channel'] as const) {
+      if (opts.variants && !opts.variants.includes(variant)) continue;
       results.push(await runVariant(opts, variant, configPath));
     }
     return results;
@@ -391,7 +397,8 @@ export function maintenanceTable(results: VariantResult[], privateRedis: boolean
   const first = results[0];
   const lines = [
     `maintenance: ${n} windows, every start notice due in the same second, one worker process ` +
-      '(bot/main.js, CHATOPS_ROLE=worker, product defaults: concurrency 4, 3 Web API retries, 5 job attempts)',
+      '(bot/main.js, CHATOPS_ROLE=worker, product defaults: maintenance concurrency 16, 3 Web API retries; ' +
+      'a notice Slack does not take is retried, backoff capped at 60 s; mail as its own job)',
     '',
     row('figure', (r) => r.variant),
     row('start notices posted once', (r) => `${r.posted - r.doubled}/${r.windows}`),

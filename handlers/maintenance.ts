@@ -10,6 +10,7 @@ import {
 } from '../bot/listeners.js';
 import type { RequestContext } from '../bot/middleware.js';
 import { UserError } from '../infra/errors.js';
+import { escapeSlack } from '../infra/slack-text.js';
 import {
   formatDuration,
   formatLocal,
@@ -20,18 +21,20 @@ import {
 } from '../infra/times.js';
 import {
   cancelWithNotice,
-  inert,
+  extendWithNotice,
   MAINTENANCE_QUEUE,
   type NoticeData,
   noticeJobId,
   reminderLeads,
+  SCHEDULE_DEDUP_MS,
+  scheduleDedupKey,
+  scheduleWithNotice,
 } from '../jobs/maintenance.js';
 import {
-  createWindow,
   editWindow,
-  extendWindow,
   getWindow,
   type MaintenanceWindow,
+  type NoticeKind,
   WINDOW_ID,
   type WindowStore,
   windowsEndingAfter,
@@ -43,7 +46,7 @@ const START_HELP =
   'a start is `YYYY-MM-DD HH:MM` in the configured time zone, an ISO time with an offset, or `+15m`';
 
 export type MaintenanceArgs =
-  | { sub: 'schedule'; start: number; durationMs: number; title: string }
+  | { sub: 'schedule'; start: number; durationMs: number; title: string; text: string }
   | { sub: 'list' }
   | { sub: 'cancel'; id: string }
   | { sub: 'extend'; id: string; durationMs: number };
@@ -52,12 +55,20 @@ function windowId(word: string | undefined): string {
   if (!word)
     throw new UserError('usage', 'name the window id (e.g. `mw-7f3a`; `/maintenance list` shows them)');
   if (!WINDOW_ID.test(word))
-    throw new UserError('usage', `"${inert(word.slice(0, 20))}" is not a window id like \`mw-7f3a\``);
+    throw new UserError('usage', `"${escapeSlack(word.slice(0, 20))}" is not a window id like \`mw-7f3a\``);
   return word;
 }
 
-/** Parses `/maintenance` arguments; times are checked against `now` in `zone` (a past start is refused). */
-export function parseMaintenanceArgs(text: string, zone: string, now: number): MaintenanceArgs {
+/**
+ * Parses `/maintenance` arguments; times are checked against `now` in `zone` (a past start is refused,
+ * and one more than `maxLeadDays` ahead).
+ */
+export function parseMaintenanceArgs(
+  text: string,
+  zone: string,
+  now: number,
+  maxLeadDays?: number,
+): MaintenanceArgs {
   const [sub = 'list', ...rest] = text.split(/\s+/).filter(Boolean);
   if (sub === 'list' && rest.length === 0) return { sub: 'list' };
   if (sub === 'cancel' && rest.length <= 1) return { sub: 'cancel', id: windowId(rest[0]) };
@@ -70,7 +81,10 @@ export function parseMaintenanceArgs(text: string, zone: string, now: number): M
     if (!rest.length)
       throw new UserError('usage', `schedule needs a start, a duration and a title; ${START_HELP}`);
     const n = Math.max(1, startWordCount(rest));
-    const start = parseStart(rest.slice(0, n).join(' '), zone, now);
+    const start = parseStart(rest.slice(0, n).join(' '), zone, now, {
+      maxLeadDays,
+      leadSetting: 'maintenance.maxLeadDays',
+    });
     const duration = rest[n];
     if (!duration) throw new UserError('usage', 'schedule needs a duration after the start, e.g. `30m`');
     const durationMs = parseDuration(duration);
@@ -81,26 +95,22 @@ export function parseMaintenanceArgs(text: string, zone: string, now: number): M
     if (!title)
       throw new UserError('usage', 'schedule needs a title after the duration, e.g. `EC2 cron host restart`');
     if (title.length > 150) throw new UserError('usage', 'the title is longer than 150 characters');
-    return { sub: 'schedule', start, durationMs, title };
+    return { sub: 'schedule', start, durationMs, title, text };
   }
-  throw new UserError('usage', `unknown subcommand "${inert(sub.slice(0, 40))}"`);
+  throw new UserError('usage', `unknown subcommand "${escapeSlack(sub.slice(0, 40))}"`);
 }
 
 function store(deps: BotDeps): WindowStore {
   return { redis: deps.redis, prefix: deps.env.CHATOPS_REDIS_PREFIX };
 }
 
-function notice(
-  req: RequestContext,
-  w: MaintenanceWindow,
-  n: Omit<NoticeData, 'requestId' | 'requester' | 'windowId'>,
-) {
+function notice(req: RequestContext, w: MaintenanceWindow, n: { notice: NoticeKind; due: number }) {
   const data: NoticeData = { requestId: req.requestId, requester: req.userId, windowId: w.id, ...n };
   return { data, jobId: noticeJobId(w.id, n) };
 }
 
 function describe(w: MaintenanceWindow, zone: string): string {
-  return `\`${w.id}\` *${inert(w.title)}*: ${formatLocal(w.start, zone)} – ${formatLocal(w.end, zone)} (${formatDuration(w.end - w.start)})`;
+  return `\`${w.id}\` *${escapeSlack(w.title)}*: ${formatLocal(w.start, zone)} – ${formatLocal(w.end, zone)} (${formatDuration(w.end - w.start)})`;
 }
 
 /** The next notice a window will send, for `list`. */
@@ -116,7 +126,10 @@ function nextNotice(w: MaintenanceWindow, leads: number[], now: number, zone: st
   return next ? `next: ${next[1]} at ${formatLocal(next[0], zone)}` : 'no notice left';
 }
 
-/** Cancels a window (command or button): state first, then the cancellation notice; pending notices dropped. */
+/**
+ * Cancels a window (command or button): the cancellation notice is queued first (its job cancels the
+ * window if this process does not get to it), then the window; pending notices dropped.
+ */
 async function cancel(id: string, req: RequestContext, deps: BotDeps): Promise<Outcome> {
   const s = store(deps);
   const w = await getWindow(s, id);
@@ -125,13 +138,13 @@ async function cancel(id: string, req: RequestContext, deps: BotDeps): Promise<O
       'unknown_window',
       `there is no maintenance window \`${id}\` (see \`/maintenance list\`)`,
     );
-  const found = await cancelWithNotice(
+  const { found, cancelled } = await cancelWithNotice(
     { ...deps, prefix: deps.env.CHATOPS_REDIS_PREFIX },
     id,
     { requestId: req.requestId, requester: req.userId },
     req.confirmBy,
   );
-  if (found !== 'scheduled' && found !== 'in-progress') {
+  if (!cancelled) {
     return {
       outcome: 'invalid',
       target: id,
@@ -139,6 +152,9 @@ async function cancel(id: string, req: RequestContext, deps: BotDeps): Promise<O
       reply: { text: `:information_source: \`${id}\` is already ${found}; nothing changed.` },
     };
   }
+  // The window moved to cancelled by this request: whatever other features tie to a window's fate
+  // (e.g. /migration cancelling the phase-3 requests linked to it) is called from here, and from no
+  // other cancel path of this handler (the button comes here too).
   // The pending notices would skip themselves (they check the state); dropping them keeps Redis tidy.
   const q = deps.queues.queue(MAINTENANCE_QUEUE);
   const pending = [
@@ -165,7 +181,8 @@ export const maintenanceCommand: CommandSpec<MaintenanceArgs> = {
       line: '`/maintenance schedule <start> <duration> <title…>`, `list`, `cancel <id>`, `extend <id> <duration>`: maintenance-window notices',
     },
   ],
-  parse: (text, _req, deps) => parseMaintenanceArgs(text, deps.config.timezone, deps.clock.now()),
+  parse: (text, _req, deps) =>
+    parseMaintenanceArgs(text, deps.config.timezone, deps.clock.now(), deps.config.maintenance.maxLeadDays),
   permission: () => 'maintenance',
   async execute(a, req, deps) {
     const zone = deps.config.timezone;
@@ -199,15 +216,26 @@ export const maintenanceCommand: CommandSpec<MaintenanceArgs> = {
         throw new UserError('bad_duration', 'a window cannot be longer than 30 days');
       if (end <= now)
         throw new UserError('bad_duration', `the new end ${formatLocal(end, zone)} is already past`);
-      const found = await extendWindow(s, a.id, end);
-      if (found !== 'scheduled' && found !== 'in-progress') {
-        throw new UserError('window_closed', `\`${a.id}\` is ${found}: it cannot be extended`);
+      if (w.state !== 'scheduled' && w.state !== 'in-progress') {
+        throw new UserError('window_closed', `\`${a.id}\` is ${w.state}: it cannot be extended`);
       }
-      const n = notice(req, w, { notice: 'extend', due: now, end });
-      await deps.queues.enqueue(MAINTENANCE_QUEUE, n.jobId, n.data, {
-        jobId: n.jobId,
-        confirmBy: req.confirmBy,
-      });
+      // The notice is queued first; its job makes the same move if this process does not get to it.
+      const moved = await extendWithNotice(
+        { ...deps, prefix: deps.env.CHATOPS_REDIS_PREFIX },
+        a.id,
+        { from: w.end, to: end },
+        { requestId: req.requestId, requester: req.userId },
+        req.confirmBy,
+      );
+      if (moved === 'stale') {
+        throw new UserError(
+          'window_changed',
+          `the end of \`${a.id}\` changed while this was being done: see \`/maintenance list\` and extend again`,
+        );
+      }
+      if (moved !== 'applied' && moved !== 'already') {
+        throw new UserError('window_closed', `\`${a.id}\` is ${moved}: it cannot be extended`);
+      }
       await deps.queues
         .queue(MAINTENANCE_QUEUE)
         .remove(noticeJobId(a.id, { notice: 'end', end: w.end }))
@@ -227,19 +255,38 @@ export const maintenanceCommand: CommandSpec<MaintenanceArgs> = {
         'not_configured',
         "no maintenance channel is configured: add channels.maintenance to the bot's config",
       );
-    const w = await createWindow(s, {
+    const spec = {
       title: a.title,
       start: a.start,
       end: a.start + a.durationMs,
       createdBy: req.userId,
       createdAt: now,
+      requestId: req.requestId,
       ...deps.config.maintenance.defaults,
-    });
-    const n = notice(req, w, { notice: 'announce', due: now });
-    await deps.queues.enqueue(MAINTENANCE_QUEUE, n.jobId, n.data, {
-      jobId: n.jobId,
+    };
+    const done = await scheduleWithNotice({ ...deps, prefix: deps.env.CHATOPS_REDIS_PREFIX }, spec, {
+      dedupKey: scheduleDedupKey(req.userId, a.text),
       confirmBy: req.confirmBy,
     });
+    if (done.status === 'duplicate') {
+      const first = await getWindow(s, done.windowId);
+      return {
+        outcome: 'invalid',
+        target: done.windowId,
+        detail: 'duplicate',
+        reply: {
+          text: `:information_source: You just scheduled this: ${first ? describe(first, zone) : `\`${done.windowId}\``}. Nothing new was scheduled (the same command again within ${formatDuration(SCHEDULE_DEDUP_MS)} is taken as a repeat; change the title to schedule a second window).`,
+        },
+      };
+    }
+    const w: MaintenanceWindow = {
+      ...spec,
+      id: done.windowId,
+      state: 'scheduled',
+      sent: {},
+      notices: [],
+      version: 1,
+    };
     return {
       outcome: 'queued',
       target: w.id,

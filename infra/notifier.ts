@@ -44,8 +44,10 @@ export interface Notifier {
    * Posts a channel message exactly once under `once.key`: rate-limited calls are sent again after
    * their Retry-After (Slack did not take them); after an answer that leaves it unknown whether Slack took the post (5xx,
    * timeout, connection reset) the channel or thread is searched for the key before posting again.
+   * `msg` may be a function: it is called for each request, so text that depends on when the post
+   * goes out (e.g. "late by …") is right when Slack takes it; channel and thread must not change.
    */
-  postOnce(msg: OutgoingMessage, once: OnceKey): Promise<MessageRef>;
+  postOnce(msg: OutgoingMessage | (() => OutgoingMessage), once: OnceKey): Promise<MessageRef>;
   /** Replaces the text and blocks of a message the bot posted earlier. */
   update(ref: MessageRef, text: string, blocks?: Blocks): Promise<void>;
 }
@@ -64,6 +66,23 @@ interface ListedMessage {
 
 function errorCode(err: unknown): string | undefined {
   return (err as { code?: string } | undefined)?.code;
+}
+
+/** True when Slack answered and refused the call (a platform error such as `channel_not_found`). */
+export function isSlackRefusal(err: unknown): boolean {
+  return errorCode(err) === ErrorCode.PlatformError;
+}
+
+/**
+ * True when a Slack call failed because Slack was not answering or not taking calls (a network
+ * error, a 5xx, a 429): sending it again later may succeed. False for Slack's refusals (a platform
+ * error such as `channel_not_found`) and for anything that did not come from the Web API client.
+ */
+export function isSlackUnavailable(err: unknown): boolean {
+  const code = errorCode(err);
+  return (
+    code === ErrorCode.RequestError || code === ErrorCode.HTTPError || code === ErrorCode.RateLimitedError
+  );
 }
 
 /** The message the bot posted earlier under `key`, in the thread or among the channel's latest. */
@@ -113,7 +132,9 @@ export function slackNotifier(client: WebClient, single: WebClient = client): No
       const res = await client.chat.postMessage(postArgs({ channel, text, blocks, threadTs, broadcast }));
       return { channel: String(res.channel ?? channel), ts: String(res.ts) };
     },
-    async postOnce(msg, once) {
+    async postOnce(message, once) {
+      const render = typeof message === 'function' ? message : () => message;
+      const msg = render();
       let unsure = once.lookFirst === true;
       return pRetry(
         async () => {
@@ -129,7 +150,7 @@ export function slackNotifier(client: WebClient, single: WebClient = client): No
           for (let waited = 0; ; ) {
             try {
               const res = await single.chat.postMessage({
-                ...postArgs(msg),
+                ...postArgs(render()),
                 metadata: { event_type: ONCE_EVENT_TYPE, event_payload: { key: once.key } },
               });
               return { channel: String(res.channel ?? msg.channel), ts: String(res.ts) };

@@ -1,8 +1,19 @@
 import { DateTime, IANAZone } from 'luxon';
 import { ConfigError, UserError } from './errors.js';
+import { escapeSlack } from './slack-text.js';
 
 /** The longest duration any command accepts. */
 export const MAX_DURATION_MS = 30 * 86_400_000;
+/** The widest UTC offset in use anywhere (Kiribati +14:00; the tz database goes to -12:00). */
+const MAX_OFFSET_MINUTES = 14 * 60;
+
+/** Bounds a feature puts on a start (§2.3). */
+export interface StartLimits {
+  /** A start further ahead than this many days (from `now`) is refused. */
+  maxLeadDays?: number;
+  /** The setting that sets it, named in the refusal (e.g. `maintenance.maxLeadDays`). */
+  leadSetting?: string;
+}
 
 const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1_000 } as const;
 const DURATION = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
@@ -58,10 +69,12 @@ export function parseDuration(text: string): number {
 
 /**
  * Parses a start as §2.3: `YYYY-MM-DD HH:MM[:SS]` (space or `T`) in `zone`, an ISO 8601 time with an
- * offset or `Z`, or `+<duration>` from now. `now` is epoch ms (from the caller's Clock). Returns epoch ms;
- * throws UserError for bad syntax, impossible dates, daylight-saving gaps and starts not after `now`.
+ * offset (within ±14:00) or `Z`, or `+<duration>` from now. `now` is epoch ms (from the caller's Clock).
+ * Returns epoch ms; throws UserError for bad syntax, impossible dates, daylight-saving gaps, starts not
+ * after `now` and, with `limits.maxLeadDays`, starts further ahead than that. Error messages quote
+ * what was typed escaped for Slack.
  */
-export function parseStart(text: string, zone: string, now: number): number {
+export function parseStart(text: string, zone: string, now: number, limits: StartLimits = {}): number {
   requireZone(zone);
   const t = text.trim().replace(/\s+/g, ' ');
   const accepted = `use YYYY-MM-DD HH:MM (in ${zone}), an ISO time with an offset like 2026-12-06T02:00+09:00, or +<duration> from now like +15m`;
@@ -80,6 +93,12 @@ export function parseStart(text: string, zone: string, now: number): number {
   } else if (OFFSET_START.test(t)) {
     const dt = DateTime.fromISO(t.replace(' ', 'T').toUpperCase(), { setZone: true });
     if (!dt.isValid) throw new UserError('bad_time', `\`${shown(t)}\` is not a real time: ${explain(dt)}`);
+    if (Math.abs(dt.offset) > MAX_OFFSET_MINUTES) {
+      throw new UserError(
+        'bad_time',
+        `\`${shown(t)}\` has the offset ${dt.toFormat('ZZ')}: offsets go from -14:00 to +14:00`,
+      );
+    }
     at = dt.toMillis();
   } else if (DATE_WORD.test(t)) {
     throw new UserError('bad_time', `\`${shown(t)}\` has no time of day: add one, like ${t} 09:00`);
@@ -91,6 +110,13 @@ export function parseStart(text: string, zone: string, now: number): number {
     throw new UserError(
       'bad_time',
       `${formatLocal(at, zone)} is in the past (it is now ${formatLocal(now, zone)}): give a later start`,
+    );
+  }
+  const { maxLeadDays, leadSetting } = limits;
+  if (maxLeadDays !== undefined && at - now > maxLeadDays * UNIT_MS.d) {
+    throw new UserError(
+      'bad_time',
+      `${formatLocal(at, zone)} is more than ${maxLeadDays} days ahead: give a start within ${maxLeadDays} days${leadSetting ? ` (${leadSetting})` : ''}`,
     );
   }
   return at;
@@ -192,6 +218,7 @@ function requireZone(zone: string): void {
     throw new ConfigError([`timezone: "${zone}" is not an IANA time zone (e.g. Asia/Tokyo)`]);
 }
 
+/** What the user typed, quoted back in an error: cut short and escaped for Slack. */
 function shown(text: string): string {
-  return text.slice(0, 40);
+  return escapeSlack(text.slice(0, 40));
 }

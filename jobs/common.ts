@@ -19,6 +19,8 @@ export interface BaseJobData {
   requester: string;
   /** The status message the worker posted and keeps editing; saved so retries edit the same one. */
   report?: MessageRef;
+  /** How many times the job parked itself for another try (`JobContext.retryLater`). */
+  retries?: number;
 }
 
 /** Everything a processor may use. Built once per worker process. */
@@ -57,6 +59,12 @@ export interface JobContext<D extends BaseJobData> {
    * its saved data, on whichever worker is up then: waits that survive restarts. Never returns.
    */
   delayUntil(timestamp: number): Promise<never>;
+  /**
+   * For work that must not be given up whatever `jobs.attempts` says (a notice during a Slack outage):
+   * logs the failure and parks the job for another try after `jobs.backoffMs` doubled per try, at most
+   * `capMs`, without using an attempt. The job decides itself when its work is no longer relevant.
+   */
+  retryLater(err: unknown, capMs: number): Promise<never>;
 }
 
 /** A job kind: one queue, its audit action, and its work. */
@@ -69,6 +77,8 @@ export interface JobKind<D extends BaseJobData, R> {
   onFinalFailure?(job: Job<D, R>, ctx: JobContext<D>, err: unknown): Promise<void>;
   /** Short outcome for the audit trail (no secrets). */
   summarize?(result: R): string;
+  /** Jobs one worker process runs at once for this kind (default: the workers' concurrency, 4). */
+  concurrency?: number;
   /** Run once when a worker for this kind starts (e.g. to upsert job schedulers from the config). */
   onWorkerStart?(deps: WorkerDeps): Promise<void>;
 }
@@ -104,6 +114,22 @@ export function makeProcessor<D extends BaseJobData, R>(
       async delayUntil(timestamp) {
         await job.moveToDelayed(timestamp, token);
         throw new DelayedError();
+      },
+      async retryLater(err, capMs) {
+        const retries = job.data.retries ?? 0;
+        const delayMs = Math.min(capMs, deps.config.jobs.backoffMs * 2 ** Math.min(retries, 30));
+        log.warn(
+          {
+            err: errorSummary(err),
+            attempt: job.attemptsMade + 1,
+            retry: retries + 1,
+            delayMs,
+            parked: true,
+          },
+          'job attempt failed',
+        );
+        await ctx.save({ retries: retries + 1 } as Partial<D>);
+        return ctx.delayUntil(deps.clock.now() + delayMs);
       },
     };
     const target = kind.describe(job.data);
@@ -151,4 +177,25 @@ export function errorSummary(err: unknown): { name: string; code?: string; messa
 function errorCode(err: unknown): string {
   if (err instanceof ChatopsError) return err.code;
   return err instanceof Error ? err.name : 'unknown';
+}
+
+/**
+ * Runs `work` while calling `renew` every `everyMs`: keeps a claim's lease alive while the work
+ * waits (e.g. out a rate limit), so nobody takes it over from a worker that is still at it.
+ */
+export async function whileRenewing<T>(
+  renew: () => Promise<unknown>,
+  everyMs: number,
+  work: () => Promise<T>,
+  log?: Logger,
+): Promise<T> {
+  const timer = setInterval(() => {
+    renew().catch((err: unknown) => log?.warn({ err: errorSummary(err) }, 'could not renew a claim'));
+  }, everyMs);
+  timer.unref();
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
 }

@@ -241,6 +241,39 @@ export async function markMentioned(s: DumpStore, id: string, done: boolean): Pr
   await s.redis.hset(alertKey(s, id), 'mentioned', done ? '1' : '0');
 }
 
+/**
+ * Keeps a claim taken by raiseAlert (`post`: the alert message; `notify`: the normal alert in its
+ * thread) or resolveAlert (`resolve`) fresh while its worker is still at it (e.g. waiting out a 429),
+ * so it never looks stale to another worker. Returns 1 if there was such a claim to renew.
+ */
+export async function renewClaim(
+  s: DumpStore,
+  id: string,
+  claim: 'post' | 'notify' | 'resolve',
+  now: number,
+): Promise<boolean> {
+  const renewed = await s.redis.eval(
+    `local k = KEYS[1]
+     if ARGV[1] == 'post' then
+       if redis.call('HGET', k, 'ts') or not redis.call('HGET', k, 'posting') then return 0 end
+       redis.call('HSET', k, 'posting', ARGV[2])
+     elseif ARGV[1] == 'notify' then
+       if not string.match(redis.call('HGET', k, 'mentioned') or '', '^p:%d+$') then return 0 end
+       redis.call('HSET', k, 'mentioned', 'p:' .. ARGV[2])
+     else
+       local c = redis.call('HGET', k, 'resolvePost') or ''
+       if c == 'claimed:0' or not string.match(c, '^claimed:%d+$') then return 0 end
+       redis.call('HSET', k, 'resolvePost', 'claimed:' .. ARGV[2])
+     end
+     return 1`,
+    1,
+    alertKey(s, id),
+    claim,
+    String(now),
+  );
+  return renewed === 1;
+}
+
 /** Gives up a post claim (the post failed), so the next raise or retry posts it. */
 export async function releasePost(s: DumpStore, id: string): Promise<void> {
   await s.redis.hdel(alertKey(s, id), 'posting');

@@ -6,8 +6,9 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Job } from 'bullmq';
 import { lastFire } from '../infra/cron.js';
+import { isSlackUnavailable } from '../infra/notifier.js';
 import { formatLocal } from '../infra/times.js';
-import type { BaseJobData, JobContext, JobKind, WorkerDeps } from './common.js';
+import { type BaseJobData, type JobContext, type JobKind, type WorkerDeps, whileRenewing } from './common.js';
 import { alertCard, notifyReply, resolvedReply, seenText } from './dump-alert-card.js';
 import {
   type CheckOutcome,
@@ -20,6 +21,7 @@ import {
 } from './dump-check.js';
 import {
   alertId,
+  CLAIM_STALE_MS,
   clearOpenAlert,
   type DumpStore,
   type Finding,
@@ -29,6 +31,7 @@ import {
   type RaiseAction,
   raiseAlert,
   releasePost,
+  renewClaim,
   resolveAlert,
   saveLastCheck,
   setAlertMessage,
@@ -41,6 +44,8 @@ export const DUMPS_QUEUE = 'dumps';
 export const SCHEDULER_PREFIX = 'dump-';
 /** Who scheduled work is attributed to in the audit trail and in AWS session names. */
 export const SCHEDULER_USER = 'scheduler';
+/** A job whose Slack calls failed because Slack was away is tried again after at most this long. */
+const SLACK_RETRY_CAP_MS = 60_000;
 
 export type CheckReason = 'scheduled' | 'manual' | 'recheck' | 'report-ok' | 'window-end';
 
@@ -67,6 +72,22 @@ export function scheduledCheckId(job: string, fireAt: number): string {
 
 function store(deps: WorkerDeps): DumpStore {
   return { redis: deps.redis, prefix: deps.prefix };
+}
+
+/** Runs a Slack call for alert `id` while keeping its claim fresh: a long wait (429s) never makes it stale. */
+function holding<T>(
+  ctx: JobContext<DumpsData>,
+  id: string,
+  claim: 'post' | 'notify' | 'resolve',
+  work: () => Promise<T>,
+): Promise<T> {
+  const { deps } = ctx;
+  return whileRenewing(
+    () => renewClaim(store(deps), id, claim, deps.clock.now()),
+    CLAIM_STALE_MS / 3,
+    work,
+    ctx.log,
+  );
 }
 
 /** The cron time a tick stands for: BullMQ names scheduler jobs `repeat:<scheduler id>:<millis>`. */
@@ -124,9 +145,11 @@ async function publish(ctx: JobContext<DumpsData>, id: string, action: RaiseActi
     let ref: { channel: string; ts: string };
     try {
       // Looks first: a post claim taken over from a worker that died may have reached Slack.
-      ref = await deps.notifier.postOnce(
-        { channel, text: card.text, blocks: card.blocks },
-        { key: `${id}/alert`, lookFirst: true },
+      ref = await holding(ctx, id, 'post', () =>
+        deps.notifier.postOnce(
+          { channel, text: card.text, blocks: card.blocks },
+          { key: `${id}/alert`, lookFirst: true },
+        ),
       );
     } catch (err) {
       await releasePost(s, id);
@@ -143,9 +166,12 @@ async function publish(ctx: JobContext<DumpsData>, id: string, action: RaiseActi
     const a = await getAlert(s, id);
     if (!a?.ts || !a.channel) return;
     try {
-      await deps.notifier.postOnce(
-        { channel: a.channel, text: notifyReply(a, opts), threadTs: a.ts, broadcast: true },
-        { key: `${id}/notify` },
+      const { channel, ts } = a;
+      await holding(ctx, id, 'notify', () =>
+        deps.notifier.postOnce(
+          { channel, text: notifyReply(a, opts), threadTs: ts, broadcast: true },
+          { key: `${id}/notify`, lookFirst: true },
+        ),
       );
     } catch (err) {
       await markMentioned(s, id, false);
@@ -226,11 +252,14 @@ async function resolve(
   const a = await getAlert(s, id);
   if (!a?.ts || !a.channel) return true; // never posted: nothing to edit
   try {
-    await refresh(ctx, id);
-    const ref = await deps.notifier.postOnce(
-      { channel: a.channel, text: resolvedReply(a, deps.config.timezone), threadTs: a.ts },
-      { key: `${id}/resolved` },
-    );
+    const { channel, ts } = a;
+    const ref = await holding(ctx, id, 'resolve', async () => {
+      await refresh(ctx, id);
+      return deps.notifier.postOnce(
+        { channel, text: resolvedReply(a, deps.config.timezone), threadTs: ts },
+        { key: `${id}/resolved`, lookFirst: true },
+      );
+    });
     await markResolvePosted(s, id, ref.ts);
   } catch (err) {
     await markResolvePosted(s, id, undefined);
@@ -367,52 +396,62 @@ export const dumpsJob: JobKind<DumpsData, DumpsResult> = {
       deps.logger.info({ upserted, removed }, 'dump check schedulers synced');
   },
   async run(job, ctx) {
-    const d = job.data;
-    const { deps } = ctx;
-    if (d.kind === 'tick') {
-      const cfg = dumpJob(deps.config, d.job);
-      if (!cfg) return { kind: 'tick', lines: [`${d.job}: no longer configured`] };
-      const fireAt = fireTimeOf(job);
-      const id = scheduledCheckId(cfg.name, fireAt);
-      await deps.queues.enqueue(
-        DUMPS_QUEUE,
-        id,
-        {
-          kind: 'check',
-          jobs: [cfg.name],
-          reason: 'scheduled',
-          fireAt,
-          requestId: id,
-          requester: SCHEDULER_USER,
-        },
-        { jobId: id, runAt: fireAt + cfg.graceMinutes * 60_000 },
-      );
-      return {
-        kind: 'tick',
-        lines: [
-          `${cfg.name}: check queued for ${new Date(fireAt + cfg.graceMinutes * 60_000).toISOString()}`,
-        ],
-      };
+    try {
+      return await runDumps(job, ctx);
+    } catch (err) {
+      // Slack away (5xx, timeouts, 429s past their wait): the alert must not be lost to the outage, so
+      // the job keeps trying (backoff capped at a minute) whatever `jobs.attempts` says. Its claims were
+      // released; the retry finds what it recorded (same check id) and posts or edits once.
+      if (isSlackUnavailable(err)) return ctx.retryLater(err, SLACK_RETRY_CAP_MS);
+      throw err;
     }
-    if (d.kind === 'check') return runCheck(job, ctx, d);
-    if (d.kind === 'report') {
-      const cfg = dumpJob(deps.config, d.job);
-      if (!cfg) return { kind: 'report', lines: [`${d.job}: no longer configured`] };
-      const zone = deps.config.timezone;
-      const fireAt = lastFire(cfg.cron, zone, d.at);
-      const finding: Finding = {
-        verdict: 'reported-failed',
-        at: d.at,
-        source: 'report',
-        expectedKey: cfg.prefix + renderKey(cfg.keyPattern, cfg.name, dayOf(fireAt, zone)),
-        dueAt: fireAt + cfg.graceMinutes * 60_000,
-        exitCode: d.exitCode,
-        message: d.message,
-      };
-      const id = await raise(ctx, cfg, fireAt, finding, String(job.id));
-      return { kind: 'report', lines: [`${cfg.name}: reported failed (${id})`] };
-    }
-    await refresh(ctx, d.alertId);
-    return { kind: 'refresh', lines: [d.alertId] };
   },
 };
+
+async function runDumps(job: Job<DumpsData, DumpsResult>, ctx: JobContext<DumpsData>): Promise<DumpsResult> {
+  const d = job.data;
+  const { deps } = ctx;
+  if (d.kind === 'tick') {
+    const cfg = dumpJob(deps.config, d.job);
+    if (!cfg) return { kind: 'tick', lines: [`${d.job}: no longer configured`] };
+    const fireAt = fireTimeOf(job);
+    const id = scheduledCheckId(cfg.name, fireAt);
+    await deps.queues.enqueue(
+      DUMPS_QUEUE,
+      id,
+      {
+        kind: 'check',
+        jobs: [cfg.name],
+        reason: 'scheduled',
+        fireAt,
+        requestId: id,
+        requester: SCHEDULER_USER,
+      },
+      { jobId: id, runAt: fireAt + cfg.graceMinutes * 60_000 },
+    );
+    return {
+      kind: 'tick',
+      lines: [`${cfg.name}: check queued for ${new Date(fireAt + cfg.graceMinutes * 60_000).toISOString()}`],
+    };
+  }
+  if (d.kind === 'check') return runCheck(job, ctx, d);
+  if (d.kind === 'report') {
+    const cfg = dumpJob(deps.config, d.job);
+    if (!cfg) return { kind: 'report', lines: [`${d.job}: no longer configured`] };
+    const zone = deps.config.timezone;
+    const fireAt = lastFire(cfg.cron, zone, d.at);
+    const finding: Finding = {
+      verdict: 'reported-failed',
+      at: d.at,
+      source: 'report',
+      expectedKey: cfg.prefix + renderKey(cfg.keyPattern, cfg.name, dayOf(fireAt, zone)),
+      dueAt: fireAt + cfg.graceMinutes * 60_000,
+      exitCode: d.exitCode,
+      message: d.message,
+    };
+    const id = await raise(ctx, cfg, fireAt, finding, String(job.id));
+    return { kind: 'report', lines: [`${cfg.name}: reported failed (${id})`] };
+  }
+  await refresh(ctx, d.alertId);
+  return { kind: 'refresh', lines: [d.alertId] };
+}

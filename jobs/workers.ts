@@ -35,7 +35,7 @@ export function startWorkers(opts: {
     const w = new Worker(kind.queue, makeProcessor(kind, opts.deps), {
       connection,
       prefix: opts.prefix,
-      concurrency: opts.concurrency ?? 4,
+      concurrency: kind.concurrency ?? opts.concurrency ?? 4,
       // A worker that dies or is force-closed holds its jobs this long; then another worker's
       // stalled-job check hands them out again.
       lockDuration: opts.deps.config.jobs.lockMs,

@@ -4,7 +4,19 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSlackClient, type FakeSlackMessage } from '../../devkit/index.js';
+import { systemClock } from '../../infra/clock.js';
 import type { Config } from '../../infra/config.js';
+import type { Redis } from '../../infra/redis.js';
+import {
+  cancelWithNotice,
+  extendWithNotice,
+  MAINTENANCE_QUEUE,
+  type MaintenanceDeps,
+  noticeJobId,
+  scheduleWithNotice,
+} from '../../jobs/maintenance.js';
+import { getWindow } from '../../jobs/maintenance-store.js';
+import { createQueues, type Queues } from '../../jobs/queues.js';
 import { SIGNING_SECRET, type Stack, startStack } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
 
@@ -96,11 +108,12 @@ describe('/maintenance notices', () => {
       'Started',
       'Completed',
     ]);
-    // Both workers posted notices.
+    // Both workers posted notices; each mail is a job of its own.
     const rows = (await s.auditRows()).filter(
       (r) => r.action === 'maintenance.notice' && r.outcome === 'succeeded',
     );
-    expect(rows).toHaveLength(4);
+    expect(rows.filter((r) => !/ mail-/.test(r.target ?? ''))).toHaveLength(4);
+    expect(rows.filter((r) => / mail-/.test(r.target ?? ''))).toHaveLength(4);
   }, 90_000);
 
   it('a worker SIGKILLed before the start and restarted after it: start once, marked late; missed reminder skipped; completion on time', async () => {
@@ -207,6 +220,159 @@ describe('/maintenance notices', () => {
   }, 90_000);
 });
 
+/**
+ * The stack's Redis and queues for calling the command-side functions directly, with a fault injected:
+ * the first `eval` whose script matches `failing` (a state write) throws as a Redis error would.
+ */
+function faultyDeps(s: Stack, failing: RegExp): MaintenanceDeps & { queues: Queues; injected: () => number } {
+  let injected = 0;
+  const redis = new Proxy(s.redis, {
+    get(target, prop, receiver) {
+      if (prop === 'eval') {
+        return (script: string, ...rest: unknown[]) => {
+          if (injected === 0 && failing.test(script)) {
+            injected += 1;
+            return Promise.reject(new Error('injected: Redis connection lost'));
+          }
+          return (target.eval as (...a: unknown[]) => Promise<unknown>)(script, ...rest);
+        };
+      }
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  }) as Redis;
+  const queues = createQueues({ connection: s.redis, prefix: s.prefix, config: s.config });
+  return { redis, prefix: s.prefix, queues, clock: systemClock, config: s.config, injected: () => injected };
+}
+
+const by = { requestId: 'req-fault-test', requester: 'U0OPS' };
+
+function newWindow(s: Stack, title: string, startInMs: number, durationMs: number) {
+  const now = Date.now();
+  return {
+    title,
+    start: now + startInMs,
+    end: now + startInMs + durationMs,
+    createdBy: 'U0OPS',
+    createdAt: now,
+    requestId: `req-${title.replace(/\W/g, '')}`,
+    ...s.config.maintenance.defaults,
+  };
+}
+
+describe('state and its follow-up written together (a Redis error injected between them)', () => {
+  it('schedule: the announce job is queued first; the window it carries is stored by the job, then announced', async () => {
+    stack = await maintStack({}, { bots: 0, workers: 1 });
+    const s = stack;
+    const deps = faultyDeps(s, /return redis\.call\('HGET', KEYS\[1\], 'requestId'\)/);
+    const done = await scheduleWithNotice(deps, newWindow(s, 'Fault after enqueue', 20_000, 10_000), {
+      dedupKey: 'fault-test-1',
+    });
+    expect(deps.injected()).toBe(1);
+    expect(done.status).toBe('scheduled');
+    const ann = await until('the announcement', () => announcement(s, done.windowId));
+    const w = await getWindow({ redis: s.redis, prefix: s.prefix }, done.windowId);
+    expect(w).toMatchObject({ title: 'Fault after enqueue', state: 'scheduled', ts: ann.ts });
+    const q = deps.queues.queue(MAINTENANCE_QUEUE);
+    await until('its start and end queued', async () =>
+      (await q.getJobState(noticeJobId(done.windowId, { notice: 'start' }))) === 'delayed' ? true : undefined,
+    );
+    expect(await q.getJobState(noticeJobId(done.windowId, { notice: 'end', end: w?.end }))).toBe('delayed');
+    await deps.queues.close();
+  });
+
+  it('schedule: an enqueue that fails stores nothing, and the same command can then be run again', async () => {
+    stack = await maintStack({}, { bots: 0, workers: 1 });
+    const s = stack;
+    const deps = faultyDeps(s, /^$/);
+    const broken = {
+      ...deps,
+      queues: {
+        ...deps.queues,
+        enqueue: () => Promise.reject(new Error('injected: Redis connection lost')),
+      } as Queues,
+    };
+    await expect(
+      scheduleWithNotice(broken, newWindow(s, 'No enqueue', 20_000, 10_000), { dedupKey: 'fault-test-2' }),
+    ).rejects.toThrow(/injected/);
+    expect(await s.redis.keys(`${s.prefix}:mw:*`)).toEqual([]);
+    expect(await deps.queues.queue(MAINTENANCE_QUEUE).getJobCounts()).toMatchObject({
+      delayed: 0,
+      waiting: 0,
+    });
+    const again = await scheduleWithNotice(deps, newWindow(s, 'No enqueue', 20_000, 10_000), {
+      dedupKey: 'fault-test-2',
+    });
+    expect(again.status).toBe('scheduled');
+    await until('the announcement', () => announcement(s, again.windowId));
+    await deps.queues.close();
+  });
+
+  it('extend: the command dies after queueing the notice; its job moves the end, queues the new end notice and posts both', async () => {
+    stack = await maintStack({ maintenance: { remindBefore: ['1d'] } }, { bots: 0, workers: 1 });
+    const s = stack;
+    const deps = faultyDeps(s, /n:extend-/);
+    const done = await scheduleWithNotice(deps, newWindow(s, 'Extend fault', 5_000, 4_000), {
+      dedupKey: 'fault-test-3',
+    });
+    const ann = await until('the announcement', () => announcement(s, done.windowId));
+    const ws = { redis: s.redis, prefix: s.prefix };
+    const before = (await getWindow(ws, done.windowId))?.end as number;
+    await expect(
+      extendWithNotice(deps, done.windowId, { from: before, to: before + 4_000 }, by),
+    ).rejects.toThrow(/injected/);
+    await until('the extension notice', () => replies(s, ann.ts).find((m) => /extended/.test(m.text)));
+    expect((await getWindow(ws, done.windowId))?.end).toBe(before + 4_000);
+    await until('the completion', () => replies(s, ann.ts).find((m) => /is complete/.test(m.text)), 30_000);
+    // At the moved end, not the old one.
+    const [end] = postedAt(s, /is complete/);
+    expect(end as number).toBeGreaterThanOrEqual(before + 4_000);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(replies(s, ann.ts).map((m) => /extended|started|complete/.exec(m.text)?.[0])).toEqual([
+      'extended',
+      'started',
+      'complete',
+    ]);
+    await deps.queues.close();
+  }, 60_000);
+
+  it('cancel: the command dies after queueing the cancellation; its job cancels the window and posts it', async () => {
+    stack = await maintStack({}, { bots: 0, workers: 1 });
+    const s = stack;
+    const deps = faultyDeps(s, /cancelledBy/);
+    const done = await scheduleWithNotice(deps, newWindow(s, 'Cancel fault', 20_000, 10_000), {
+      dedupKey: 'fault-test-4',
+    });
+    const ann = await until('the announcement', () => announcement(s, done.windowId));
+    await expect(cancelWithNotice(deps, done.windowId, by)).rejects.toThrow(/injected/);
+    await until('the cancellation', () => replies(s, ann.ts).find((m) => /cancelled/.test(m.text)));
+    expect((await getWindow({ redis: s.redis, prefix: s.prefix }, done.windowId))?.state).toBe('cancelled');
+    await until('the announcement edited', () =>
+      /Cancelled/.test(JSON.stringify(announcement(s, done.windowId)?.blocks)),
+    );
+    await deps.queues.close();
+  });
+
+  it('a repeat of the same schedule command is answered as a duplicate, not a second window', async () => {
+    stack = await maintStack();
+    const s = stack;
+    const first = await s.command('U0OPS', '/maintenance', 'schedule +1h 30m Twice');
+    const id = /`(mw-[0-9a-f]+)`/.exec(first.text)?.[1];
+    expect(first.text).toMatch(/Scheduled/);
+    const second = await s.command('U0OPS', '/maintenance', 'schedule  +1h 30m   Twice');
+    expect(second.text).toMatch(/You just scheduled this/);
+    expect(second.text).toContain(`\`${id}\``);
+    // Someone else, or another title, is a new window.
+    expect((await s.command('U0OPS', '/maintenance', 'schedule +1h 30m Twice more')).text).toMatch(
+      /Scheduled/,
+    );
+    await until('two announcements', () => (s.slack.messages(CHANNEL).length >= 2 ? true : undefined));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(s.slack.messages(CHANNEL)).toHaveLength(2);
+    expect(await s.redis.keys(`${s.prefix}:mw:w:*`)).toHaveLength(2);
+  });
+});
+
 describe('/maintenance input', () => {
   it('refuses bad times, durations, titles and ids with the reason, and stores and posts nothing', async () => {
     stack = await maintStack();
@@ -221,6 +387,8 @@ describe('/maintenance input', () => {
       ['cancel mw-ffff', /no maintenance window `mw-ffff`/],
       ['extend mw-ffff 10m', /no maintenance window/],
       ['reboot', /unknown subcommand/],
+      ['schedule 2030-01-10 10:00 1h Far', /more than 365 days ahead/],
+      ['schedule 2027-01-10T10:00+15:00 1h Offset', /-14:00 to \+14:00/],
     ];
     for (const [text, reason] of cases) {
       const res = await s.command('U0OPS', '/maintenance', text);
