@@ -1,49 +1,30 @@
 // The approval card's buttons (Approve, Reject and its reason modal, Retry, Roll back) and the
 // status card's Refresh: each click authorised at the moment of the click, answered and audited.
+// Every change goes through jobs/migration's request operations (a store transition, then its
+// follow-up); a click that would start a second operation on a request is answered and changes nothing.
 import type { App } from '@slack/bolt';
 import type { View } from '@slack/types';
 import { type BotDeps, type Outcome, registerAction, registerView } from '../../bot/listeners.js';
-import type { RequestContext } from '../../bot/middleware.js';
 import { UserError } from '../../infra/errors.js';
-import { cancelWithNotice } from '../../jobs/maintenance.js';
 import {
-  approvalCardOf,
-  approve,
-  currentPlanHash,
-  endRequest,
+  approveRequest,
   getRequest,
   kindOf,
   MIGRATION_QUEUE,
-  type MigrationRequest,
   REQUEST_ID,
+  type RollbackOutcome,
+  readRequest,
+  rejectRequest,
   requestLabel,
-  runJobOptions,
-  transition,
+  retryRequest,
+  rollbackRequest,
 } from '../../jobs/migration/index.js';
-import { mstore } from './command.js';
+import { coreFor, mstore } from './core.js';
 
 function requestId(value: string): string {
   if (!REQUEST_ID.test(value))
     throw new UserError('bad_button', 'that button does not name a migration request');
   return value;
-}
-
-/** Edits the approval card from the bot (on a click), with the same renderer the workers use. */
-async function editCard(deps: BotDeps, r: MigrationRequest): Promise<void> {
-  if (!r.cardChannel || !r.cardTs || !deps.slack) return;
-  const card = approvalCardOf(deps.config, deps.clock.now(), r);
-  await deps.slack.chat.update({
-    channel: r.cardChannel,
-    ts: r.cardTs,
-    text: card.text,
-    blocks: card.blocks,
-  });
-}
-
-async function cancelCreated(deps: BotDeps, req: RequestContext, r: MigrationRequest): Promise<void> {
-  if (r.kind !== 'phase3' || !r.windowCreated) return;
-  const who = { requestId: req.requestId, requester: req.userId };
-  await cancelWithNotice({ ...deps, prefix: deps.env.CHATOPS_REDIS_PREFIX }, r.windowId, who, req.confirmBy);
 }
 
 function rejectModal(id: string): View {
@@ -66,82 +47,118 @@ function rejectModal(id: string): View {
   };
 }
 
-/** Registers /migration, the approval card's buttons, the reject modal and the status card's refresh. */
+const answer = (id: string, outcome: Outcome['outcome'], text: string, detail?: string): Outcome => ({
+  outcome,
+  target: id,
+  detail,
+  reply: { text },
+});
+
+/** The answer to a Roll back (button or command). */
+export function rollbackAnswer(res: RollbackOutcome, target?: string): Outcome {
+  switch (res.result) {
+    case 'queued':
+      return {
+        outcome: 'queued',
+        target: res.id ?? target,
+        reply: {
+          text: `:leftwards_arrow_with_hook: Queued: rolling back phase 3 (disassociate the instance profile from \`${res.instanceId}\`, make sure it runs).`,
+        },
+      };
+    case 'state':
+      return answer(
+        res.id,
+        'invalid',
+        res.state === 'failed' || res.state === 'rolling-back'
+          ? `:information_source: Phase-3 request \`${res.id}\` is ${res.state}; nothing changed.`
+          : `:information_source: Phase-3 request \`${res.id}\` is ${res.state}: one operation at a time, so nothing is rolled back from here (nothing changed).`,
+        res.state,
+      );
+    case 'busy':
+      return {
+        outcome: 'invalid',
+        target,
+        detail: `busy: ${res.holder}`,
+        reply: {
+          text: `:hourglass: Another operation (\`${res.holder}\`) holds the instance right now; nothing changed. Try again when it is over.`,
+        },
+      };
+  }
+}
+
+/** Registers the approval card's buttons, the reject modal and the status card's refresh. */
 export function registerApprovals(app: App, deps: BotDeps): void {
   registerAction(app, deps, {
     actionId: 'mig_approve',
     permission: () => 'migration.approve',
     async handle(click, req, d) {
       const id = requestId(click.value);
-      const s = mstore(d);
-      const r = await getRequest(s, id);
-      if (!r) throw new UserError('unknown_request', `request ${id} no longer exists`);
-      const hash = currentPlanHash(d.config, r);
-      const res = await approve(
-        s,
-        id,
-        req.userId,
-        hash,
-        d.clock.now(),
-        d.config.migration?.approvals ?? r.needed,
-      );
-      const answer = (outcome: Outcome['outcome'], text: string, detail?: string): Outcome => ({
-        outcome,
-        target: id,
-        detail,
-        reply: { text },
-      });
+      const res = await approveRequest(coreFor(d, req), id, { requestId: req.requestId, user: req.userId });
+      if (res.result === 'gone') throw new UserError('unknown_request', `request ${id} no longer exists`);
+      const r = res.request;
+      const quorum = d.config.migration?.approvals ?? r.needed;
       switch (res.result) {
         case 'own':
           return answer(
+            id,
             'denied',
             ':no_entry: You requested this; someone else must approve it.',
             'own request',
           );
+        case 'not-approver':
+          return answer(
+            id,
+            'denied',
+            ':no_entry: Only people who hold approver now can approve this.',
+            'not an approver',
+          );
         case 'plan':
           return answer(
+            id,
             'invalid',
             `:warning: The plan changed since this card was posted (${r.kind === 'phase3' ? 'config, instance, profile or window' : 'config, bucket or prefix'}), so approvals no longer count. Make a new request.`,
             'plan changed',
           );
         case 'expired':
-          return answer('invalid', ':alarm_clock: This request has expired; nothing changed.', 'expired');
+          return answer(id, 'invalid', ':alarm_clock: This request has expired; nothing changed.', 'expired');
+        case 'window-cancelled':
+          return answer(
+            id,
+            'invalid',
+            ':no_entry_sign: Its maintenance window was cancelled; nothing changed.',
+            'window cancelled',
+          );
         case 'state':
           return answer(
+            id,
             'invalid',
             `:information_source: This request is ${res.state}; nothing changed.`,
             res.state,
           );
         case 'already':
           return answer(
+            id,
             'invalid',
-            `:information_source: You already approved it (${res.count} of ${r.needed}); nothing changed.`,
+            `:information_source: You already approved it (${res.count} of ${quorum}); nothing changed.`,
             'already approved',
           );
-        default:
-          break;
+        case 'counted':
+          return answer(
+            id,
+            'succeeded',
+            `:ballot_box_with_check: Counted: ${res.count} of ${quorum} approvals.`,
+            `${res.count} of ${quorum}`,
+          );
+        case 'approved':
+          return answer(
+            id,
+            'succeeded',
+            r.kind === 'phase3'
+              ? `:white_check_mark: Approved (${res.count} of ${quorum}): phase 3 runs at the window start${d.clock.now() >= r.plan.windowStart ? ', which is now' : ''}.`
+              : `:white_check_mark: Approved (${res.count} of ${quorum}): deleting the ${r.plan.objects} objects under \`s3://${r.plan.bucket}/${r.plan.prefix}\` now; the card shows the progress.`,
+            `${res.count} of ${quorum}`,
+          );
       }
-      const fresh = (await getRequest(s, id)) as MigrationRequest;
-      if (res.result === 'approved' && fresh.runJob) {
-        await d.queues.enqueue(
-          MIGRATION_QUEUE,
-          'run',
-          { requestId: r.requestId, requester: r.requester, op: 'run', id },
-          { jobId: fresh.runJob, ...runJobOptions(fresh), confirmBy: req.confirmBy },
-        );
-      }
-      await editCard(d, fresh).catch((err) =>
-        req.log.warn({ err: String(err) }, 'could not edit the approval card'),
-      );
-      return answer(
-        'succeeded',
-        res.result !== 'approved'
-          ? `:ballot_box_with_check: Counted: ${res.count} of ${r.needed} approvals.`
-          : r.kind === 'phase3'
-            ? `:white_check_mark: Approved (${res.count} of ${r.needed}): phase 3 runs at the window start${d.clock.now() >= r.plan.windowStart ? ', which is now' : ''}.`
-            : `:white_check_mark: Approved (${res.count} of ${r.needed}): deleting the ${r.plan.objects} objects under \`s3://${r.plan.bucket}/${r.plan.prefix}\` now; the card shows the progress.`,
-        `${res.count} of ${r.needed}`,
-      );
     },
   });
   registerAction(app, deps, {
@@ -149,21 +166,16 @@ export function registerApprovals(app: App, deps: BotDeps): void {
     permission: () => 'migration.approve',
     async handle(click, _req, d) {
       const id = requestId(click.value);
-      const r = await getRequest(mstore(d), id);
+      const r = await readRequest(mstore(d), id);
       if (!r || (r.state !== 'pending' && r.state !== 'approved')) {
-        return {
-          outcome: 'invalid',
-          target: id,
-          reply: { text: `:information_source: This request is ${r?.state ?? 'gone'}; nothing changed.` },
-        };
+        return answer(
+          id,
+          'invalid',
+          `:information_source: This request is ${r?.state ?? 'gone'}; nothing changed.`,
+        );
       }
       await d.slack?.views.open({ trigger_id: click.triggerId, view: rejectModal(id) });
-      return {
-        outcome: 'requested',
-        target: id,
-        detail: 'reject modal opened',
-        reply: { text: 'Give a reason (optional) and press Reject.' },
-      };
+      return answer(id, 'requested', 'Give a reason (optional) and press Reject.', 'reject modal opened');
     },
   });
   registerView(app, deps, {
@@ -172,30 +184,18 @@ export function registerApprovals(app: App, deps: BotDeps): void {
     async handle(view, req, d) {
       const id = requestId(view.private_metadata);
       const reason = (view.state.values.reason?.value?.value ?? '').trim().slice(0, 300);
-      const t = await endRequest(d, mstore(d), id, ['pending', 'approved'], 'rejected', {
-        rejectedBy: req.userId,
+      const res = await rejectRequest(
+        coreFor(d, req),
+        id,
+        { requestId: req.requestId, user: req.userId },
         reason,
-      });
-      if (!t.ok)
-        return {
-          outcome: 'invalid',
-          target: id,
-          reply: { text: `Request \`${id}\` is ${t.state}; nothing changed.` },
-        };
-      const r = (await getRequest(mstore(d), id)) as MigrationRequest;
-      await d.queues
-        .queue(MIGRATION_QUEUE)
-        .remove(r.runJob ?? '')
-        .catch(() => 0);
-      await cancelCreated(d, req, r);
-      await editCard(d, r).catch((err) =>
-        req.log.warn({ err: String(err) }, 'could not edit the approval card'),
       );
+      if (!res.ok) return answer(id, 'invalid', `Request \`${id}\` is ${res.state}; nothing changed.`);
       return {
         outcome: 'succeeded',
         target: id,
         detail: reason || undefined,
-        reply: { text: `:no_entry: Rejected ${requestLabel(r)} \`${id}\`.` },
+        reply: { text: `:no_entry: Rejected ${requestLabel(res.request)} \`${id}\`.` },
       };
     },
   });
@@ -204,38 +204,40 @@ export function registerApprovals(app: App, deps: BotDeps): void {
     permission: () => 'migration.recover',
     async handle(click, req, d) {
       const id = requestId(click.value);
-      const s = mstore(d);
-      const r = await getRequest(s, id);
-      if (r?.kind !== 'phase3')
-        throw new UserError('unknown_request', `phase-3 request ${id} no longer exists`);
-      if (d.clock.now() >= r.plan.windowEnd) {
-        return {
-          outcome: 'invalid',
-          target: id,
-          reply: { text: ':alarm_clock: The window is over: roll back, or make a new request.' },
-        };
+      const r = await getRequest(mstore(d), id, 'phase3');
+      const res = await retryRequest(coreFor(d, req), r);
+      switch (res.result) {
+        case 'queued':
+          return answer(
+            id,
+            'queued',
+            `:repeat: Retrying phase 3 from step ${(r.failedStep ?? 0) + 1}.`,
+            `retry from step ${(r.failedStep ?? 0) + 1}`,
+          );
+        case 'plan':
+          return answer(
+            id,
+            'invalid',
+            `:warning: The plan changed since the approvals (${res.changes.join('; ') || 'its steps or window'}): a retry would run an unapproved plan, so nothing runs. Roll back, or make a new request.`,
+            'plan changed',
+          );
+        case 'window':
+          return answer(
+            id,
+            'invalid',
+            res.detail === 'cancelled'
+              ? ':no_entry_sign: The window was cancelled: roll back, or make a new request.'
+              : ':alarm_clock: The window is over: roll back, or make a new request.',
+            `window ${res.detail}`,
+          );
+        case 'state':
+          return answer(
+            id,
+            'invalid',
+            `:information_source: This request is ${res.detail}; nothing changed.`,
+            res.detail,
+          );
       }
-      const runJob = `mig-run-${id}-${r.retries + 1}`;
-      const t = await transition(s, id, ['failed'], 'approved', { runJob, retries: String(r.retries + 1) });
-      if (!t.ok)
-        return {
-          outcome: 'invalid',
-          target: id,
-          reply: { text: `:information_source: This request is ${t.state}; nothing changed.` },
-        };
-      await d.queues.enqueue(
-        MIGRATION_QUEUE,
-        'run',
-        { requestId: r.requestId, requester: r.requester, op: 'run', id },
-        { jobId: runJob, attempts: 1, confirmBy: req.confirmBy },
-      );
-      await editCard(d, (await getRequest(s, id)) as MigrationRequest).catch(() => undefined);
-      return {
-        outcome: 'queued',
-        target: id,
-        detail: `retry from step ${(r.failedStep ?? 0) + 1}`,
-        reply: { text: `:repeat: Retrying phase 3 from step ${(r.failedStep ?? 0) + 1}.` },
-      };
     },
   });
   registerAction(app, deps, {
@@ -243,26 +245,17 @@ export function registerApprovals(app: App, deps: BotDeps): void {
     permission: () => 'migration.recover',
     async handle(click, req, d) {
       const id = requestId(click.value);
-      const r = await getRequest(mstore(d), id);
-      if (r?.kind !== 'phase3' || r.state !== 'failed')
-        return {
-          outcome: 'invalid',
-          target: id,
-          reply: {
-            text: `:information_source: This request is ${r?.state ?? 'gone'}; nothing to roll back from here.`,
-          },
-        };
-      await d.queues.enqueue(
-        MIGRATION_QUEUE,
-        'rollback3',
-        { requestId: req.requestId, requester: req.userId, op: 'rollback3', id },
-        { jobId: `mig-rb3-${id}`, confirmBy: req.confirmBy },
+      const r = await readRequest(mstore(d), id);
+      if (r?.kind !== 'phase3')
+        return answer(
+          id,
+          'invalid',
+          `:information_source: This request is ${r?.state ?? 'gone'}; nothing to roll back from here.`,
+        );
+      return rollbackAnswer(
+        await rollbackRequest(coreFor(d, req), r, { requestId: req.requestId, user: req.userId }),
+        id,
       );
-      return {
-        outcome: 'queued',
-        target: id,
-        reply: { text: ':leftwards_arrow_with_hook: Queued: rolling back phase 3.' },
-      };
     },
   });
   registerAction(app, deps, {

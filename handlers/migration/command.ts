@@ -8,24 +8,20 @@ import { formatBytes } from '../../jobs/dump-alert-card.js';
 import {
   CRON_ORDER,
   cleanupSteps,
-  currentRequest,
   cutovers,
-  getRequest,
+  cutoverWithFollowUps,
   MIGRATION_QUEUE,
   type MigrationData,
-  type MigrationStore,
   migrationConfig,
+  openRequest,
   readCleanupGate,
-  recordCutover,
-  removeCutover,
   requestIdFor,
-  watchTimes,
+  rollbackCommand,
+  uncutWithFollowUps,
 } from '../../jobs/migration/index.js';
+import { rollbackAnswer } from './approval.js';
+import { coreFor, mstore } from './core.js';
 import { type MigrationArgs, parseMigrationArgs, USAGE } from './parse.js';
-
-export function mstore(deps: BotDeps): MigrationStore {
-  return { redis: deps.redis, prefix: deps.env.CHATOPS_REDIS_PREFIX };
-}
 
 /**
  * Queues the job that makes a request (phase 3, cleanup): while another with the same dedup key is
@@ -87,35 +83,14 @@ async function cutover(
       `not cut over: ${problems.join('; ')}. Add --force to do it anyway (audited).`,
     );
   }
-  if (
-    !(await recordCutover(mstore(deps), {
-      cron: a.cron,
-      at: deps.clock.now(),
-      by: req.userId,
-      forced: problems.length > 0,
-    }))
-  ) {
-    throw new UserError('already', `${a.cron} is already cut over`);
-  }
-  const at = (await cutovers(mstore(deps))).find((c) => c.cron === a.cron)?.at ?? deps.clock.now();
-  for (const w of watchTimes(deps.config, a.cron, at)) {
-    const data: MigrationData = {
-      requestId: req.requestId,
-      requester: req.userId,
-      op: 'watch',
-      cron: a.cron,
-      cutoverAt: at,
-      n: w.n,
-      day: w.day,
-    };
-    await enqueue(deps, req, data, `mig-watch-${a.cron}-${at}-${w.n}`, { runAt: w.at });
-  }
-  await enqueue(
-    deps,
-    req,
-    { requestId: req.requestId, requester: req.userId, op: 'status' },
-    `mig-status-${req.requestId}`,
+  // The cutover and what follows it (its two watches, the status card) are written in one step;
+  // the follow-ups are queued now, or by the watchdog if this process dies first.
+  const recorded = await cutoverWithFollowUps(
+    coreFor(deps, req),
+    { cron: a.cron, at: deps.clock.now(), by: req.userId, forced: problems.length > 0 },
+    { requestId: req.requestId, user: req.userId },
   );
+  if (!recorded) throw new UserError('already', `${a.cron} is already cut over`);
   return {
     outcome: 'succeeded',
     target: a.cron,
@@ -146,9 +121,8 @@ async function checkCleanup(req: RequestContext, deps: BotDeps): Promise<Outcome
     .map((line, i) => `${i + 1}. ${line}`)
     .join('\n');
   const head = `:white_check_mark: Phase 5 may start: every cron is cut over, ${gate.days} days since the last cutover, no failed dump check since. The cleanup steps:\n${steps}`;
-  const open = await currentRequest(s, 'cleanup');
-  const r = open ? await getRequest(s, open) : undefined;
-  if (r?.kind === 'cleanup') {
+  const r = await openRequest(s, 'cleanup');
+  if (r) {
     return {
       outcome: 'succeeded',
       target: r.id,
@@ -186,7 +160,8 @@ export const migrationCommand: CommandSpec<MigrationArgs> = {
       line: '`/migration …`: drive the EC2 cron-host migration runbook (status, checks, phase-3 approvals, cutover, rollback)',
     },
   ],
-  parse: (text, _req, deps) => parseMigrationArgs(text, deps.config.timezone, deps.clock.now()),
+  parse: (text, _req, deps) =>
+    parseMigrationArgs(text, deps.config.timezone, deps.clock.now(), deps.config.migration?.maxLeadDays),
   permission: () => 'migration',
   async execute(a, req, deps) {
     const m = migrationConfig(deps.config);
@@ -222,19 +197,27 @@ export const migrationCommand: CommandSpec<MigrationArgs> = {
           requestIdFor(req.requestId),
         );
       }
-      case 'rollback3':
-        await enqueue(deps, req, { ...base, op: 'rollback3' }, `mig-rb3-${req.requestId}`, {
-          dedupKey: 'rollback3',
-        });
-        return queued(
-          ':leftwards_arrow_with_hook: Queued: rolling back phase 3 (disassociate the instance profile, make sure the instance runs).',
+      case 'rollback3': {
+        // One operation at a time: the open failed request's own rollback, or the instance's; never
+        // while a run is approved or in progress, or another rollback holds the instance.
+        const out = rollbackAnswer(
+          await rollbackCommand(coreFor(deps, req), { requestId: req.requestId, user: req.userId }),
         );
+        return out.outcome === 'queued'
+          ? { ...out, reply: { text: `${out.reply.text} (request ${req.requestId})` } }
+          : out;
+      }
       case 'cutover':
         return cutover(a, req, deps);
       case 'rollback4': {
-        if (!(await removeCutover(mstore(deps), a.cron)))
+        // The removal and its follow-up (the status card) in one step, as for a cutover.
+        if (
+          !(await uncutWithFollowUps(coreFor(deps, req), a.cron, {
+            requestId: req.requestId,
+            user: req.userId,
+          }))
+        )
           throw new UserError('not_cut_over', `${a.cron} is not cut over`);
-        await enqueue(deps, req, { ...base, op: 'status' }, `mig-status-${req.requestId}`);
         return {
           outcome: 'succeeded',
           target: a.cron,

@@ -13,21 +13,26 @@ export type MigrationArgs =
   | { sub: 'cutover'; cron: string; force: boolean }
   | { sub: 'rollback4'; cron: string };
 
-/** Parses `/migration` arguments (times against `now` in `zone`). */
-export function parseMigrationArgs(text: string, zone: string, now: number): MigrationArgs {
+/**
+ * Parses `/migration` arguments (times against `now` in `zone`). A phase-3 start is at most
+ * `maxLeadDays` ahead (migration.maxLeadDays), and an offset beyond ±14:00 is refused.
+ */
+export function parseMigrationArgs(text: string, zone: string, now: number, maxLeadDays = 30): MigrationArgs {
   const words = text.split(/\s+/).filter(Boolean);
   const [sub = 'status', ...rest] = words;
   if (sub === 'status' && !rest.length) return { sub: 'status' };
-  if (sub === 'check' && rest.length === 1 && ['1', '2', '5'].includes(rest[0] as string)) {
-    return { sub: 'check', phase: Number(rest[0]) as 1 | 2 | 5 };
-  }
+  const phase = rest.length === 1 ? ([1, 2, 5] as const).find((p) => String(p) === rest[0]) : undefined;
+  if (sub === 'check' && phase !== undefined) return { sub: 'check', phase };
   if (sub === 'check') throw new UserError('usage', 'check takes a phase: 1, 2 or 5');
   if (sub === 'phase3') {
     if (rest[0] !== 'request' || rest.length < 2)
       throw new UserError('usage', 'use `phase3 request <start> [<duration>]`');
     const times = rest.slice(1);
     const n = Math.max(1, startWordCount(times));
-    const start = parseStart(times.slice(0, n).join(' '), zone, now);
+    const start = parseStart(times.slice(0, n).join(' '), zone, now, {
+      maxLeadDays,
+      leadSetting: 'migration.maxLeadDays',
+    });
     if (times.length > n + 1)
       throw new UserError('usage', 'phase3 request takes a start and an optional duration');
     const d = times[n];

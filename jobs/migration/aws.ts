@@ -1,11 +1,19 @@
 // What /migration asks of AWS, each call through the per-account clients (the Slack user as
-// SourceIdentity). It never reads the workload's secret: DescribeSecret, never GetSecretValue.
-import { setTimeout as sleep } from 'node:timers/promises';
+// SourceIdentity). The calls that change something take the stored plan (account, instance,
+// profile; bucket, prefix), never the live config. It never reads the workload's secret:
+// DescribeSecret, never GetSecretValue.
 import { DateTime } from 'luxon';
+import type { AwsClients } from '../../infra/aws.js';
 import { awsErrorName, awsFailure, isNotFound } from '../../infra/aws-errors.js';
+import type { Config } from '../../infra/config.js';
 import { TransientError, UserError } from '../../infra/errors.js';
-import type { WorkerDeps } from '../common.js';
 import { migrationConfig } from './plan.js';
+
+/** What the calls need: the config (for the checks of the live world) and the per-account clients. */
+export interface AwsDeps {
+  config: Config;
+  aws: AwsClients;
+}
 
 export interface CheckItem {
   name: string;
@@ -14,7 +22,7 @@ export interface CheckItem {
 }
 
 /** Phase 1: the role, the instance profile (with that role in it) and the credentials secret exist. */
-export async function checkPhase1(deps: WorkerDeps, user: string): Promise<CheckItem[]> {
+export async function checkPhase1(deps: AwsDeps, user: string): Promise<CheckItem[]> {
   const m = migrationConfig(deps.config);
   const iamSdk = await import('@aws-sdk/client-iam');
   const smSdk = await import('@aws-sdk/client-secrets-manager');
@@ -81,7 +89,7 @@ export function dumpKey(pattern: string, name: string, day: DateTime): string {
  * every configured dump job exist and their sizes are within 5 %. Computed from what S3 holds, so
  * a new install knows the history: one listing per job and prefix.
  */
-export async function checkPhase2(deps: WorkerDeps, user: string, now: number): Promise<Phase2Result> {
+export async function checkPhase2(deps: AwsDeps, user: string, now: number): Promise<Phase2Result> {
   const m = migrationConfig(deps.config);
   const jobs = deps.config.dumps?.jobs ?? [];
   if (!jobs.length)
@@ -140,7 +148,7 @@ export interface S3Place {
 }
 
 /** Every object under the prefix (ListObjectsV2, all pages): key -> size in bytes. */
-export async function listObjects(deps: WorkerDeps, user: string, at: S3Place): Promise<Map<string, number>> {
+export async function listObjects(deps: AwsDeps, user: string, at: S3Place): Promise<Map<string, number>> {
   const s3Sdk = await import('@aws-sdk/client-s3');
   const s3 = deps.aws.client(s3Sdk.S3Client, at.account, user);
   const out = new Map<string, number>();
@@ -182,12 +190,7 @@ export function deletionBatches(keys: string[], prefix: string, size = DELETE_BA
  * Deletes one batch (DeleteObjects, quiet). S3 answers a key that is already gone as deleted, so a
  * retried batch is harmless; a key S3 refuses fails the batch, naming it.
  */
-export async function deleteObjects(
-  deps: WorkerDeps,
-  user: string,
-  at: S3Place,
-  keys: string[],
-): Promise<void> {
+export async function deleteObjects(deps: AwsDeps, user: string, at: S3Place, keys: string[]): Promise<void> {
   assertUnder(keys, at.prefix);
   if (!keys.length) return;
   if (keys.length > DELETE_BATCH) throw new Error(`at most ${DELETE_BATCH} keys per DeleteObjects`);
@@ -214,10 +217,15 @@ export async function deleteObjects(
   }
 }
 
-async function ec2(deps: WorkerDeps, user: string) {
-  const m = migrationConfig(deps.config);
+/** Where an EC2 call acts: the stored plan's account and instance. */
+export interface Ec2Target {
+  account: string;
+  instanceId: string;
+}
+
+async function ec2(deps: AwsDeps, user: string, t: Ec2Target) {
   const sdk = await import('@aws-sdk/client-ec2');
-  return { sdk, client: deps.aws.client(sdk.EC2Client, m.account, user), m };
+  return { sdk, client: deps.aws.client(sdk.EC2Client, t.account, user) };
 }
 
 export interface InstanceInfo {
@@ -226,19 +234,19 @@ export interface InstanceInfo {
 }
 
 /** The instance's state and Name tag; a UserError when it does not exist. */
-export async function describeInstance(deps: WorkerDeps, user: string): Promise<InstanceInfo> {
-  const { sdk, client, m } = await ec2(deps, user);
+export async function describeInstance(deps: AwsDeps, user: string, t: Ec2Target): Promise<InstanceInfo> {
+  const { sdk, client } = await ec2(deps, user, t);
+  const missing = () =>
+    new UserError('no_instance', `instance ${t.instanceId} does not exist in ${t.account}`);
   try {
-    const res = await client.send(new sdk.DescribeInstancesCommand({ InstanceIds: [m.instanceId] }));
+    const res = await client.send(new sdk.DescribeInstancesCommand({ InstanceIds: [t.instanceId] }));
     const inst = res.Reservations?.[0]?.Instances?.[0];
-    if (!inst) throw new UserError('no_instance', `instance ${m.instanceId} does not exist in ${m.account}`);
-    return { state: inst.State?.Name ?? 'unknown', name: inst.Tags?.find((t) => t.Key === 'Name')?.Value };
+    if (!inst) throw missing();
+    return { state: inst.State?.Name ?? 'unknown', name: inst.Tags?.find((x) => x.Key === 'Name')?.Value };
   } catch (err) {
     if (err instanceof UserError) throw err;
-    if (awsErrorName(err) === 'InvalidInstanceID.NotFound') {
-      throw new UserError('no_instance', `instance ${m.instanceId} does not exist in ${m.account}`);
-    }
-    throw awsFailure(err, `DescribeInstances ${m.instanceId}`);
+    if (awsErrorName(err) === 'InvalidInstanceID.NotFound') throw missing();
+    throw awsFailure(err, `DescribeInstances ${t.instanceId}`);
   }
 }
 
@@ -249,16 +257,16 @@ export interface Association {
 }
 
 /** The instance's instance-profile associations (associating or associated). */
-export async function associations(deps: WorkerDeps, user: string): Promise<Association[]> {
-  const { sdk, client, m } = await ec2(deps, user);
+export async function associations(deps: AwsDeps, user: string, t: Ec2Target): Promise<Association[]> {
+  const { sdk, client } = await ec2(deps, user, t);
   const res = await client
     .send(
       new sdk.DescribeIamInstanceProfileAssociationsCommand({
-        Filters: [{ Name: 'instance-id', Values: [m.instanceId] }],
+        Filters: [{ Name: 'instance-id', Values: [t.instanceId] }],
       }),
     )
     .catch((err) => {
-      throw awsFailure(err, `DescribeIamInstanceProfileAssociations ${m.instanceId}`);
+      throw awsFailure(err, `DescribeIamInstanceProfileAssociations ${t.instanceId}`);
     });
   return (res.IamInstanceProfileAssociations ?? [])
     .filter((a) => a.State === 'associated' || a.State === 'associating')
@@ -269,61 +277,45 @@ export async function associations(deps: WorkerDeps, user: string): Promise<Asso
     }));
 }
 
-/** Polls `probe` every pollSeconds until it returns true; past waitTimeoutSeconds, fails naming `what`. */
-export async function waitFor(deps: WorkerDeps, what: string, probe: () => Promise<boolean>): Promise<void> {
-  const m = migrationConfig(deps.config);
-  const deadline = deps.clock.now() + m.waitTimeoutSeconds * 1000;
-  let lastError: string | undefined;
-  for (;;) {
-    try {
-      if (await probe()) return;
-      lastError = undefined;
-    } catch (err) {
-      // AWS out of reach or throttling: keep waiting until the deadline; anything else ends the wait.
-      if (!(err instanceof TransientError)) throw err;
-      lastError = err.message;
-    }
-    if (deps.clock.now() > deadline) {
-      const last = lastError ? ` (last error: ${lastError})` : '';
-      throw new UserError(
-        'wait_timeout',
-        `timed out after ${m.waitTimeoutSeconds} s waiting for ${what}${last}`,
-      );
-    }
-    await sleep(m.pollSeconds * 1000);
-  }
-}
-
-export async function stopInstance(deps: WorkerDeps, user: string): Promise<void> {
-  const { sdk, client, m } = await ec2(deps, user);
-  await client.send(new sdk.StopInstancesCommand({ InstanceIds: [m.instanceId] })).catch((err) => {
-    throw awsFailure(err, `StopInstances ${m.instanceId}`);
+export async function stopInstance(deps: AwsDeps, user: string, t: Ec2Target): Promise<void> {
+  const { sdk, client } = await ec2(deps, user, t);
+  await client.send(new sdk.StopInstancesCommand({ InstanceIds: [t.instanceId] })).catch((err) => {
+    throw awsFailure(err, `StopInstances ${t.instanceId}`);
   });
 }
 
-export async function startInstance(deps: WorkerDeps, user: string): Promise<void> {
-  const { sdk, client, m } = await ec2(deps, user);
-  await client.send(new sdk.StartInstancesCommand({ InstanceIds: [m.instanceId] })).catch((err) => {
-    throw awsFailure(err, `StartInstances ${m.instanceId}`);
+export async function startInstance(deps: AwsDeps, user: string, t: Ec2Target): Promise<void> {
+  const { sdk, client } = await ec2(deps, user, t);
+  await client.send(new sdk.StartInstancesCommand({ InstanceIds: [t.instanceId] })).catch((err) => {
+    throw awsFailure(err, `StartInstances ${t.instanceId}`);
   });
 }
 
-export async function associateProfile(deps: WorkerDeps, user: string): Promise<void> {
-  const { sdk, client, m } = await ec2(deps, user);
+export async function associateProfile(
+  deps: AwsDeps,
+  user: string,
+  t: Ec2Target & { instanceProfile: string },
+): Promise<void> {
+  const { sdk, client } = await ec2(deps, user, t);
   await client
     .send(
       new sdk.AssociateIamInstanceProfileCommand({
-        InstanceId: m.instanceId,
-        IamInstanceProfile: { Name: m.instanceProfile },
+        InstanceId: t.instanceId,
+        IamInstanceProfile: { Name: t.instanceProfile },
       }),
     )
     .catch((err) => {
-      throw awsFailure(err, `AssociateIamInstanceProfile ${m.instanceProfile} with ${m.instanceId}`);
+      throw awsFailure(err, `AssociateIamInstanceProfile ${t.instanceProfile} with ${t.instanceId}`);
     });
 }
 
-export async function disassociate(deps: WorkerDeps, user: string, associationId: string): Promise<void> {
-  const { sdk, client } = await ec2(deps, user);
+export async function disassociate(
+  deps: AwsDeps,
+  user: string,
+  t: Ec2Target,
+  associationId: string,
+): Promise<void> {
+  const { sdk, client } = await ec2(deps, user, t);
   await client
     .send(new sdk.DisassociateIamInstanceProfileCommand({ AssociationId: associationId }))
     .catch((err) => {
@@ -331,7 +323,41 @@ export async function disassociate(deps: WorkerDeps, user: string, associationId
     });
 }
 
-/** True when an association ARN names the configured profile. */
+/** True when an association ARN names the profile. */
 export function isOurProfile(arn: string, profileName: string): boolean {
   return arn.endsWith(`:instance-profile/${profileName}`) || arn.endsWith(`/${profileName}`);
+}
+
+/**
+ * Everything /migration asks of AWS, as one small interface: the real one below, a recording fake
+ * in the model-based tests. The calls that change something are the ones the run guards.
+ */
+export interface MigrationAws {
+  checkPhase1(user: string): Promise<CheckItem[]>;
+  checkPhase2(user: string, now: number): Promise<Phase2Result>;
+  describeInstance(user: string, t: Ec2Target): Promise<InstanceInfo>;
+  associations(user: string, t: Ec2Target): Promise<Association[]>;
+  listObjects(user: string, at: S3Place): Promise<Map<string, number>>;
+  /** Mutating. */
+  stopInstance(user: string, t: Ec2Target): Promise<void>;
+  startInstance(user: string, t: Ec2Target): Promise<void>;
+  associateProfile(user: string, t: Ec2Target & { instanceProfile: string }): Promise<void>;
+  disassociate(user: string, t: Ec2Target, associationId: string): Promise<void>;
+  deleteObjects(user: string, at: S3Place, keys: string[]): Promise<void>;
+}
+
+/** The real AWS, through the per-account clients. */
+export function createMigrationAws(deps: AwsDeps): MigrationAws {
+  return {
+    checkPhase1: (user) => checkPhase1(deps, user),
+    checkPhase2: (user, now) => checkPhase2(deps, user, now),
+    describeInstance: (user, t) => describeInstance(deps, user, t),
+    associations: (user, t) => associations(deps, user, t),
+    listObjects: (user, at) => listObjects(deps, user, at),
+    stopInstance: (user, t) => stopInstance(deps, user, t),
+    startInstance: (user, t) => startInstance(deps, user, t),
+    associateProfile: (user, t) => associateProfile(deps, user, t),
+    disassociate: (user, t, id) => disassociate(deps, user, t, id),
+    deleteObjects: (user, at, keys) => deleteObjects(deps, user, at, keys),
+  };
 }

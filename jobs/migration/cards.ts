@@ -1,11 +1,16 @@
 // Block Kit for /migration: the approval cards (phase 3, the phase-5 cleanup) and the status card.
 // Pure functions of the stored state, so the bot (on a click) and the workers (as the run moves)
 // render the same card.
+// Everything a person typed (a Reject reason) and every error text is escaped for Slack here, in the
+// blocks and the fallback text alike.
+import type { Config } from '../../infra/config.js';
 import type { Blocks } from '../../infra/notifier.js';
+import { escapeSlack, quoteSlack } from '../../infra/slack-text.js';
 import { formatDuration, formatLocal, slackDate } from '../../infra/times.js';
 import { formatBytes } from '../dump-alert-card.js';
 import type { CheckItem, Phase2Result } from './aws.js';
 import type { CleanupGate } from './gate.js';
+import { approverSet, countingApprovals, livePlan, planChanges, planHash } from './plan.js';
 import type { CleanupRequest, Cutover, MigrationRequest, Phase3Request } from './store.js';
 
 const STATE: Record<Phase3Request['state'], string> = {
@@ -16,6 +21,8 @@ const STATE: Record<Phase3Request['state'], string> = {
   failed: ':x: Failed',
   rejected: ':no_entry: Rejected',
   expired: ':alarm_clock: Expired',
+  cancelled: ':no_entry_sign: Cancelled',
+  'rolling-back': ':leftwards_arrow_with_hook: Rolling back',
   'rolled-back': ':leftwards_arrow_with_hook: Rolled back',
 };
 
@@ -29,17 +36,42 @@ export interface CardContext {
   streakNeeded: number;
   /** Approvals that still count (bound to the current plan). */
   current: string[];
+  /** The quorum under the config now. */
+  quorum?: number;
+  /** What changed in the plan since it was approved (empty: nothing). */
+  changes?: string[];
+  /** The window's end as it is now (it may have been extended). */
+  windowEnd?: number;
+  /** When a pending request expires, as the window is now. */
+  expiresAt?: number;
 }
 
 /** The lines every approval card shows below its plan: who approved so far, and the expiry while pending. */
-function approvalLines(r: MigrationRequest, c: { zone: string; now: number; current: string[] }): string[] {
+function approvalLines(
+  r: MigrationRequest,
+  c: {
+    zone: string;
+    now: number;
+    current: string[];
+    quorum?: number;
+    changes?: string[];
+    expiresAt?: number;
+  },
+): string[] {
   const lines = [
-    `*Approvals:* ${c.current.length} of ${r.needed}${c.current.length ? `: ${c.current.map((u) => `<@${u}>`).join(', ')}` : ''}`,
+    `*Approvals:* ${c.current.length} of ${c.quorum ?? r.needed}${c.current.length ? `: ${c.current.map((u) => `<@${u}>`).join(', ')}` : ''}`,
   ];
-  if (r.state === 'pending') {
-    const left = r.expiresAt - c.now;
+  const open = ['pending', 'approved', 'running', 'failed'].includes(r.state);
+  if (open && c.changes?.length) {
     lines.push(
-      `*Expires:* ${slackDate(r.expiresAt, c.zone)} (in ${formatDuration(Math.max(1000, Math.round(left / 1000) * 1000))})`,
+      `:warning: *The plan changed since it was approved:* ${c.changes.map((x) => quoteSlack(x, 200)).join('; ')}. The approvals no longer count and nothing more runs: make a new request.`,
+    );
+  }
+  if (r.state === 'pending') {
+    const at = c.expiresAt ?? r.expiresAt;
+    const left = at - c.now;
+    lines.push(
+      `*Expires:* ${slackDate(at, c.zone)} (in ${formatDuration(Math.max(1000, Math.round(left / 1000) * 1000))})`,
     );
   }
   return lines;
@@ -48,9 +80,14 @@ function approvalLines(r: MigrationRequest, c: { zone: string; now: number; curr
 /** The state line: rejected by whom and why, or why it expired. */
 function stateLine(r: MigrationRequest, labels: Record<MigrationRequest['state'], string>): string {
   const by =
-    r.state === 'rejected' && r.rejectedBy ? ` by <@${r.rejectedBy}>${r.reason ? `: ${r.reason}` : ''}` : '';
-  const why = r.state === 'expired' && r.reason ? ` (${r.reason})` : '';
-  return `*State:* ${labels[r.state]}${by}${why}`;
+    r.state === 'rejected' && r.rejectedBy
+      ? ` by <@${r.rejectedBy}>${r.reason ? `: ${quoteSlack(r.reason, 300)}` : ''}`
+      : '';
+  const why =
+    (r.state === 'expired' || r.state === 'cancelled') && r.reason ? ` (${quoteSlack(r.reason, 500)})` : '';
+  const stopping =
+    r.state === 'running' && r.stop ? ` — stopping before its next change: ${quoteSlack(r.stop, 200)}` : '';
+  return `*State:* ${labels[r.state]}${by}${why}${stopping}`;
 }
 
 interface Confirm {
@@ -97,9 +134,10 @@ function decisionButtons(r: MigrationRequest, approve: Confirm, reject: Confirm)
 /** The approval card of a phase-3 request. */
 export function approvalCard(r: Phase3Request, c: CardContext): { text: string; blocks: Blocks } {
   const p = r.plan;
+  const end = c.windowEnd ?? p.windowEnd;
   const steps = p.steps.map((s, i) => {
     const mark =
-      r.failedStep === i
+      r.state === 'failed' && r.failedStep === i
         ? ':x:'
         : i < r.step
           ? ':white_check_mark:'
@@ -113,12 +151,12 @@ export function approvalCard(r: Phase3Request, c: CardContext): { text: string; 
     stateLine(r, STATE),
     `*Plan:* account ${p.account} (${p.accountId}, ${p.region}); instance \`${p.instanceId}\`${r.instanceName ? ` (${r.instanceName})` : ''}; instance profile \`${p.instanceProfile}\` with role \`${p.role}\``,
     `*Steps:*\n${steps.join('\n')}`,
-    `*Window:* \`${r.windowId}\` ${slackDate(p.windowStart, c.zone)} – ${slackDate(p.windowEnd, c.zone)} (${formatLocal(p.windowStart, c.zone)}, ${formatDuration(p.windowEnd - p.windowStart)})`,
+    `*Window:* \`${escapeSlack(r.windowId)}\` ${slackDate(p.windowStart, c.zone)} – ${slackDate(end, c.zone)} (${formatLocal(p.windowStart, c.zone)}, ${formatDuration(end - p.windowStart)})`,
     `*Prerequisites:* parallel-testing streak ${c.streak ?? '?'} of ${c.streakNeeded} days :white_check_mark:; phase 1 check :white_check_mark:; notices scheduled in the window's thread :white_check_mark:; for the approvers to confirm: crontab backed up, rollback plan reviewed (\`/migration rollback 3\`)`,
     ...approvalLines(r, c),
   ];
   if (r.state === 'failed' && r.error)
-    lines.push(`*Failed at step ${(r.failedStep ?? 0) + 1}:* ${r.error.slice(0, 500)}`);
+    lines.push(`*Failed at step ${(r.failedStep ?? 0) + 1}:* ${quoteSlack(r.error, 500)}`);
   const blocks: Blocks = [{ type: 'section', text: md(lines.join('\n')) }];
   if (r.state === 'pending') {
     blocks.push(
@@ -168,6 +206,44 @@ export function approvalCard(r: Phase3Request, c: CardContext): { text: string; 
   return { text: `Phase 3 request ${r.id}: ${r.state}`, blocks };
 }
 
+/**
+ * The approval card of a request as it stands, judged by the config now: the approvals that count
+ * (bound to the plan the config describes, by people who may approve now, not the requester), the
+ * quorum, what changed in the plan since the approvals, and the window's live end.
+ */
+export function approvalCardOf(
+  config: Config,
+  now: number,
+  r: MigrationRequest,
+  window?: { end: number },
+): { text: string; blocks: Blocks } {
+  let hash = '';
+  let changes: string[] = [];
+  let quorum = r.needed;
+  try {
+    const live = livePlan(config, r.plan);
+    hash = planHash(live);
+    changes = hash === r.planHash ? [] : planChanges(r.plan, live);
+    if (hash !== r.planHash && !changes.length) changes = ['the plan (its steps or window)'];
+    quorum = config.migration?.approvals ?? r.needed;
+  } catch {
+    changes = ['the migration is no longer configured'];
+  }
+  const current = countingApprovals(r, hash, approverSet(config));
+  if (r.kind === 'cleanup') return cleanupCard(r, { zone: config.timezone, now, current, quorum, changes });
+  return approvalCard(r, {
+    zone: config.timezone,
+    now,
+    streak: r.streak,
+    streakNeeded: config.migration?.streakDays ?? 7,
+    current,
+    quorum,
+    changes,
+    windowEnd: window?.end,
+    expiresAt: window ? window.end - (config.migration?.runMinutes ?? 10) * 60_000 : undefined,
+  });
+}
+
 const CLEANUP_STATE: Record<CleanupRequest['state'], string> = {
   ...STATE,
   approved: ':white_check_mark: Approved, deleting',
@@ -177,7 +253,7 @@ const CLEANUP_STATE: Record<CleanupRequest['state'], string> = {
 /** The approval card of the phase-5 cleanup: delete the listed objects under the test prefix. */
 export function cleanupCard(
   r: CleanupRequest,
-  c: { zone: string; now: number; current: string[] },
+  c: { zone: string; now: number; current: string[]; quorum?: number; changes?: string[] },
 ): { text: string; blocks: Blocks } {
   const p = r.plan;
   const where = `s3://${p.bucket}/${p.prefix}`;
@@ -191,7 +267,7 @@ export function cleanupCard(
   if (r.state === 'running' || r.state === 'done' || r.state === 'failed')
     lines.push(`*Progress:* ${r.deleted} of ${p.objects} objects deleted`);
   lines.push(...approvalLines(r, c));
-  if (r.state === 'failed' && r.error) lines.push(`*Failed:* ${r.error.slice(0, 500)}`);
+  if (r.state === 'failed' && r.error) lines.push(`*Failed:* ${quoteSlack(r.error, 500)}`);
   const blocks: Blocks = [{ type: 'section', text: md(lines.join('\n')) }];
   if (r.state === 'pending') {
     blocks.push(

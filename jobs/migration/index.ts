@@ -1,16 +1,38 @@
-// The /migration feature's public face: what handlers and other features may use (the plans, the
-// store and the cards). The processor (job.ts) is for the job registry only.
-export * from './cards.js';
-export * from './gate.js';
+// The /migration feature's public face: what handlers and other features may use. The plans and
+// their hashes, the store's reads, the cards, and the request operations (each a store transition
+// and its follow-up). The processor (job.ts) is for the job registry only.
+
+export { MIGRATION_QUEUE, type MigrationData } from './data.js';
+export { cleanupSteps, readCleanupGate } from './gate.js';
+export { CRON_ORDER } from './phase4.js';
 export {
-  approvalCardOf,
-  CRON_ORDER,
-  currentPlanHash,
-  endRequest,
-  MIGRATION_QUEUE,
-  type MigrationData,
-  runJobOptions,
-  watchTimes,
-} from './job.js';
-export * from './plan.js';
-export * from './store.js';
+  kindOf,
+  migrationConfig,
+  REQUEST_ID,
+  type RequestKind,
+  requestIdFor,
+  requestLabel,
+} from './plan.js';
+export {
+  type ApproveOutcome,
+  approveRequest,
+  cancelRequestsOfWindow,
+  coreOf,
+  cutoverWithFollowUps,
+  type RollbackOutcome,
+  rejectRequest,
+  retryRequest,
+  rollbackCommand,
+  rollbackRequest,
+  uncutWithFollowUps,
+  type WindowCancelDeps,
+  windowEndChangeRefusal,
+} from './requests.js';
+export {
+  cutovers,
+  getRequest,
+  type MigrationRequest,
+  type MigrationStore,
+  openRequest,
+  readRequest,
+} from './store.js';

@@ -20,7 +20,6 @@ import { DateTime } from 'luxon';
 import { createSlackClient, type FakeSlackMessage } from '../../devkit/index.js';
 import { createAwsClients } from '../../infra/aws.js';
 import { parseConfig } from '../../infra/config.js';
-import { recordCutover } from '../../jobs/migration/store.js';
 import { ACCOUNTS, SIGNING_SECRET, type Stack, startStack } from './stack.js';
 import { until } from './wait.js';
 
@@ -163,7 +162,12 @@ export const cleanupCardText = (s: Stack) => JSON.stringify(cleanupCard(s)?.bloc
 /** Records a cutover of `cron` that happened `daysAgo` days ago (as `/migration cutover` would have). */
 export async function seedCutover(s: Stack, cron: string, daysAgo: number): Promise<void> {
   const at = Date.now() - daysAgo * 86_400_000;
-  await recordCutover({ redis: s.redis, prefix: s.prefix }, { cron, at, by: 'U0OPS', forced: false });
+  // Long past: its watches are over, so only the record (jobs/migration/store.ts keeps it there).
+  await s.redis.hset(
+    `${s.prefix}:mig:cutovers`,
+    cron,
+    JSON.stringify({ cron, at, by: 'U0OPS', forced: false }),
+  );
 }
 
 /** The keys under a prefix of the dump bucket, read from moto. */

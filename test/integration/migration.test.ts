@@ -347,7 +347,9 @@ describe('/migration phase 3', () => {
       async () => ((await instance(instanceId)).state !== 'running' ? true : undefined),
       30_000,
       10,
-    );
+    ).catch((err) => {
+      throw new Error(`${err}\n${out.slice(-4000)}`);
+    });
     child.kill('SIGKILL');
     // Killed mid-run: the steps saved so far stop short of the end.
     expect(Number(await s.redis.hget(`${s.prefix}:mig:req:${id}`, 'step'))).toBeLessThan(5);

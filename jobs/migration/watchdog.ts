@@ -1,0 +1,166 @@
+// The watchdog: a BullMQ job scheduler, armed while any /migration operation is in flight (every
+// `jobs.lockMs`) or a run waits for its window (every 10 minutes), removed when nothing is open. Each
+// pass makes sure nothing is stuck:
+// - a request running or rolling back whose job is no longer active (it ended without ending the
+//   request, stalled past maxStalledCount, or is gone) is failed like any failed run: step and
+//   error on the card, Retry and Roll back, a post in the approvals channel;
+// - an approved request whose run job is gone or ended unrun gets a new run job;
+// - an instance held by a rollback job that is gone is freed;
+// - a pending or approved request whose window was cancelled is cancelled (a cancel path that died
+//   before it got there);
+// - a card or a failure post that Slack missed is done again;
+// - a cutover's follow-ups (its watches, the status card) that were recorded but not queued are queued.
+
+import { getWindow } from '../maintenance-store.js';
+import { postFailure, refreshCard } from './card-sync.js';
+import type { MigrationResult } from './data.js';
+import { expireJobId } from './data.js';
+import type { MigrationDeps } from './deps.js';
+import { migrationConfig } from './plan.js';
+import { cancelRequestsOfWindow, drainOutboxEntry, runJobOptions } from './requests.js';
+import { endOp, watchdogEveryMs } from './runner.js';
+import {
+  freeInstance,
+  instanceHolder,
+  type MigrationRequest,
+  openRequest,
+  outbox,
+  readRequest,
+  redriveRun,
+} from './store.js';
+
+/** How long a reserved operation may have no job before the watchdog calls it lost. */
+const graceMs = (md: MigrationDeps) => watchdogEveryMs(md);
+const SLOW_MS = 600_000;
+
+async function liveJob(md: MigrationDeps, jobId: string | undefined): Promise<'live' | 'ended' | 'missing'> {
+  if (!jobId) return 'missing';
+  const state = await md.jobs.state(jobId);
+  if (state === 'active' || state === 'waiting' || state === 'delayed') return 'live';
+  return state === 'missing' ? 'missing' : 'ended';
+}
+
+/** Fails an operation whose job is no longer running it. */
+async function abandon(md: MigrationDeps, r: MigrationRequest, job: string, why: string): Promise<void> {
+  const fields: Record<string, string | number> =
+    r.kind === 'phase3'
+      ? r.state === 'rolling-back'
+        ? { error: `the rollback stopped without finishing (${why})` }
+        : {
+            failedStep: r.step,
+            error: `the run stopped without finishing at this step (${why}); check the instance, then Retry or Roll back`,
+          }
+      : {
+          error: `the deletion stopped without finishing (${why}); ${r.deleted} of ${r.plan.objects} deleted`,
+        };
+  if (!(await endOp(md, r, job, undefined, 'failed', fields))) return;
+  md.log.warn({ id: r.id, job, why }, 'watchdog: an operation ended without its request; failed it');
+  await md.audit.record({
+    requestId: r.requestId,
+    user: r.requester,
+    action: 'migration.watchdog',
+    target: r.id,
+    outcome: 'failed',
+    detail: `${job}: ${why}`.slice(0, 300),
+  });
+}
+
+/** One pass; returns what is still open (so the caller can slow down or disarm). */
+export async function watchdogPass(md: MigrationDeps): Promise<{ inFlight: boolean; waiting: boolean }> {
+  const now = md.clock.now();
+  let inFlight = false;
+  let waiting = false;
+  for (const kind of ['phase3', 'cleanup'] as const) {
+    let r: MigrationRequest | undefined = await openRequest(md.store, kind);
+    if (!r) continue;
+    if (r.state === 'running' || r.state === 'rolling-back') {
+      const job = r.opJob ?? '';
+      const live = await liveJob(md, job);
+      const young = now - (r.opSince ?? 0) < graceMs(md);
+      if (live === 'ended' || (live === 'missing' && !young)) {
+        await abandon(
+          md,
+          r,
+          job,
+          live === 'ended'
+            ? 'its job ended (a crash, a stall past maxStalledCount, or an error)'
+            : 'its job is gone',
+        );
+      } else inFlight = true;
+    } else if (r.state === 'approved') {
+      const live = await liveJob(md, r.runJob);
+      if (live !== 'live' && r.runJob) {
+        const next = await redriveRun(md.store, r.id, r.runJob, now);
+        if (next)
+          await md.jobs.add(
+            next,
+            { requestId: r.requestId, requester: r.requester, op: 'run', id: r.id },
+            runJobOptions(r),
+          );
+      }
+      const due = r.kind === 'cleanup' || r.plan.windowStart <= now + SLOW_MS;
+      if (due) inFlight = true;
+      else waiting = true;
+    }
+    if (r.kind === 'phase3' && (r.state === 'pending' || r.state === 'approved')) {
+      const w = await getWindow(md.store, r.windowId);
+      if (!w || w.state === 'cancelled') {
+        await cancelRequestsOfWindow(
+          { ...md, redis: md.store.redis, prefix: md.store.prefix, logger: md.log },
+          r.windowId,
+          'chatops',
+        );
+      }
+      if ((await md.jobs.state(expireJobId(r.id))) === 'missing')
+        await md.jobs.add(
+          expireJobId(r.id),
+          { requestId: r.requestId, requester: r.requester, op: 'expire', id: r.id },
+          { runAt: r.expiresAt },
+        );
+    }
+    r = await readRequest(md.store, r.id);
+    if (r && r.cardVersion < r.version) await refreshCard(md, r.id);
+    if (r && r.failures > r.failPosted) await postFailure(md, r.id);
+  }
+  // A failed request no longer open (a cleanup) may still owe its card or its post.
+  // An instance held by a rollback no request owns, whose job is gone.
+  const m = md.config.migration ? migrationConfig(md.config) : undefined;
+  if (m) {
+    const holder = await instanceHolder(md.store, m.instanceId);
+    if (holder) {
+      const live = await liveJob(md, holder.job);
+      const owned = (await openRequest(md.store, 'phase3'))?.opJob === holder.job;
+      if (!owned && (live === 'ended' || (live === 'missing' && now - holder.since >= graceMs(md)))) {
+        await freeInstance(md.store, m.instanceId, holder.job);
+        md.log.warn({ job: holder.job }, 'watchdog: freed an instance held by a rollback that is gone');
+      } else inFlight = true;
+    }
+  }
+  for (const e of await outbox(md.store)) {
+    if (now - e.at < graceMs(md)) {
+      inFlight = true;
+      continue;
+    }
+    await drainOutboxEntry(md, e);
+  }
+  return { inFlight, waiting };
+}
+
+/** The scheduled job: a pass, then the scheduler's pace set for what is still open, or removed. */
+export async function runWatchdog(md: MigrationDeps): Promise<MigrationResult> {
+  const open = await watchdogPass(md);
+  const fast = watchdogEveryMs(md);
+  const pace = (o: { inFlight: boolean; waiting: boolean }) =>
+    o.inFlight ? fast : o.waiting ? Math.max(fast, SLOW_MS) : undefined;
+  const want = pace(open);
+  const now = await md.jobs.armedEvery();
+  if (want !== undefined) {
+    if (now !== want) await md.jobs.arm(want);
+  } else if (now !== undefined) {
+    await md.jobs.disarm();
+    // Something may have been armed for between the pass and the removal: look once more.
+    const again = pace(await watchdogPass(md));
+    if (again !== undefined) await md.jobs.arm(again);
+  }
+  return { op: 'watchdog', outcome: open.inFlight ? 'watching' : open.waiting ? 'waiting' : 'idle' };
+}
