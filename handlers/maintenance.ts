@@ -39,6 +39,7 @@ import {
   type WindowStore,
   windowsEndingAfter,
 } from '../jobs/maintenance-store.js';
+import { cancelRequestsOfWindow } from '../jobs/migration/index.js';
 
 const USAGE =
   '`/maintenance schedule <start> <duration> <title…> | list | cancel <id> | extend <id> <duration>`';
@@ -155,6 +156,12 @@ async function cancel(id: string, req: RequestContext, deps: BotDeps): Promise<O
   // The window moved to cancelled by this request: whatever other features tie to a window's fate
   // (e.g. /migration cancelling the phase-3 requests linked to it) is called from here, and from no
   // other cancel path of this handler (the button comes here too).
+  await cancelRequestsOfWindow(deps, id, req.userId).catch((err) =>
+    req.log.warn(
+      { err: String(err) },
+      'migration requests of the window not cancelled here; their runs check the window',
+    ),
+  );
   // The pending notices would skip themselves (they check the state); dropping them keeps Redis tidy.
   const q = deps.queues.queue(MAINTENANCE_QUEUE);
   const pending = [
