@@ -1,4 +1,5 @@
 import { WebSocketServer } from 'ws';
+import { type SlackTyping, slackCommandText } from './slack-signer.js';
 
 /** What the app sent back for an envelope (an ack, with the reply as `payload` when it has one). */
 export interface SocketModeAck {
@@ -10,9 +11,11 @@ export interface SocketModeCommand {
   envelopeId: string;
   userId: string;
   command: string;
+  /** What the person typed; Slack's escaping is applied as over HTTP (see SlackTyping). */
   text: string;
   channelId?: string;
   appId?: string;
+  typing?: SlackTyping;
 }
 
 export interface FakeSocketMode {
@@ -52,7 +55,7 @@ export async function startFakeSocketMode(cmd: SocketModeCommand): Promise<FakeS
             user_id: cmd.userId,
             user_name: cmd.userId.toLowerCase(),
             command: cmd.command,
-            text: cmd.text,
+            text: slackCommandText(cmd.command, cmd.text, cmd.typing),
             api_app_id: appId,
             response_url: 'http://127.0.0.1:1/unused',
             trigger_id: 't',
