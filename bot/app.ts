@@ -12,14 +12,8 @@ import { registerHandlers } from '../handlers/index.js';
 import type { Logger } from '../infra/logger.js';
 import { redisAnswers } from '../infra/redis.js';
 import { dumpWebhook } from './dump-webhook.js';
-import type { BotDeps } from './listeners.js';
-import {
-  gateSlackRequests,
-  ReplayError,
-  replayGuard,
-  requestContext,
-  slackRequestProperties,
-} from './middleware.js';
+import { type BotDeps, routeRequests } from './listeners.js';
+import { gateSlackRequests, ReplayError, requestGate, slackRequestProperties } from './middleware.js';
 
 /** Bolt's logger interface on top of pino. */
 export function boltLogger(log: Logger): BoltLogger {
@@ -134,6 +128,9 @@ export function createBotApp(deps: BotDeps, ids: { botId?: string; botUserId?: s
     tokenVerificationEnabled: false,
     // Bolt's default conversation store lives in process memory; replicas must not depend on it.
     convoStore: false,
+    // It filters the bot's own Events API messages; the bot takes no events, so it would only cost
+    // a middleware step on every request.
+    ignoreSelf: false,
     logger: log,
     clientOptions: { slackApiUrl: env.SLACK_API_URL, retryConfig: { retries: 3 } },
   });
@@ -145,10 +142,10 @@ export function createBotApp(deps: BotDeps, ids: { botId?: string; botUserId?: s
       'unhandled error in a Slack handler',
     );
   });
-  app.use(requestContext(logger, deps.clock));
   app.use(
-    replayGuard({ redis: deps.redis, prefix: env.CHATOPS_REDIS_PREFIX, clock: deps.clock, log: logger }),
+    requestGate({ redis: deps.redis, prefix: env.CHATOPS_REDIS_PREFIX, clock: deps.clock, log: logger }),
   );
+  app.use(routeRequests(app));
   registerHandlers(app, { ...deps, slack: app.client });
 
   return {

@@ -5,15 +5,15 @@
 // 2. Bolt verifies the signature, as published.
 // 3. slackRequestProperties (Bolt's customPropertiesExtractor) names the request by what was signed:
 //    its timestamp and a hash of its raw body, so any re-encoding of the header is the same request.
-// 4. requestContext gives the request its id, user, logger and deadline; replayGuard refuses with
-//    401 a request any replica has already accepted.
+// 4. requestGate (the app's one global middleware) gives the request its id, user, logger and
+//    deadline, and refuses with 401 a request any replica has already accepted.
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, RequestListener } from 'node:http';
 import type { AnyMiddlewareArgs, Middleware } from '@slack/bolt';
 import type { Clock } from '../infra/clock.js';
 import type { Logger } from '../infra/logger.js';
 import type { Redis } from '../infra/redis.js';
-import { withTimeout } from '../infra/redis.js';
+import { coalesceWrites, withTimeout } from '../infra/redis.js';
 
 /** Slack's window for request timestamps, in both directions. */
 export const MAX_CLOCK_SKEW_SECONDS = 300;
@@ -130,44 +130,44 @@ function userOf(body: AnyMiddlewareArgs['body']): string {
   return b.user?.id ?? 'unknown';
 }
 
-/** Gives every request an id, its Slack user, a child logger and its deadline (arrival + budget). */
-export function requestContext(log: Logger, clock: Clock): Middleware<AnyMiddlewareArgs> {
-  return async ({ context, body, next }) => {
-    const requestId = randomUUID();
-    const userId = userOf(body);
-    // Socket Mode requests have no arrival stamp: their budget starts here.
-    const arrivedAt = typeof context.arrivedAt === 'number' ? context.arrivedAt : clock.now();
-    const req: RequestContext = {
-      requestId,
-      userId,
-      log: log.child({ requestId, user: userId }),
-      redisDown: false,
-      confirmBy: arrivedAt + ACK_BUDGET_MS,
-    };
-    context.req = req;
-    await next();
-  };
-}
-
 /**
- * Refuses a request whose replay key any replica has already accepted (SET NX in Redis, kept for
- * REPLAY_KEY_TTL_MS, longer than the request can be accepted anywhere). Slack's own retries are
- * signed anew, so they pass. When Redis does not answer within the request's budget the request
- * goes on marked `redisDown`, and listeners change nothing: the key may still land later, but no
- * job was sent after it. Socket Mode requests carry no signature: the connection is authenticated.
+ * The one global middleware of the app: gives every request its context (an id, its Slack user, a
+ * logger, its deadline: arrival + budget), then refuses with 401 a request whose replay key any
+ * replica has already accepted (SET NX in Redis, kept for REPLAY_KEY_TTL_MS, longer than the
+ * request can be accepted anywhere). Slack's own retries are signed anew, so they pass. When Redis
+ * does not answer within the request's budget the request goes on marked `redisDown`, and listeners
+ * change nothing: the key may still land later, but no job was sent after it. Socket Mode requests
+ * carry no replay key: the connection is authenticated, not each request.
  */
-export function replayGuard(opts: {
+export function requestGate(opts: {
   redis: Redis;
   prefix: string;
   clock: Clock;
   log: Logger;
 }): Middleware<AnyMiddlewareArgs> {
-  return async ({ context, next }) => {
+  return async ({ context, body, next }) => {
+    const requestId = randomUUID();
+    const userId = userOf(body);
+    // Socket Mode requests have no arrival stamp: their budget starts here.
+    const arrivedAt = typeof context.arrivedAt === 'number' ? context.arrivedAt : opts.clock.now();
+    let log: Logger | undefined;
+    const req: RequestContext = {
+      requestId,
+      userId,
+      // Made on first use: most requests never log.
+      get log() {
+        log ??= opts.log.child({ requestId, user: userId });
+        return log;
+      },
+      redisDown: false,
+      confirmBy: arrivedAt + ACK_BUDGET_MS,
+    };
+    context.req = req;
     const key = context.replayKey as string | undefined;
     if (key === undefined) return next();
-    const req = context.req as RequestContext;
     let fresh: boolean;
     try {
+      coalesceWrites(opts.redis);
       const set = opts.redis.set(`${opts.prefix}:seen:${key}`, '1', 'PX', REPLAY_KEY_TTL_MS, 'NX');
       fresh =
         (await withTimeout(set, Math.max(0, req.confirmBy - opts.clock.now()), 'the replay check')) === 'OK';

@@ -1,6 +1,6 @@
 import { type Clock, systemClock } from './clock.js';
 import type { Logger } from './logger.js';
-import type { Redis } from './redis.js';
+import { coalesceWrites, type Redis } from './redis.js';
 
 export type AuditOutcome =
   | 'requested'
@@ -78,6 +78,7 @@ export function createRedisAuditLog(
       for (const [k, v] of Object.entries(entry)) if (v !== undefined) fields.push(k, String(v));
       logger.info({ audit: { at, ...entry } }, `audit ${entry.action} ${entry.outcome}`);
       const stream = REFUSALS.has(entry.outcome) ? refusedKey : key;
+      coalesceWrites(redis);
       await redis.xadd(stream, 'MAXLEN', '~', String(maxEntries), '*', ...fields);
     },
     async recent(count, only) {
