@@ -107,32 +107,35 @@ export const ddbExportCommand: CommandSpec<DdbExportArgs> = {
     );
     const queued: string[] = [];
     const dupes: string[] = [];
+    const ran: string[] = [];
     for (const [i, res] of results.entries()) {
       const table = args.tables[i] as string;
       if (res.status === 'queued') queued.push(table);
-      else {
-        // Another request's job holds the table, or this very request already ran (a repeat of it).
-        const why =
-          res.status === 'finished'
-            ? `this request already ran it (job ${res.id}, ${res.state})`
-            : `already being exported (job ${res.existingId})`;
+      else if (res.status === 'finished') {
+        // A repeat of this very request, whose job already ended.
+        ran.push(`\`${table}\` (job ${res.id}, ${res.state})`);
+        await setItem(store, req.requestId, table, {
+          state: 'duplicate',
+          detail: `this request already ran it (job ${res.id}, ${res.state}), so not started twice`,
+        });
+      } else {
         dupes.push(`\`${table}\` (job ${res.existingId})`);
         await setItem(store, req.requestId, table, {
           state: 'duplicate',
-          detail: `${why}, so not started twice`,
+          detail: `already being exported (job ${res.existingId}), so not started twice`,
         });
       }
     }
     await markReady(store, req.requestId);
     const list = (ts: string[]) => ts.map((t) => `\`${t}\``).join(', ');
-    const dupText = dupes.length
-      ? ` Not started twice, already queued, running or run: ${dupes.join(', ')}.`
-      : '';
+    const dupText =
+      (dupes.length ? ` Not started twice, already queued or running: ${dupes.join(', ')}.` : '') +
+      (ran.length ? ` Not started again, this request already ran: ${ran.join(', ')}.` : '');
     return {
       outcome: queued.length ? 'queued' : 'invalid',
       target: args.tables.join(',').slice(0, 200),
       detail:
-        `${args.engine}; jobs ${queued.map((t) => ddbJobId(req.requestId, t)).join(', ')}${dupes.length ? `; duplicates ${dupes.length}` : ''}`.slice(
+        `${args.engine}; jobs ${queued.map((t) => ddbJobId(req.requestId, t)).join(', ')}${dupes.length + ran.length ? `; duplicates ${dupes.length + ran.length}` : ''}`.slice(
           0,
           500,
         ),
