@@ -162,8 +162,16 @@ export function formatDuration(ms: number): string {
  * (`asia/tokyo`) and accepts ICU's legacy ids (`JST`); both work everywhere in this module.
  */
 export function isValidZone(zone: string): boolean {
-  return IANAZone.isValidZone(zone);
+  // luxon builds an Intl.DateTimeFormat per check: remember the zones that passed (a handful per process).
+  if (validZones.has(zone)) return true;
+  const valid = IANAZone.isValidZone(zone);
+  if (valid) validZones.add(zone);
+  return valid;
 }
+
+const validZones = new Set<string>();
+/** Abbreviations by zone, offset and year: each lookup formats in up to ten locales. */
+const abbreviations = new Map<string, string>();
 
 function parseLocal(text: string, zone: string, accepted: string): number {
   const [, year, month, day, hour, minute, second] = LOCAL_START.exec(text) ?? [];
@@ -201,11 +209,16 @@ function parseLocal(text: string, zone: string, accepted: string): number {
 }
 
 function abbreviation(dt: DateTime): string {
-  for (const locale of ABBREVIATION_LOCALES) {
-    const name = dt.setLocale(locale).offsetNameShort;
-    if (name && /^[A-Z]{2,5}$/.test(name)) return name;
+  const key = `${dt.zoneName}|${dt.offset}|${dt.year}`;
+  let name = abbreviations.get(key);
+  if (name === undefined) {
+    name = ABBREVIATION_LOCALES.map((locale) => dt.setLocale(locale).offsetNameShort).find(
+      (n): n is string => !!n && /^[A-Z]{2,5}$/.test(n),
+    );
+    name ??= dt.offsetNameShort ?? dt.toFormat('ZZ');
+    if (abbreviations.size < 10_000) abbreviations.set(key, name);
   }
-  return dt.offsetNameShort ?? dt.toFormat('ZZ');
+  return name;
 }
 
 /** luxon's reason without its developer wording ("you specified 13 (of type number) as a month…"). */

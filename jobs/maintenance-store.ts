@@ -263,9 +263,9 @@ export async function createWindowAs(
   return r === (w.requestId ?? '') && r !== '' ? 'exists' : 'taken';
 }
 
-/** True when a window with this id exists (a new id must not). */
-export async function windowExists(s: WindowStore, id: string): Promise<boolean> {
-  return (await s.redis.exists(windowKey(s, id))) === 1;
+/** True when a window with this id exists (a new id must not), or any of `alsoKeys` does (one round trip). */
+export async function windowExists(s: WindowStore, id: string, alsoKeys: string[] = []): Promise<boolean> {
+  return (await s.redis.exists(windowKey(s, id), ...alsoKeys)) > 0;
 }
 
 /** A window by id, or undefined. */

@@ -65,6 +65,8 @@ export const RETRY_CAP_MS = 60_000;
 const ORDER_POLL_MS = 1_000;
 /** A repeat of the same `/maintenance schedule` within this long is answered as a duplicate. */
 export const SCHEDULE_DEDUP_MS = 5 * 60_000;
+/** BullMQ priority of a notice's mail job (any priority runs after every job without one). */
+const MAIL_PRIORITY = 10;
 /** Notice jobs mostly wait on Slack and Redis: a worker process runs this many at once. */
 const CONCURRENCY = 16;
 
@@ -295,12 +297,14 @@ async function queueMail(ctx: Ctx, by: BaseJobData, windowId: string, spec: Noti
     due: spec.due,
     mail: { ...spec, lateMs },
   };
-  await ctx.deps.queues.enqueue(MAINTENANCE_QUEUE, jobId, data, { jobId });
+  // Prioritized: BullMQ hands out a prioritized job only when no plain one waits, so a burst of notices
+  // due together is posted before their mails are sent (the add is one write, made idempotent by the id).
+  await ctx.deps.queues.queue(MAINTENANCE_QUEUE).add(jobId, data, { jobId, priority: MAIL_PRIORITY });
 }
 
-/** Re-renders the announcement from the window's current state. */
-async function refreshAnnouncement(ctx: Ctx, windowId: string): Promise<void> {
-  const w = await getWindow(store(ctx), windowId);
+/** Re-renders the announcement from the window's current state (or `known`, just read after the claim). */
+async function refreshAnnouncement(ctx: Ctx, windowId: string, known?: MaintenanceWindow): Promise<void> {
+  const w = known ?? (await getWindow(store(ctx), windowId));
   if (!w?.channel || !w.ts) return;
   const card = announcementCard(w, ctx.deps.config.timezone);
   await ctx.deps.notifier.update({ channel: w.channel, ts: w.ts }, card.text, card.blocks);
@@ -348,7 +352,9 @@ async function deliver(
   // The announcement is edited before the notice counts as posted: the thread's next notice waits for
   // both, so a slow edit can never overwrite a later state. A failed edit retries the job, which finds
   // the post in the thread instead of posting it again.
-  await refreshAnnouncement(ctx, w.id);
+  // The window as read after this notice's claim: the state the claim moved it to (a later edit or
+  // extension re-renders it again itself).
+  await refreshAnnouncement(ctx, w.id, w);
   await markSent(s, w.id, key, ref.ts);
   return lateMs;
 }
@@ -487,6 +493,8 @@ async function threadNotice(
     const made = await createWindowAs(s, d.windowId, d.window, reminderLeads(config));
     if (made === 'taken') return skipped(ctx, d, 'another window has this id');
   }
+  // Only the notices that write state first need the window here; the claim checks it for all.
+  if (d.notice !== 'announce' && d.notice !== 'extend' && d.notice !== 'cancel') return postInOrder(job, ctx);
   const w = await getWindow(s, d.windowId);
   if (!w) return skipped(ctx, d, 'the window no longer exists');
   if (d.notice === 'announce' && w.state !== 'cancelled') {
@@ -578,7 +586,7 @@ export async function scheduleWithNotice(
     const id = newWindowId(attempt >= 5);
     const jobId = noticeJobId(id, { notice: 'announce' });
     // A kept job of an expired window with this id would swallow the add.
-    if ((await windowExists(s, id)) || (await q.getJob(jobId))) continue;
+    if (await windowExists(s, id, [q.toKey(jobId)])) continue;
     const data: NoticeData = {
       requestId: w.requestId,
       requester: w.createdBy,

@@ -271,7 +271,10 @@ describe('state and its follow-up written together (a Redis error injected betwe
     expect(deps.injected()).toBe(1);
     expect(done.status).toBe('scheduled');
     const ann = await until('the announcement', () => announcement(s, done.windowId));
-    const w = await getWindow({ redis: s.redis, prefix: s.prefix }, done.windowId);
+    const w = await until('the window with its announcement', async () => {
+      const found = await getWindow({ redis: s.redis, prefix: s.prefix }, done.windowId);
+      return found?.ts ? found : undefined;
+    });
     expect(w).toMatchObject({ title: 'Fault after enqueue', state: 'scheduled', ts: ann.ts });
     const q = deps.queues.queue(MAINTENANCE_QUEUE);
     await until('its start and end queued', async () =>
