@@ -83,6 +83,14 @@ export function coalesceWrites(redis: Redis): void {
   });
 }
 
+/** Writes out now whatever coalesceWrites is holding (the hold itself lasts to the end of the turn). */
+export function flushWrites(redis: Redis): void {
+  const stream = (redis as { stream?: import('node:net').Socket }).stream;
+  if (!stream || !held.has(stream) || stream.destroyed) return;
+  stream.uncork();
+  stream.cork();
+}
+
 /** Rejects with a clear error when `p` takes longer than `ms`. */
 export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
