@@ -12,7 +12,7 @@ import { registerHandlers } from '../handlers/index.js';
 import type { Logger } from '../infra/logger.js';
 import { redisAnswers } from '../infra/redis.js';
 import { dumpWebhook } from './dump-webhook.js';
-import { type BotDeps, routeRequests } from './listeners.js';
+import type { BotDeps } from './listeners.js';
 import { gateSlackRequests, ReplayError, requestGate, slackRequestProperties } from './middleware.js';
 
 /** Bolt's logger interface on top of pino. */
@@ -145,7 +145,6 @@ export function createBotApp(deps: BotDeps, ids: { botId?: string; botUserId?: s
   app.use(
     requestGate({ redis: deps.redis, prefix: env.CHATOPS_REDIS_PREFIX, clock: deps.clock, log: logger }),
   );
-  app.use(routeRequests(app));
   registerHandlers(app, { ...deps, slack: app.client });
 
   return {

@@ -1,18 +1,8 @@
-// Commands, button clicks and modal submissions: registered by name (registerCommand, registerAction,
-// registerView), routed by one global Bolt middleware (routeRequests), and all through one shared
-// path: the request context from the request gate, authorisation against the config at the moment of
-// the request, the work within the request's budget, one audit entry, then the answer.
-import type {
-  AnyMiddlewareArgs,
-  App,
-  BlockAction,
-  ButtonAction,
-  Middleware,
-  RespondFn,
-  SlackViewAction,
-  SlashCommand,
-  ViewOutput,
-} from '@slack/bolt';
+// Commands, button clicks and modal submissions all go through Bolt's own listeners (app.command,
+// app.action, app.view) and one shared path: the request context from the request gate,
+// authorisation against the config at the moment of the request, the work within the request's
+// budget, one audit entry, then the answer.
+import type { App, BlockAction, ButtonAction, RespondFn, SlackViewAction, ViewOutput } from '@slack/bolt';
 import type { KnownBlock } from '@slack/types';
 import type { WebClient } from '@slack/web-api';
 import type { AuditEntry, AuditLog, AuditOutcome } from '../infra/audit.js';
@@ -95,6 +85,7 @@ export interface ViewSpec {
 }
 
 const commandRegistry = new WeakMap<App, CommandSpec<unknown>[]>();
+const actionRegistry = new WeakMap<App, (string | RegExp)[]>();
 
 /** Every command registered on `app`, in registration order (for help). */
 export function registeredCommands(app: App): readonly CommandSpec<unknown>[] {
@@ -237,138 +228,7 @@ export async function runCommand<P>(
   );
 }
 
-/**
- * Every command, button family and modal registered on one app, and the deps each was registered
- * with. Bolt runs the middleware chain of every registered listener for every request (a copy of
- * the listener's array, an object spread per step, a promise per chain), so instead of ~20 listeners
- * the bot has one global middleware, `routeRequests`, that looks the request up here by name.
- */
-interface Routes {
-  commands: Map<string, { spec: CommandSpec<unknown>; deps: BotDeps }>;
-  actions: { spec: ActionSpec; deps: BotDeps }[];
-  views: Map<string, { spec: ViewSpec; deps: BotDeps }>;
-  /** Set by registerUnknownActions: who answers a click no family claims. */
-  unknownActions?: BotDeps;
-}
-
-const routesOf = new WeakMap<App, Routes>();
-
-function routes(app: App): Routes {
-  let r = routesOf.get(app);
-  if (!r) {
-    r = { commands: new Map(), actions: [], views: new Map() };
-    routesOf.set(app, r);
-  }
-  return r;
-}
-
-type Args = Parameters<Middleware<AnyMiddlewareArgs>>[0] & {
-  ack?: (response?: unknown) => Promise<void>;
-  respond?: RespondFn;
-};
-
-/**
- * The app's router, a global middleware after the request gate: a slash command, a button click or
- * a modal submission goes to the spec registered for it (registerCommand, registerAction,
- * registerView); anything else goes on to Bolt's own listeners (none: Bolt then answers as for a
- * request nobody acked).
- */
-export function routeRequests(app: App): Middleware<AnyMiddlewareArgs> {
-  const r = routes(app);
-  return async (args) => {
-    const a = args as Args;
-    const body = a.body as { type?: string; command?: string; actions?: unknown[]; view?: unknown };
-    const req = a.context.req as RequestContext;
-    if (typeof body.command === 'string' && a.ack) {
-      const route = r.commands.get(body.command);
-      if (route) return onCommand(route, body as SlashCommand, req, a.ack);
-    } else if (body.type === 'block_actions' && a.ack && a.respond) {
-      return onClick(r, body as unknown as BlockAction<ButtonAction>, req, a.ack, a.respond);
-    } else if (body.type === 'view_submission' && a.ack) {
-      const view = (body as unknown as SlackViewAction).view;
-      const route = r.views.get(view.callback_id);
-      if (route) return onView(route, view, req, a.ack, a.client);
-    }
-    return a.next();
-  };
-}
-
-async function onCommand(
-  route: { spec: CommandSpec<unknown>; deps: BotDeps },
-  command: SlashCommand,
-  req: RequestContext,
-  ack: NonNullable<Args['ack']>,
-): Promise<void> {
-  const out = await runCommand(
-    route.spec,
-    { text: commandText(command.text ?? ''), channelId: command.channel_id, triggerId: command.trigger_id },
-    req,
-    route.deps,
-  );
-  await ack({ response_type: 'ephemeral', ...out.reply });
-}
-
-async function onClick(
-  r: Routes,
-  body: BlockAction<ButtonAction>,
-  req: RequestContext,
-  ack: NonNullable<Args['ack']>,
-  respond: RespondFn,
-): Promise<void> {
-  const action = body.actions[0];
-  const id = action?.action_id ?? '';
-  const route = r.actions.find(({ spec }) =>
-    typeof spec.actionId === 'string' ? spec.actionId === id : spec.actionId.test(id),
-  );
-  if (!route) {
-    if (r.unknownActions) await answerUnknownAction(r.unknownActions, req, id, ack, respond);
-    return;
-  }
-  await ack();
-  const click: Click = {
-    actionId: id,
-    value: action?.value ?? '',
-    channelId: body.channel?.id ?? body.container?.channel_id,
-    messageTs: body.message?.ts ?? body.container?.message_ts,
-    triggerId: body.trigger_id,
-  };
-  const { spec, deps } = route;
-  const out = await guarded(deps, req, spec.permission(click, req, deps), () =>
-    spec.handle(click, req, deps),
-  );
-  await answerClicker(respond, out.reply, req.log);
-}
-
-async function onView(
-  route: { spec: ViewSpec; deps: BotDeps },
-  view: ViewOutput,
-  req: RequestContext,
-  ack: NonNullable<Args['ack']>,
-  client: WebClient,
-): Promise<void> {
-  const { spec, deps } = route;
-  let errors: Record<string, string> | undefined;
-  const out = await guarded(deps, req, spec.permission(view, req, deps), async () => {
-    const res = await spec.handle(view, req, deps);
-    errors = res.errors;
-    return res;
-  });
-  if (errors) {
-    await ack({ response_action: 'errors', errors });
-    return;
-  }
-  await ack();
-  // The modal closes; the outcome goes to the user's DM with the app.
-  await client.chat
-    .postMessage({
-      channel: req.userId,
-      text: out.reply.text,
-      ...(out.reply.blocks ? { blocks: out.reply.blocks } : {}),
-    })
-    .catch((err) => req.log.warn({ err: String(err) }, 'could not tell the user the outcome'));
-}
-
-/** Registers a slash command (served by routeRequests). A command can be registered once. */
+/** Registers a slash command with Bolt (`app.command`). A command can be registered once. */
 export function registerCommand<P>(app: App, deps: BotDeps, spec: CommandSpec<P>): void {
   let specs = commandRegistry.get(app);
   if (!specs) {
@@ -377,7 +237,15 @@ export function registerCommand<P>(app: App, deps: BotDeps, spec: CommandSpec<P>
   }
   if (specs.some((s) => s.command === spec.command)) throw new Error(`${spec.command} is registered twice`);
   specs.push(spec as CommandSpec<unknown>);
-  routes(app).commands.set(spec.command, { spec: spec as CommandSpec<unknown>, deps });
+  app.command(spec.command, async ({ command, ack, context }) => {
+    const out = await runCommand(
+      spec,
+      { text: commandText(command.text ?? ''), channelId: command.channel_id, triggerId: command.trigger_id },
+      context.req as RequestContext,
+      deps,
+    );
+    await ack({ response_type: 'ephemeral', ...out.reply });
+  });
 }
 
 /** Answers the clicker only (ephemeral), leaving the message with the button as it is. */
@@ -387,49 +255,75 @@ async function answerClicker(respond: RespondFn, reply: Reply, log: Logger): Pro
   );
 }
 
-/**
- * Registers a button family (served by routeRequests; the first family registered whose id matches
- * takes the click). Every click is acked at once, then answered.
- */
+/** Registers a button family with Bolt (`app.action`). Every click is acked at once, then answered. */
 export function registerAction(app: App, deps: BotDeps, spec: ActionSpec): void {
-  const r = routes(app);
-  if (typeof spec.actionId === 'string' && r.actions.some((a) => a.spec.actionId === spec.actionId)) {
+  const ids = actionRegistry.get(app) ?? [];
+  if (typeof spec.actionId === 'string' && ids.includes(spec.actionId)) {
     throw new Error(`action ${spec.actionId} is registered twice`);
   }
-  r.actions.push({ spec, deps });
-}
-
-/** Registers a modal's submission (served by routeRequests). */
-export function registerView(app: App, deps: BotDeps, spec: ViewSpec): void {
-  const r = routes(app);
-  if (r.views.has(spec.callbackId)) throw new Error(`view ${spec.callbackId} is registered twice`);
-  r.views.set(spec.callbackId, { spec, deps });
-}
-
-/** Registers an answer for action ids no family claims (stale buttons of an older release). */
-export function registerUnknownActions(app: App, deps: BotDeps): void {
-  routes(app).unknownActions = deps;
-}
-
-async function answerUnknownAction(
-  deps: BotDeps,
-  req: RequestContext,
-  id: string,
-  ack: NonNullable<Args['ack']>,
-  respond: RespondFn,
-): Promise<void> {
-  await ack();
-  audit(deps, req, {
-    action: 'click',
-    outcome: 'invalid',
-    target: id.slice(0, 80),
-    detail: 'unknown action',
+  actionRegistry.set(app, [...ids, spec.actionId]);
+  app.action<BlockAction<ButtonAction>>(spec.actionId, async ({ action, body, ack, respond, context }) => {
+    await ack();
+    const req = context.req as RequestContext;
+    const click: Click = {
+      actionId: action.action_id,
+      value: action.value ?? '',
+      channelId: body.channel?.id ?? body.container?.channel_id,
+      messageTs: body.message?.ts ?? body.container?.message_ts,
+      triggerId: body.trigger_id,
+    };
+    const out = await guarded(deps, req, spec.permission(click, req, deps), () =>
+      spec.handle(click, req, deps),
+    );
+    await answerClicker(respond, out.reply, req.log);
   });
-  await answerClicker(
-    respond,
-    {
-      text: `:grey_question: That button (\`${escapeSlack(id.slice(0, 80))}\`) is not one this bot knows any more, so nothing happened.`,
-    },
-    req.log,
-  );
+}
+
+/** Registers a modal's submission with Bolt (`app.view`). */
+export function registerView(app: App, deps: BotDeps, spec: ViewSpec): void {
+  app.view<SlackViewAction>(spec.callbackId, async ({ view, ack, context, client }) => {
+    const req = context.req as RequestContext;
+    let errors: Record<string, string> | undefined;
+    const out = await guarded(deps, req, spec.permission(view, req, deps), async () => {
+      const res = await spec.handle(view, req, deps);
+      errors = res.errors;
+      return res;
+    });
+    if (errors) {
+      await ack({ response_action: 'errors', errors });
+      return;
+    }
+    await ack();
+    // The modal closes; the outcome goes to the user's DM with the app.
+    await client.chat
+      .postMessage({
+        channel: req.userId,
+        text: out.reply.text,
+        ...(out.reply.blocks ? { blocks: out.reply.blocks } : {}),
+      })
+      .catch((err) => req.log.warn({ err: String(err) }, 'could not tell the user the outcome'));
+  });
+}
+
+/** Registers an answer for action ids no listener knows (stale buttons of an older release). */
+export function registerUnknownActions(app: App, deps: BotDeps): void {
+  app.action<BlockAction>(/.*/, async ({ action, ack, respond, context }) => {
+    const id = 'action_id' in action ? action.action_id : '';
+    if ((actionRegistry.get(app) ?? []).some((k) => (typeof k === 'string' ? k === id : k.test(id)))) return;
+    await ack();
+    const req = context.req as RequestContext;
+    audit(deps, req, {
+      action: 'click',
+      outcome: 'invalid',
+      target: id.slice(0, 80),
+      detail: 'unknown action',
+    });
+    await answerClicker(
+      respond,
+      {
+        text: `:grey_question: That button (\`${escapeSlack(id.slice(0, 80))}\`) is not one this bot knows any more, so nothing happened.`,
+      },
+      req.log,
+    );
+  });
 }

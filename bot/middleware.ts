@@ -13,7 +13,7 @@ import type { AnyMiddlewareArgs, Middleware } from '@slack/bolt';
 import type { Clock } from '../infra/clock.js';
 import type { Logger } from '../infra/logger.js';
 import type { Redis } from '../infra/redis.js';
-import { coalesceWrites, withTimeout } from '../infra/redis.js';
+import { withTimeout } from '../infra/redis.js';
 
 /** Slack's window for request timestamps, in both directions. */
 export const MAX_CLOCK_SKEW_SECONDS = 300;
@@ -167,7 +167,6 @@ export function requestGate(opts: {
     if (key === undefined) return next();
     let fresh: boolean;
     try {
-      coalesceWrites(opts.redis);
       const set = opts.redis.set(`${opts.prefix}:seen:${key}`, '1', 'PX', REPLAY_KEY_TTL_MS, 'NX');
       fresh =
         (await withTimeout(set, Math.max(0, req.confirmBy - opts.clock.now()), 'the replay check')) === 'OK';

@@ -1,6 +1,6 @@
 import { type Clock, systemClock } from './clock.js';
 import type { Logger } from './logger.js';
-import { flushWrites, type Redis } from './redis.js';
+import type { Redis } from './redis.js';
 
 export type AuditOutcome =
   | 'requested'
@@ -78,10 +78,7 @@ export function createRedisAuditLog(
       for (const [k, v] of Object.entries(entry)) if (v !== undefined) fields.push(k, String(v));
       logger.info({ audit: { at, ...entry } }, `audit ${entry.action} ${entry.outcome}`);
       const stream = REFUSALS.has(entry.outcome) ? refusedKey : key;
-      const added = redis.xadd(stream, 'MAXLEN', '~', String(maxEntries), '*', ...fields);
-      // On the wire now, before the caller answers, even if this turn's writes are being held.
-      flushWrites(redis);
-      await added;
+      await redis.xadd(stream, 'MAXLEN', '~', String(maxEntries), '*', ...fields);
     },
     async recent(count, only) {
       if (only === 'actions') return read(key, count);

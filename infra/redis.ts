@@ -62,35 +62,6 @@ export async function redisAnswers(redis: Redis, timeoutMs = 1_000): Promise<boo
   }
 }
 
-const held = new WeakSet<object>();
-
-/**
- * Holds the connection's writes until the end of this turn of the event loop (Node's `cork` on the
- * socket ioredis exposes as `stream`), so the commands issued while handling one event, and those of
- * requests that arrived together, leave in one write: on a busy machine every write to Redis costs
- * far more CPU than the command itself. Order is kept. No-op on a Redis Cluster client (no single
- * socket). ioredis's own `enableAutoPipelining` does the same through a Pipeline per batch, which
- * copies every script BullMQ defines onto it: slower than separate writes for one request at a time.
- */
-export function coalesceWrites(redis: Redis): void {
-  const stream = (redis as { stream?: import('node:net').Socket }).stream;
-  if (!stream || held.has(stream) || stream.destroyed || typeof stream.cork !== 'function') return;
-  held.add(stream);
-  stream.cork();
-  setImmediate(() => {
-    held.delete(stream);
-    stream.uncork();
-  });
-}
-
-/** Writes out now whatever coalesceWrites is holding (the hold itself lasts to the end of the turn). */
-export function flushWrites(redis: Redis): void {
-  const stream = (redis as { stream?: import('node:net').Socket }).stream;
-  if (!stream || !held.has(stream) || stream.destroyed) return;
-  stream.uncork();
-  stream.cork();
-}
-
 /** Rejects with a clear error when `p` takes longer than `ms`. */
 export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

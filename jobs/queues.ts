@@ -1,7 +1,7 @@
 import { type JobsOptions, Queue } from 'bullmq';
 import { type Clock, systemClock } from '../infra/clock.js';
 import type { Config } from '../infra/config.js';
-import { coalesceWrites, type Redis, withTimeout } from '../infra/redis.js';
+import { type Redis, withTimeout } from '../infra/redis.js';
 import type { BaseJobData } from './common.js';
 import { type JobDataOf, QUEUE_NAMES, type QueueName } from './registry.js';
 
@@ -111,7 +111,6 @@ export function createQueues(opts: {
       // Sent before the add on the same connection and in the same write (no round trip of its own):
       // an id whose job has already finished is not added again by BullMQ, and must not be reported
       // as queued.
-      coalesceWrites(opts.connection);
       const finishedOn = opts.connection.hget(q.toKey(o.jobId), 'finishedOn');
       const added = q.add(name, data, {
         jobId: o.jobId,
