@@ -9,8 +9,9 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/helpers/global-setup.ts'],
-          // One moto, one Redis: files run one at a time; each file uses its own key prefix.
-          fileParallelism: false,
+          // Files run in parallel, each worker with its own moto_server (test/helpers/moto-url.ts) and
+          // every file with its own Redis key prefix. Most of a file's time is real-time waiting.
+          maxWorkers: Number(process.env.CHATOPS_TEST_WORKERS ?? 3),
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },

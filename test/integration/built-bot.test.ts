@@ -20,6 +20,7 @@ import { createAwsClients } from '../../infra/aws.js';
 import { loadConfig } from '../../infra/config.js';
 import { createRedis } from '../../infra/redis.js';
 import { makeKey } from '../fixtures/keys.js';
+import { motoUrl as workerMotoUrl } from '../helpers/moto-url.js';
 import { ACCOUNTS, deleteKeys, SIGNING_SECRET, seedIamUser } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
 
@@ -187,7 +188,7 @@ describe('the built bot (dist/bot/main.js)', () => {
   });
 
   it('runs /reset-password end to end with CHATOPS_ROLE=all and its Slack secrets from Secrets Manager', async () => {
-    const motoUrl = inject('motoUrl');
+    const motoUrl = workerMotoUrl();
     const aws = {
       AWS_ENDPOINT_URL: motoUrl,
       AWS_ACCESS_KEY_ID: 'testing',

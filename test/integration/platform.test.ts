@@ -11,6 +11,7 @@ import { createSmtpMailer, type Mailer } from '../../infra/mailer.js';
 import { createRedis } from '../../infra/redis.js';
 import { withSecretsFromAws } from '../../infra/secrets.js';
 import { makeKey } from '../fixtures/keys.js';
+import { motoUrl as workerMotoUrl } from '../helpers/moto-url.js';
 import {
   ACCOUNTS,
   deleteKeys,
@@ -217,13 +218,13 @@ describe('AWS throttling', () => {
     const s = stack;
     await seedIamUser(s.iam('osio-dev'), 'alice');
     // 6 throttles: the SDK's 5 attempts all fail, so the job fails once and its retry succeeds.
-    const p = await throttlingProxy(inject('motoUrl'), 6);
+    const p = await throttlingProxy(workerMotoUrl(), 6);
     process.env.AWS_ENDPOINT_URL = p.url;
     try {
       await s.command('U0ALICE', '/reset-password');
       await s.smtp.waitForMessage(undefined, 40_000);
     } finally {
-      process.env.AWS_ENDPOINT_URL = inject('motoUrl');
+      process.env.AWS_ENDPOINT_URL = workerMotoUrl();
     }
     expect(p.throttled()).toBe(6);
     expect(s.logs.filter((l) => l.includes('job attempt failed'))).toHaveLength(1);
@@ -397,7 +398,7 @@ describe('graceful shutdown', () => {
 
 describe('secrets', () => {
   it('reads Slack and SMTP secrets from Secrets Manager at start-up, and never logs or stores them', async () => {
-    process.env.AWS_ENDPOINT_URL = inject('motoUrl');
+    process.env.AWS_ENDPOINT_URL = workerMotoUrl();
     process.env.AWS_ACCESS_KEY_ID = 'testing';
     process.env.AWS_SECRET_ACCESS_KEY = 'testing';
     process.env.AWS_REGION = 'us-east-1';

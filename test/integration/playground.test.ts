@@ -14,6 +14,7 @@ import { createGpgHome, parseMail, resetMoto } from '../../devkit/index.js';
 import { createAwsClients } from '../../infra/aws.js';
 import { loadConfig } from '../../infra/config.js';
 import { createRedis } from '../../infra/redis.js';
+import { motoUrl as workerMotoUrl } from '../helpers/moto-url.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const OSIO = '386414299200';
@@ -293,7 +294,7 @@ describe('npm run playground -- --script', () => {
 
   it('shows a maintenance window: the announcement in #maintenance, then reminder, start and completion in its thread', async () => {
     dir = mkdtempSync(join(tmpdir(), 'chatops-playground-'));
-    const motoUrl = inject('motoUrl');
+    const motoUrl = workerMotoUrl();
     await resetMoto(motoUrl);
     const script = join(dir, 'maintenance.script');
     // The demo config reminds 30 s ahead: a window 35 s out gets its reminder 5 s after scheduling.
@@ -391,7 +392,7 @@ describe('npm run playground -- --script', () => {
 
   it('shows a dump alert raised, acknowledged, re-checked and resolved, and a phase-3 run approved by two and done', async () => {
     dir = mkdtempSync(join(tmpdir(), 'chatops-playground-'));
-    const motoUrl = inject('motoUrl');
+    const motoUrl = workerMotoUrl();
     await resetMoto(motoUrl);
     const script = join(dir, 'dumps-migration.script');
     writeFileSync(
@@ -559,7 +560,7 @@ describe('npm run playground -- --script', () => {
 
   it('exits non-zero when a step errors, and names the step', async () => {
     dir = mkdtempSync(join(tmpdir(), 'chatops-playground-'));
-    const motoUrl = inject('motoUrl');
+    const motoUrl = workerMotoUrl();
     // Seeding into a moto the user already runs: only what is missing is created.
     await resetMoto(motoUrl);
     const script = join(dir, 'bad.script');
