@@ -10,8 +10,11 @@ import {
 } from '@slack/bolt';
 import { registerHandlers } from '../handlers/index.js';
 import type { Logger } from '../infra/logger.js';
+import { countRefusals, markRefused, metricsRoute } from '../infra/metrics.js';
+import { slackFetch } from '../infra/metrics-adapters.js';
 import { redisAnswers } from '../infra/redis.js';
 import { dumpWebhook } from './dump-webhook.js';
+import { botHomeDeps, publishHome, registerHome } from './home.js';
 import type { BotDeps } from './listeners.js';
 import { gateSlackRequests, ReplayError, requestGate, slackRequestProperties } from './middleware.js';
 
@@ -36,9 +39,15 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-/** /healthz (alive), /readyz (Redis answers, config loaded) and the dump webhook. */
+/**
+ * /healthz (alive), /readyz (Redis answers, config loaded), the dump webhook, and /metrics unless
+ * METRICS_PORT moves it to its own server (bot/start.ts).
+ */
 export function customRoutes(deps: BotDeps): CustomRoute[] {
+  const metrics =
+    deps.metrics && deps.env.METRICS_PORT === undefined ? [metricsRoute(deps.metrics.registry)] : [];
   return [
+    ...metrics,
     {
       path: '/healthz',
       method: 'GET',
@@ -82,6 +91,9 @@ function httpReceiver(deps: BotDeps, routes: CustomRoute[], log: BoltLogger): HT
     customPropertiesExtractor: slackRequestProperties,
     processEventErrorHandler: async (args) => {
       if (args.error instanceof ReplayError) {
+        // An event is acked (200) before any middleware runs: a replayed one is only not processed.
+        if (args.response.headersSent) return true;
+        markRefused(args.response, 'replay');
         args.response.writeHead(401);
         args.response.end();
         return true;
@@ -89,11 +101,14 @@ function httpReceiver(deps: BotDeps, routes: CustomRoute[], log: BoltLogger): HT
       return HTTPModuleFunctions.defaultProcessEventErrorHandler(args);
     },
   });
-  receiver.requestListener = gateSlackRequests(receiver.requestListener, {
+  const gated = gateSlackRequests(receiver.requestListener, {
     endpoints: SLACK_ENDPOINTS,
     clock: deps.clock,
     log: deps.logger.child({ component: 'request-gate' }),
   });
+  // Every 401 of /slack/events is counted where it is answered, whoever answers it (the gate, Bolt's
+  // signature check, the replay check), by the reason marked on the response.
+  receiver.requestListener = deps.metrics ? countRefusals(gated, deps.metrics) : gated;
   return receiver;
 }
 
@@ -128,11 +143,16 @@ export function createBotApp(deps: BotDeps, ids: { botId?: string; botUserId?: s
     tokenVerificationEnabled: false,
     // Bolt's default conversation store lives in process memory; replicas must not depend on it.
     convoStore: false,
-    // It filters the bot's own Events API messages; the bot takes no events, so it would only cost
-    // a middleware step on every request.
+    // It filters the bot's own Events API messages; the only event the bot takes is app_home_opened,
+    // which a person causes, so it would only cost a middleware step on every request.
     ignoreSelf: false,
     logger: log,
-    clientOptions: { slackApiUrl: env.SLACK_API_URL, retryConfig: { retries: 3 } },
+    clientOptions: {
+      slackApiUrl: env.SLACK_API_URL,
+      retryConfig: { retries: 3 },
+      // Counts every Web API request (and every response URL answer: Bolt's respond uses this fetch).
+      ...(deps.metrics ? { fetch: slackFetch(deps.metrics, globalThis.fetch, env.SLACK_API_URL) } : {}),
+    },
   });
   app.error(async (err) => {
     // A refused request goes back to the receiver, which answers 401.
@@ -145,7 +165,14 @@ export function createBotApp(deps: BotDeps, ids: { botId?: string; botUserId?: s
   app.use(
     requestGate({ redis: deps.redis, prefix: env.CHATOPS_REDIS_PREFIX, clock: deps.clock, log: logger }),
   );
-  registerHandlers(app, { ...deps, slack: app.client });
+  const home = botHomeDeps(deps, app.client);
+  const handlerDeps: BotDeps = {
+    ...deps,
+    slack: app.client,
+    publishHome: deps.publishHome ?? ((users) => publishHome(home, users)),
+  };
+  registerHandlers(app, handlerDeps);
+  registerHome(app, handlerDeps);
 
   return {
     app,

@@ -11,6 +11,7 @@ import { allowedRoles, type Config, isAllowed } from '../infra/config.js';
 import type { Env } from '../infra/env.js';
 import { ChatopsError, DeniedError, UserError, userMessage } from '../infra/errors.js';
 import type { Logger } from '../infra/logger.js';
+import type { Metrics } from '../infra/metrics.js';
 import type { Redis } from '../infra/redis.js';
 import { commandText, escapeSlack } from '../infra/slack-text.js';
 import { NotConfirmedError, type Queues } from '../jobs/queues.js';
@@ -27,6 +28,12 @@ export interface BotDeps {
   clock: Clock;
   /** The Slack Web API client (Bolt's), for opening modals and editing messages from a click. */
   slack?: WebClient;
+  /** This process's Prometheus metrics (commands, clicks, submissions and their ack latency). */
+  metrics?: Metrics;
+  /** A command or click changed something the App Home tab shows: asks for its debounced refresh. */
+  homeChanged?: () => void;
+  /** Publishes the App Home tab of these people now (after a click on their Home). */
+  publishHome?: (users: string[]) => Promise<void>;
 }
 
 export type Reply = { text: string; blocks?: KnownBlock[] };
@@ -60,9 +67,12 @@ export interface CommandSpec<P> {
 export interface Click {
   actionId: string;
   value: string;
+  /** Absent for a click on the App Home tab (no channel, no message, no response URL). */
   channelId?: string;
   messageTs?: string;
   triggerId: string;
+  /** Where the button was: a message, or the App Home tab. */
+  from: 'message' | 'home';
 }
 
 /** A family of buttons (`actionId` a string or a pattern). */
@@ -238,21 +248,63 @@ export function registerCommand<P>(app: App, deps: BotDeps, spec: CommandSpec<P>
   if (specs.some((s) => s.command === spec.command)) throw new Error(`${spec.command} is registered twice`);
   specs.push(spec as CommandSpec<unknown>);
   app.command(spec.command, async ({ command, ack, context }) => {
+    const req = context.req as RequestContext;
     const out = await runCommand(
       spec,
       { text: commandText(command.text ?? ''), channelId: command.channel_id, triggerId: command.trigger_id },
-      context.req as RequestContext,
+      req,
       deps,
     );
     await ack({ response_type: 'ephemeral', ...out.reply });
+    deps.metrics?.commandDone(spec.command, out.outcome, sinceArrival(req, deps.clock));
+    if (changedSomething(out)) deps.homeChanged?.();
   });
 }
 
-/** Answers the clicker only (ephemeral), leaving the message with the button as it is. */
-async function answerClicker(respond: RespondFn, reply: Reply, log: Logger): Promise<void> {
-  await respond({ response_type: 'ephemeral', replace_original: false, ...reply }).catch((err) =>
-    log.warn({ err: String(err) }, 'could not answer the click'),
-  );
+/** Seconds from the request's arrival to now (its ack, when called right after it). */
+function sinceArrival(req: RequestContext, clock: Clock): number {
+  return Math.max(0, clock.now() - req.arrivedAt) / 1000;
+}
+
+/** Whether an outcome may have changed what the App Home tab shows (a job queued, a state changed). */
+function changedSomething(out: Outcome): boolean {
+  return out.outcome === 'queued' || out.outcome === 'succeeded' || out.outcome === 'unconfirmed';
+}
+
+/**
+ * Answers the clicker only, leaving the message with the button as it is: ephemeral through the
+ * click's response URL; a click on the App Home tab has none, so the answer goes to the clicker's DM
+ * with the app, and their Home tab is published again at once.
+ */
+async function answerClicker(
+  deps: BotDeps,
+  click: { respond?: RespondFn; from: 'message' | 'home'; userId: string },
+  reply: Reply,
+  log: Logger,
+): Promise<void> {
+  if (click.respond) {
+    await click
+      .respond({ response_type: 'ephemeral', replace_original: false, ...reply })
+      .catch((err) => log.warn({ err: String(err) }, 'could not answer the click'));
+  } else if (deps.slack) {
+    await deps.slack.chat
+      .postMessage({
+        channel: click.userId,
+        text: reply.text,
+        ...(reply.blocks ? { blocks: reply.blocks } : {}),
+      })
+      .catch((err) => log.warn({ err: String(err) }, 'could not answer the click in a DM'));
+  }
+  if (click.from === 'home' && deps.publishHome) {
+    await deps
+      .publishHome([click.userId])
+      .catch((err) => log.warn({ err: String(err) }, 'could not republish Home after a click'));
+  }
+}
+
+/** Where a click's button was: the App Home tab (a view of type home) or a message. */
+function clickSource(body: BlockAction): 'message' | 'home' {
+  return body.view?.type === 'home' || body.container?.type === 'view' ? 'home' : 'message';
 }
 
 /** Registers a button family with Bolt (`app.action`). Every click is acked at once, then answered. */
@@ -265,17 +317,21 @@ export function registerAction(app: App, deps: BotDeps, spec: ActionSpec): void 
   app.action<BlockAction<ButtonAction>>(spec.actionId, async ({ action, body, ack, respond, context }) => {
     await ack();
     const req = context.req as RequestContext;
+    const ackSeconds = sinceArrival(req, deps.clock);
     const click: Click = {
       actionId: action.action_id,
       value: action.value ?? '',
       channelId: body.channel?.id ?? body.container?.channel_id,
       messageTs: body.message?.ts ?? body.container?.message_ts,
       triggerId: body.trigger_id,
+      from: clickSource(body),
     };
     const out = await guarded(deps, req, spec.permission(click, req, deps), () =>
       spec.handle(click, req, deps),
     );
-    await answerClicker(respond, out.reply, req.log);
+    deps.metrics?.clickDone(click.actionId, out.outcome, ackSeconds);
+    if (changedSomething(out)) deps.homeChanged?.();
+    await answerClicker(deps, { respond, from: click.from, userId: req.userId }, out.reply, req.log);
   });
 }
 
@@ -291,9 +347,12 @@ export function registerView(app: App, deps: BotDeps, spec: ViewSpec): void {
     });
     if (errors) {
       await ack({ response_action: 'errors', errors });
+      deps.metrics?.submissionDone(spec.callbackId, 'invalid', sinceArrival(req, deps.clock));
       return;
     }
     await ack();
+    deps.metrics?.submissionDone(spec.callbackId, out.outcome, sinceArrival(req, deps.clock));
+    if (changedSomething(out)) deps.homeChanged?.();
     // The modal closes; the outcome goes to the user's DM with the app.
     await client.chat
       .postMessage({
@@ -307,11 +366,12 @@ export function registerView(app: App, deps: BotDeps, spec: ViewSpec): void {
 
 /** Registers an answer for action ids no listener knows (stale buttons of an older release). */
 export function registerUnknownActions(app: App, deps: BotDeps): void {
-  app.action<BlockAction>(/.*/, async ({ action, ack, respond, context }) => {
+  app.action<BlockAction>(/.*/, async ({ action, body, ack, respond, context }) => {
     const id = 'action_id' in action ? action.action_id : '';
     if ((actionRegistry.get(app) ?? []).some((k) => (typeof k === 'string' ? k === id : k.test(id)))) return;
     await ack();
     const req = context.req as RequestContext;
+    deps.metrics?.clickDone(id, 'invalid', sinceArrival(req, deps.clock));
     audit(deps, req, {
       action: 'click',
       outcome: 'invalid',
@@ -319,7 +379,8 @@ export function registerUnknownActions(app: App, deps: BotDeps): void {
       detail: 'unknown action',
     });
     await answerClicker(
-      respond,
+      deps,
+      { respond, from: clickSource(body), userId: req.userId },
       {
         text: `:grey_question: That button (\`${escapeSlack(id.slice(0, 80))}\`) is not one this bot knows any more, so nothing happened.`,
       },

@@ -12,6 +12,7 @@ import type { IncomingHttpHeaders, IncomingMessage, RequestListener } from 'node
 import type { AnyMiddlewareArgs, Middleware } from '@slack/bolt';
 import type { Clock } from '../infra/clock.js';
 import type { Logger } from '../infra/logger.js';
+import { markRefused } from '../infra/metrics.js';
 import type { Redis } from '../infra/redis.js';
 import { withTimeout } from '../infra/redis.js';
 
@@ -78,6 +79,8 @@ export function gateSlackRequests(
       const problem = malformedSlackHeaders(req.headers, now);
       if (problem) {
         opts.log.warn({ reason: problem }, 'refused a Slack request before reading it');
+        // Counted by infra/metrics.ts countRefusals, which wraps this listener.
+        markRefused(res, problem.startsWith('x-slack-signature') ? 'signature' : 'timestamp');
         req.resume();
         res.writeHead(401);
         res.end();
@@ -114,6 +117,8 @@ export interface RequestContext {
   requestId: string;
   userId: string;
   log: Logger;
+  /** When the request arrived (epoch ms): its ack latency is measured from here. */
+  arrivedAt: number;
   /** The replay check could not reach Redis in time: change nothing, say so. */
   redisDown: boolean;
   /**
@@ -159,6 +164,7 @@ export function requestGate(opts: {
         log ??= opts.log.child({ requestId, user: userId });
         return log;
       },
+      arrivedAt,
       redisDown: false,
       confirmBy: arrivedAt + ACK_BUDGET_MS,
     };

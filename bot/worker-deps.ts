@@ -7,12 +7,16 @@ import type { Env } from '../infra/env.js';
 import { fileKeyDirectory } from '../infra/key-directory.js';
 import type { Logger } from '../infra/logger.js';
 import { createSmtpMailer } from '../infra/mailer.js';
+import type { Metrics } from '../infra/metrics.js';
+import { awsMetricsPlugin, slackFetch } from '../infra/metrics-adapters.js';
 import { slackNotifier } from '../infra/notifier.js';
 import { openpgpEncryptor } from '../infra/pgp.js';
 import type { Redis } from '../infra/redis.js';
 import { createSlackWebClient } from '../infra/slack-client.js';
 import type { WorkerDeps } from '../jobs/common.js';
-import { createQueues } from '../jobs/queues.js';
+import { requestHomeRefresh } from '../jobs/housekeeping.js';
+import { createQueues, type Queues } from '../jobs/queues.js';
+import { publishHome } from './home.js';
 
 export { startWorkers } from '../jobs/workers.js';
 
@@ -24,28 +28,48 @@ export function createWorkerDeps(opts: {
   audit: AuditLog;
   redis: Redis;
   clock: Clock;
+  metrics: Metrics;
+  /** The process's queues (default: new ones on `redis`). */
+  queues?: Queues;
   recorder?: ActionRecorder;
   overrides?: Partial<WorkerDeps>;
 }): WorkerDeps {
+  const { env, metrics } = opts;
+  const prefix = env.CHATOPS_REDIS_PREFIX;
+  // Every Slack and AWS request the workers make is counted (infra/metrics-adapters.ts).
+  const fetch = slackFetch(metrics, globalThis.fetch, env.SLACK_API_URL);
+  const slack = createSlackWebClient(env, 3, false, fetch);
+  const queues =
+    opts.queues ?? createQueues({ connection: opts.redis, prefix, config: opts.config, clock: opts.clock });
+  const log = opts.logger.child({ component: 'home' });
   return {
     config: opts.config,
-    env: opts.env,
+    env,
     logger: opts.logger,
     audit: opts.audit,
-    notifier: slackNotifier(createSlackWebClient(opts.env, 3), createSlackWebClient(opts.env, 0, true)),
-    aws: createAwsClients(opts.config, { recorder: opts.recorder }),
-    mailer: createSmtpMailer(opts.env.SMTP_URL),
+    notifier: slackNotifier(slack, createSlackWebClient(env, 0, true, fetch)),
+    aws: createAwsClients(opts.config, { recorder: opts.recorder, plugins: [awsMetricsPlugin(metrics)] }),
+    mailer: createSmtpMailer(env.SMTP_URL),
     encryptor: openpgpEncryptor,
     keys: fileKeyDirectory(opts.config.baseDir),
     redis: opts.redis,
     clock: opts.clock,
-    queues: createQueues({
-      connection: opts.redis,
-      prefix: opts.env.CHATOPS_REDIS_PREFIX,
-      config: opts.config,
-      clock: opts.clock,
-    }),
-    prefix: opts.env.CHATOPS_REDIS_PREFIX,
+    queues,
+    prefix,
+    metrics,
+    homeChanged: () => {
+      requestHomeRefresh(queues, opts.clock).catch((err: unknown) =>
+        log.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          'could not ask for a Home refresh',
+        ),
+      );
+    },
+    publishHome: (users) =>
+      publishHome(
+        { config: opts.config, redis: opts.redis, prefix, queues, clock: opts.clock, slack, log },
+        users,
+      ),
     ...opts.overrides,
   };
 }

@@ -129,42 +129,67 @@ export function slashCommandBody(input: SlashCommandInput): string {
   }).toString();
 }
 
-export interface BlockActionInput {
+/** A click on a message's button (channel, message and response URL), or on the App Home tab (`home`). */
+export type BlockActionInput = {
   userId: string;
   userName?: string;
   teamId?: string;
   actionId: string;
   value: string;
   blockId?: string;
-  channelId: string;
-  messageTs: string;
-  responseUrl: string;
   triggerId?: string;
-}
+} & (
+  | { channelId: string; messageTs: string; responseUrl: string; home?: undefined }
+  | {
+      /** The Home view the button is on: Slack sends no channel, message or response URL then. */
+      home: { viewId?: string };
+      channelId?: undefined;
+      messageTs?: undefined;
+      responseUrl?: undefined;
+    }
+);
 
 /** Form-encoded `payload=<json>` body of a button click (`block_actions`) as Slack posts it. */
 export function blockActionsBody(input: BlockActionInput): string {
   const teamId = input.teamId ?? DEFAULT_TEAM_ID;
   const userName = input.userName ?? input.userId.toLowerCase();
+  const where = input.home
+    ? {
+        container: { type: 'view', view_id: input.home.viewId ?? 'VHOMEDEVKIT' },
+        view: {
+          id: input.home.viewId ?? 'VHOMEDEVKIT',
+          team_id: teamId,
+          type: 'home',
+          blocks: [],
+          private_metadata: '',
+          callback_id: '',
+          state: { values: {} },
+          hash: 'devkit',
+          app_id: API_APP_ID,
+        },
+      }
+    : {
+        container: {
+          type: 'message',
+          message_ts: input.messageTs,
+          channel_id: input.channelId,
+          is_ephemeral: false,
+        },
+        channel: { id: input.channelId, name: channelName(input.channelId) },
+        message: { type: 'message', ts: input.messageTs, text: '' },
+        response_url: input.responseUrl,
+      };
   const payload = {
     type: 'block_actions',
     user: { id: input.userId, username: userName, name: userName, team_id: teamId },
     api_app_id: API_APP_ID,
     token: VERIFICATION_TOKEN,
-    container: {
-      type: 'message',
-      message_ts: input.messageTs,
-      channel_id: input.channelId,
-      is_ephemeral: false,
-    },
     trigger_id: input.triggerId ?? makeTriggerId(),
     team: { id: teamId, domain: DEFAULT_TEAM_DOMAIN },
     enterprise: null,
     is_enterprise_install: false,
-    channel: { id: input.channelId, name: channelName(input.channelId) },
-    message: { type: 'message', ts: input.messageTs, text: '' },
     state: { values: {} },
-    response_url: input.responseUrl,
+    ...where,
     actions: [
       {
         action_id: input.actionId,
@@ -224,6 +249,43 @@ export function viewSubmissionBody(input: ViewSubmissionInput): string {
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }
 
+export interface EventInput {
+  /** The event itself, e.g. `{ type: 'app_home_opened', user: 'U1', channel: 'D1', tab: 'home' }`. */
+  event: { type: string } & Record<string, unknown>;
+  teamId?: string;
+  eventId?: string;
+}
+
+let eventSeq = 0;
+
+/** JSON body of an Events API delivery (`event_callback`) as Slack posts it. */
+export function eventCallbackBody(input: EventInput): string {
+  const teamId = input.teamId ?? DEFAULT_TEAM_ID;
+  eventSeq += 1;
+  const now = Math.floor(Date.now() / 1000);
+  return JSON.stringify({
+    token: VERIFICATION_TOKEN,
+    team_id: teamId,
+    api_app_id: API_APP_ID,
+    event: { event_ts: makeActionTs(), ...input.event },
+    type: 'event_callback',
+    event_id: input.eventId ?? `Ev0DEVKIT${eventSeq.toString(16).padStart(6, '0')}`,
+    event_time: now,
+    authorizations: [
+      { team_id: teamId, user_id: 'U0BOT', is_bot: true, is_enterprise_install: false, enterprise_id: null },
+    ],
+    is_ext_shared_channel: false,
+  });
+}
+
+/** A person opening the app's Home tab, as the Events API delivers it. */
+export function appHomeOpenedBody(userId: string, opts: { tab?: 'home' | 'messages'; teamId?: string } = {}) {
+  return eventCallbackBody({
+    teamId: opts.teamId,
+    event: { type: 'app_home_opened', user: userId, channel: `D${userId.slice(1)}`, tab: opts.tab ?? 'home' },
+  });
+}
+
 export interface SlackSendOptions {
   /** Overrides the signed timestamp (seconds), e.g. to send a stale request. */
   timestamp?: number;
@@ -257,6 +319,8 @@ export interface SlackRequestClient {
   click(input: BlockActionInput, opts?: SlackSendOptions): Promise<SlackHttpResponse>;
   /** Builds, signs and posts a modal submission. */
   submit(input: ViewSubmissionInput, opts?: SlackSendOptions): Promise<SlackHttpResponse>;
+  /** Builds, signs and posts an Events API delivery (JSON). */
+  event(input: EventInput, opts?: SlackSendOptions): Promise<SlackHttpResponse>;
 }
 
 /**
@@ -264,9 +328,14 @@ export interface SlackRequestClient {
  * Uses the global fetch, whose undici agent keeps connections alive between calls.
  */
 export function createSlackClient(opts: SlackClientOptions): SlackRequestClient {
-  const send = async (body: string, sendOpts: SlackSendOptions = {}): Promise<SlackHttpResponse> => {
-    const headers = signSlackRequest(opts.signingSecret, body, sendOpts.timestamp);
+  const send = async (
+    body: string,
+    sendOpts: SlackSendOptions = {},
+    contentType?: string,
+  ): Promise<SlackHttpResponse> => {
+    const headers: Record<string, string> = signSlackRequest(opts.signingSecret, body, sendOpts.timestamp);
     if (sendOpts.signature !== undefined) headers['x-slack-signature'] = sendOpts.signature;
+    if (contentType) headers['content-type'] = contentType;
     const res = await fetch(opts.url, { method: 'POST', headers, body });
     const text = await res.text();
     const result: SlackHttpResponse = {
@@ -290,5 +359,6 @@ export function createSlackClient(opts: SlackClientOptions): SlackRequestClient 
       send(slashCommandBody({ ...input, typing: input.typing ?? opts.typing }), sendOpts),
     click: (input, sendOpts) => send(blockActionsBody(input), sendOpts),
     submit: (input, sendOpts) => send(viewSubmissionBody(input), sendOpts),
+    event: (input, sendOpts) => send(eventCallbackBody(input), sendOpts, 'application/json'),
   };
 }

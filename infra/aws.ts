@@ -110,11 +110,13 @@ export interface AwsClients {
 export interface AwsClientsOptions {
   maxAttempts?: number;
   recorder?: ActionRecorder;
+  /** More SDK plugins for every client, STS's included (e.g. infra/metrics-adapters.ts awsMetricsPlugin). */
+  plugins?: Pluggable<object, object>[];
 }
 
 /** The production AwsClients: region from config, STS assume-role where configured, SDK retries on. */
 export function createAwsClients(config: Config, opts: AwsClientsOptions = {}): AwsClients {
-  const plugins = opts.recorder ? [recorderPlugin(opts.recorder)] : [];
+  const plugins = [...(opts.recorder ? [recorderPlugin(opts.recorder)] : []), ...(opts.plugins ?? [])];
   const account = (alias: string) => {
     const a = config.accounts[alias];
     if (!a) {

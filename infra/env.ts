@@ -35,6 +35,12 @@ export const envSchema = z.object({
   SLACK_APP_TOKEN: optionalString,
   SLACK_API_URL: z.url().default('https://slack.com/api/'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** Set: every process serves GET /metrics (and /healthz) on this port only, not on PORT. */
+  METRICS_PORT: z
+    .string()
+    .optional()
+    .transform((v) => (v === '' || v === undefined ? undefined : Number(v)))
+    .pipe(z.number().int().min(0).max(65535).optional()),
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
   SMTP_URL: optionalString,
   DUMP_WEBHOOK_SECRET: optionalString,

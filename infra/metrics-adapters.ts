@@ -6,10 +6,15 @@ import type { MiddlewareStack, Pluggable } from '@smithy/types';
 import { iamActionOf } from './aws.js';
 import type { AwsResult, Metrics, SlackResult } from './metrics.js';
 
-/** The Web API method of a request URL (`…/api/chat.postMessage` → `chat.postMessage`). */
-export function slackMethodOf(url: string | URL): string {
-  const path = typeof url === 'string' ? url.split('?')[0] : url.pathname;
-  return path?.slice(path.lastIndexOf('/') + 1) ?? '';
+/**
+ * The Web API method of a request URL (`…/api/chat.postMessage` → `chat.postMessage`); `response_url`
+ * for anything else (Bolt's `respond` posts to the interaction's response URL with the same fetch).
+ */
+export function slackMethodOf(url: string | URL, apiUrl?: string): string {
+  const href = typeof url === 'string' ? (url.split('?')[0] ?? '') : `${url.origin}${url.pathname}`;
+  const method = href.slice(href.lastIndexOf('/') + 1);
+  if (apiUrl !== undefined) return href.startsWith(apiUrl) ? method : 'response_url';
+  return /^[a-z]+(\.[a-zA-Z]+){1,3}$/.test(method) ? method : 'response_url';
 }
 
 async function slackResultOf(res: Response): Promise<SlackResult> {
@@ -17,10 +22,18 @@ async function slackResultOf(res: Response): Promise<SlackResult> {
   if (res.status >= 500) return '5xx';
   if (res.status !== 200) return 'error';
   // Slack answers most failures with HTTP 200 and `ok: false`; read a copy, the client reads the body.
-  const body = (await res
+  // A response URL may answer a bare `ok`.
+  const text = await res
     .clone()
-    .json()
-    .catch(() => undefined)) as { ok?: unknown } | undefined;
+    .text()
+    .catch(() => '');
+  if (text.trim() === 'ok') return 'ok';
+  let body: { ok?: unknown } | undefined;
+  try {
+    body = JSON.parse(text) as { ok?: unknown };
+  } catch {
+    body = undefined;
+  }
   return body?.ok === true ? 'ok' : 'error';
 }
 
@@ -31,9 +44,11 @@ async function slackResultOf(res: Response): Promise<SlackResult> {
 export function slackFetch(
   metrics: Pick<Metrics, 'slackCall'>,
   base: typeof globalThis.fetch = globalThis.fetch,
+  /** SLACK_API_URL: requests elsewhere are response URLs. */
+  apiUrl?: string,
 ): FetchFunction {
   return async (url, init) => {
-    const method = slackMethodOf(url);
+    const method = slackMethodOf(url, apiUrl);
     let res: Response;
     try {
       res = await base(url, init as RequestInit);

@@ -60,6 +60,8 @@ export const REQUEST_STATES = [
   'failed',
   'rejected',
   'expired',
+  'cancelled',
+  'rolling-back',
   'rolled-back',
 ] as const;
 /** Result of one Slack Web API HTTP request. `error`: `ok: false` in the body, or no answer. */
@@ -146,11 +148,14 @@ export interface Metrics {
   jobDone(queue: string, outcome: JobOutcome, seconds: number): void;
   /** A job failed for good (no attempt left, or a failure retrying cannot fix). */
   jobFailedFinally(queue: string): void;
-  /** A maintenance notice was posted `lagSeconds` after it was due. */
-  noticePosted(kind: string, lagSeconds: number): void;
-  /** A notice was posted (or given up) later than `maintenance.lateGraceMinutes`. */
+  /**
+   * A maintenance notice was posted `lagSeconds` after it was due; `late`: it says so in Slack (it
+   * also counts in noticeLate).
+   */
+  noticePosted(kind: string, lagSeconds: number, late?: boolean): void;
+  /** A notice was posted marked late (it says so in Slack: more than a few seconds after it was due). */
   noticeLate(kind: string): void;
-  /** A notice failed for good. */
+  /** A notice failed for good: dropped without being posted (its window ended long ago). */
   noticeFailed(kind: string): void;
   /** One Slack Web API HTTP request ended (`method` such as `chat.postMessage`). */
   slackCall(method: string, result: SlackResult): void;
@@ -180,7 +185,7 @@ function codeName(s: string, pattern: RegExp): string {
 }
 const QUEUE_NAME = /^[a-z][a-z0-9_-]{0,40}$/;
 const SERVICE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
-const SLACK_METHOD = /^[a-z]+(\.[a-zA-Z]+){1,3}$/;
+const SLACK_METHOD = /^([a-z]+(\.[a-zA-Z]+){1,3}|response_url)$/;
 
 function oneOf(value: string, known: ReadonlySet<string>, fallback: string): string {
   return known.has(value) ? value : fallback;
@@ -188,6 +193,8 @@ function oneOf(value: string, known: ReadonlySet<string>, fallback: string): str
 
 /** Maps an audit outcome (or anything else) onto the `outcome` label. */
 export function outcomeLabel(outcome: string): Outcome {
+  // Redis did not confirm the work before the ack: not known to be queued.
+  if (outcome === 'unconfirmed') return 'not-queued';
   return (OUTCOMES as readonly string[]).includes(outcome) ? (outcome as Outcome) : 'succeeded';
 }
 
@@ -323,13 +330,13 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   });
   const noticesLate = new Counter({
     name: 'chatops_notices_late_total',
-    help: 'Maintenance notices posted or given up later than maintenance.lateGraceMinutes, by kind.',
+    help: 'Maintenance notices posted marked late (more than 5 s after they were due), by kind.',
     labelNames: ['kind'],
     registers,
   });
   const noticesFailed = new Counter({
     name: 'chatops_notices_failed_total',
-    help: 'Maintenance notices that failed for good, by kind.',
+    help: 'Maintenance notices dropped without being posted (no longer relevant after an outage), by kind.',
     labelNames: ['kind'],
     registers,
   });
@@ -585,8 +592,9 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     jobFailedFinally(queue) {
       jobFinalFailures.inc({ queue: codeName(queue, QUEUE_NAME) });
     },
-    noticePosted(kind, lagSeconds) {
+    noticePosted(kind, lagSeconds, late) {
       noticeLag.observe({ kind: oneOf(kind, noticeKinds, 'other') }, Math.max(0, lagSeconds));
+      if (late) noticesLate.inc({ kind: oneOf(kind, noticeKinds, 'other') });
     },
     noticeLate(kind) {
       noticesLate.inc({ kind: oneOf(kind, noticeKinds, 'other') });

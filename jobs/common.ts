@@ -8,6 +8,7 @@ import { ChatopsError, UserError } from '../infra/errors.js';
 import type { KeyDirectory } from '../infra/key-directory.js';
 import type { Logger } from '../infra/logger.js';
 import type { Mailer } from '../infra/mailer.js';
+import type { Metrics } from '../infra/metrics.js';
 import type { Blocks, MessageRef, Notifier } from '../infra/notifier.js';
 import type { Encryptor } from '../infra/pgp.js';
 import type { Redis } from '../infra/redis.js';
@@ -41,6 +42,15 @@ export interface WorkerDeps {
   queues: Queues;
   /** Prefix for every Redis key of this deployment (CHATOPS_REDIS_PREFIX). */
   prefix: string;
+  /** This process's Prometheus metrics. */
+  metrics: Metrics;
+  /**
+   * Something the App Home tab shows may have changed (a job ran): asks for its debounced refresh.
+   * Never throws; absent when the process has no Home publisher.
+   */
+  homeChanged?: () => void;
+  /** Publishes the App Home tab of these people (the refresh job uses it). */
+  publishHome?: (users: string[]) => Promise<void>;
 }
 
 export interface JobContext<D extends BaseJobData> {
@@ -81,6 +91,11 @@ export interface JobKind<D extends BaseJobData, R> {
   concurrency?: number;
   /** Run once when a worker for this kind starts (e.g. to upsert job schedulers from the config). */
   onWorkerStart?(deps: WorkerDeps): Promise<void>;
+  /**
+   * Housekeeping with nobody behind it (the heartbeat, Home refreshes): no audit entry, no log line
+   * per job, and it does not count as a change the Home tab shows.
+   */
+  housekeeping?: boolean;
 }
 
 /** Wraps a JobKind into a BullMQ processor with per-job logging, status reporting and audit. */
@@ -133,33 +148,48 @@ export function makeProcessor<D extends BaseJobData, R>(
       },
     };
     const target = kind.describe(job.data);
-    log.info({ attempt: job.attemptsMade + 1, target }, 'job started');
+    const started = deps.clock.now();
+    const seconds = () => Math.max(0, deps.clock.now() - started) / 1000;
+    const quiet = kind.housekeeping === true;
+    if (!quiet) log.info({ attempt: job.attemptsMade + 1, target }, 'job started');
     try {
       const result = await kind.run(job, ctx);
-      await deps.audit.record({
-        requestId: job.data.requestId,
-        user: job.data.requester,
-        action: kind.action,
-        target,
-        outcome: 'succeeded',
-        detail: kind.summarize?.(result),
-      });
-      log.info({ target }, 'job succeeded');
+      if (!quiet) {
+        await deps.audit.record({
+          requestId: job.data.requestId,
+          user: job.data.requester,
+          action: kind.action,
+          target,
+          outcome: 'succeeded',
+          detail: kind.summarize?.(result),
+        });
+        log.info({ target }, 'job succeeded');
+      }
+      deps.metrics.jobDone(kind.queue, 'completed', seconds());
+      if (!quiet) deps.homeChanged?.();
       return result;
     } catch (err) {
       // A parked job is waiting, not failing: no audit, no retry count.
-      if (err instanceof DelayedError) throw err;
+      if (err instanceof DelayedError) {
+        deps.metrics.jobDone(kind.queue, 'parked', seconds());
+        throw err;
+      }
       const final = err instanceof UserError || err instanceof UnrecoverableError || ctx.isLastAttempt();
       log.warn({ err: errorSummary(err), final, attempt: job.attemptsMade + 1 }, 'job attempt failed');
+      deps.metrics.jobDone(kind.queue, final ? 'failed' : 'retrying', seconds());
       if (!final) throw err;
-      await deps.audit.record({
-        requestId: job.data.requestId,
-        user: job.data.requester,
-        action: kind.action,
-        target,
-        outcome: 'failed',
-        detail: errorCode(err),
-      });
+      deps.metrics.jobFailedFinally(kind.queue);
+      if (!quiet) {
+        await deps.audit.record({
+          requestId: job.data.requestId,
+          user: job.data.requester,
+          action: kind.action,
+          target,
+          outcome: 'failed',
+          detail: errorCode(err),
+        });
+        deps.homeChanged?.();
+      }
       await kind.onFinalFailure?.(job, ctx, err);
       if (err instanceof UserError) throw new UnrecoverableError(`${err.code}: ${err.message}`);
       throw err;

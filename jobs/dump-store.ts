@@ -355,11 +355,15 @@ export interface LastCheck {
   median?: number;
   /** The alert of the job's latest failing day, until it is resolved. */
   alertId?: string;
+  /** When a check of the job last passed (epoch ms); set by saveLastCheck from an `ok` verdict. */
+  lastPassAt?: number;
 }
 
 export async function saveLastCheck(s: DumpStore, job: string, last: LastCheck): Promise<void> {
-  const { alertId: _ignored, ...rest } = last;
+  const { alertId: _ignored, lastPassAt: _kept, ...rest } = last;
   const fields = Object.entries(rest).flatMap(([k, v]) => (v === undefined ? [] : [k, String(v)]));
+  // A passing check also records when the job last passed (kept across failing ones, for monitoring).
+  if (last.verdict === 'ok') fields.push('lastPassAt', String(last.at));
   const k = lastKey(s, job);
   // The fields of the previous check that this one lacks must not linger (e.g. an object seen before).
   await s.redis
@@ -399,7 +403,61 @@ export async function getLastCheck(s: DumpStore, job: string): Promise<LastCheck
     objectSize: num(h.objectSize),
     median: num(h.median),
     alertId: h.alertId || undefined,
+    lastPassAt: num(h.lastPassAt),
   };
+}
+
+/** One configured job's check times and the state of its open alert, for monitoring. */
+export interface DumpJobHealth {
+  job: string;
+  lastCheckAt?: number;
+  lastPassAt?: number;
+  alertId?: string;
+  alertState?: AlertState;
+}
+
+/**
+ * The check times and open alert of every job in `jobs`, in two round trips whatever their number
+ * (one pipeline of HMGETs, one of the alerts' states): what a metrics scrape reads.
+ */
+export async function dumpHealth(s: DumpStore, jobs: readonly string[]): Promise<DumpJobHealth[]> {
+  if (!jobs.length) return [];
+  const p = s.redis.pipeline();
+  for (const job of jobs) p.hmget(lastKey(s, job), 'at', 'lastPassAt', 'alertId');
+  const rows = (await p.exec()) ?? [];
+  const out: DumpJobHealth[] = jobs.map((job, i) => {
+    const [err, v] = rows[i] ?? [null, null];
+    if (err) throw err;
+    const [at, pass, alert] = (v as (string | null)[] | null) ?? [];
+    return {
+      job,
+      lastCheckAt: at ? Number(at) : undefined,
+      lastPassAt: pass ? Number(pass) : undefined,
+      alertId: alert && ALERT_ID.test(alert) ? alert : undefined,
+    };
+  });
+  const withAlert = out.filter((h) => h.alertId !== undefined);
+  if (withAlert.length) {
+    const q = s.redis.pipeline();
+    for (const h of withAlert) q.hget(alertKey(s, h.alertId as string), 'state');
+    const states = (await q.exec()) ?? [];
+    withAlert.forEach((h, i) => {
+      const [err, v] = states[i] ?? [null, null];
+      if (err) throw err;
+      if (v === 'open' || v === 'acked' || v === 'resolved') h.alertState = v;
+    });
+  }
+  return out;
+}
+
+/** The alerts of `jobs` that are not resolved (open or acknowledged), newest first. */
+export async function openAlerts(s: DumpStore, jobs: readonly string[]): Promise<DumpAlert[]> {
+  const health = await dumpHealth(s, jobs);
+  const ids = health.filter((h) => h.alertState === 'open' || h.alertState === 'acked');
+  const alerts = await Promise.all(ids.map((h) => getAlert(s, h.alertId as string)));
+  return alerts
+    .filter((a): a is DumpAlert => a !== undefined && a.state !== 'resolved')
+    .sort((a, b) => b.lastAt - a.lastAt);
 }
 
 /** A failed dump check (or a failure the cron host reported): which job, which dump day, when. */

@@ -410,6 +410,7 @@ async function postInOrder(
           await releaseClaim(s, d.windowId, claim.key, token).catch(() => undefined);
           throw err;
         }
+        ctx.deps.metrics.noticePosted(claim.spec.notice, lateMs / 1000, lateMs > LATE_AFTER_MS);
         if (claim.first) {
           ctx.log.info(
             { windowId: d.windowId, notice: claim.key, before: ownKey },
@@ -458,6 +459,7 @@ async function dropNotice(
     }
   }
   await markDropped(store(ctx), windowId, key);
+  ctx.deps.metrics.noticeFailed(spec.notice);
 }
 
 async function sendMail(ctx: JobContext<NoticeData>, d: NoticeData): Promise<NoticeResult> {

@@ -2,7 +2,7 @@ import { Worker } from 'bullmq';
 import type { Logger } from '../infra/logger.js';
 import type { Redis } from '../infra/redis.js';
 import { type BaseJobData, type JobKind, makeProcessor, type WorkerDeps } from './common.js';
-import { JOB_KINDS, type QueueName } from './registry.js';
+import { type QueueName, WORKER_KINDS } from './registry.js';
 
 export interface Workers {
   close(timeoutMs: number): Promise<void>;
@@ -22,11 +22,11 @@ export function startWorkers(opts: {
   queues?: QueueName[];
   logger: Logger;
 }): Workers {
-  const names = opts.queues ?? (Object.keys(JOB_KINDS) as QueueName[]);
+  const names = opts.queues ?? (Object.keys(WORKER_KINDS) as QueueName[]);
   // Connections handed to BullMQ stay ours to close.
   const conns: Redis[] = [];
   const workers = names.map((name) => {
-    const kind = JOB_KINDS[name] as JobKind<BaseJobData, unknown>;
+    const kind = WORKER_KINDS[name] as JobKind<BaseJobData, unknown>;
     const connection = opts.connect();
     connection.on('error', (err: Error) =>
       opts.logger.warn({ queue: name, err: err.message }, 'worker connection error'),
@@ -48,7 +48,7 @@ export function startWorkers(opts: {
   // Start hooks run in the background (a worker must not wait on them to take jobs); close awaits them.
   const started = Promise.all(
     names.map(async (name) => {
-      const kind = JOB_KINDS[name] as JobKind<BaseJobData, unknown>;
+      const kind = WORKER_KINDS[name] as JobKind<BaseJobData, unknown>;
       await kind
         .onWorkerStart?.(opts.deps)
         .catch((err: unknown) =>

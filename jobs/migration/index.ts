@@ -4,6 +4,7 @@
 
 export { MIGRATION_QUEUE, type MigrationData } from './data.js';
 export { cleanupSteps, readCleanupGate } from './gate.js';
+export { type MigrationOverview, migrationOverview, migrationSnapshot } from './metrics.js';
 export { CRON_ORDER } from './phase4.js';
 export {
   kindOf,
