@@ -83,8 +83,14 @@ function stateLine(r: MigrationRequest, labels: Record<MigrationRequest['state']
     r.state === 'rejected' && r.rejectedBy
       ? ` by <@${r.rejectedBy}>${r.reason ? `: ${quoteSlack(r.reason, 300)}` : ''}`
       : '';
+  const who =
+    r.state === 'cancelled' && r.cancelledBy && /^[UW][A-Z0-9]+$/.test(r.cancelledBy)
+      ? ` by <@${r.cancelledBy}>`
+      : '';
   const why =
-    (r.state === 'expired' || r.state === 'cancelled') && r.reason ? ` (${quoteSlack(r.reason, 500)})` : '';
+    (r.state === 'expired' || r.state === 'cancelled') && r.reason
+      ? ` (${quoteSlack(r.reason, 500)}${who})`
+      : '';
   const stopping =
     r.state === 'running' && r.stop ? ` — stopping before its next change: ${quoteSlack(r.stop, 200)}` : '';
   return `*State:* ${labels[r.state]}${by}${why}${stopping}`;

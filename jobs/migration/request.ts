@@ -67,6 +67,12 @@ export async function requestPhase3(
   const approvals = approvalsChannel(md);
   const id = requestIdFor(d.requestId);
   const now = md.clock.now();
+  // A retried job whose request is stored already (its card post failed): the checks were made then,
+  // and the world may have moved on since (the run may even have begun); only the card is missing.
+  if (await readRequest(s, id)) {
+    await postCardAndExpiry(md, approvals, id);
+    return { op: 'request', outcome: id };
+  }
   const open = await openRequest(s, 'phase3');
   if (open && open.id !== id) {
     throw new UserError(

@@ -13,7 +13,14 @@ import { cancelWithNotice } from '../maintenance.js';
 import type { Queues } from '../queues.js';
 import { refreshCard } from './card-sync.js';
 import { expireJobId, type MigrationData } from './data.js';
-import { cardsOverNotifier, cardsOverWebClient, type MigrationCore, runJobsOver } from './deps.js';
+import {
+  type CardSink,
+  cardsOverNotifier,
+  cardsOverWebClient,
+  type MigrationCore,
+  type RunJobs,
+  runJobsOver,
+} from './deps.js';
 import { watchTimes } from './phase4.js';
 import { livePlan, migrationConfig, planChanges, planHash } from './plan.js';
 import { approvalRule, armWatchdog, runBudgetMs } from './runner.js';
@@ -210,6 +217,9 @@ export interface WindowCancelDeps {
     chat: { update(args: { channel: string; ts: string; text: string; blocks?: Blocks }): Promise<unknown> };
   };
   notifier?: Notifier;
+  /** Given by a caller that has them already (a job); built from `queues` and Slack otherwise. */
+  jobs?: RunJobs;
+  cards?: CardSink;
 }
 
 /** A MigrationCore from a bot's or a worker's deps. */
@@ -220,8 +230,8 @@ export function coreOf(deps: WindowCancelDeps, confirmBy?: number): MigrationCor
     store: { redis: deps.redis, prefix: deps.prefix ?? deps.env?.CHATOPS_REDIS_PREFIX ?? 'chatops' },
     audit: deps.audit,
     queues: deps.queues,
-    jobs: runJobsOver(deps.queues, { confirmBy }),
-    cards: deps.notifier ? cardsOverNotifier(deps.notifier) : cardsOverWebClient(deps.slack),
+    jobs: deps.jobs ?? runJobsOver(deps.queues, { confirmBy }),
+    cards: deps.cards ?? (deps.notifier ? cardsOverNotifier(deps.notifier) : cardsOverWebClient(deps.slack)),
     log: deps.logger,
   };
 }
@@ -240,7 +250,7 @@ export async function cancelRequestsOfWindow(
   const core = coreOf(deps);
   const r = await openRequest(core.store, 'phase3');
   if (!r || r.windowId !== windowId) return undefined;
-  const res = await windowCancelled(core.store, r, `window \`${windowId}\` cancelled by <@${user}>`, user);
+  const res = await windowCancelled(core.store, r, `window \`${windowId}\` cancelled`, user);
   if (res.result === 'none') return undefined;
   await core.audit.record({
     requestId: r.requestId,

@@ -22,6 +22,8 @@ import { endOp, watchdogEveryMs } from './runner.js';
 import {
   freeInstance,
   instanceHolder,
+  isFinal,
+  latestRequest,
   type MigrationRequest,
   openRequest,
   outbox,
@@ -65,13 +67,22 @@ async function abandon(md: MigrationDeps, r: MigrationRequest, job: string, why:
   });
 }
 
+/** Slack missed the card or the failure post: again now (false: Slack still did not take them). */
+async function catchUpSlack(md: MigrationDeps, id: string): Promise<boolean> {
+  const r = await readRequest(md.store, id);
+  if (!r) return true;
+  const card = r.cardVersion >= r.version || (await refreshCard(md, id));
+  const post = r.failures <= r.failPosted || (await postFailure(md, id));
+  return card && post;
+}
+
 /** One pass; returns what is still open (so the caller can slow down or disarm). */
 export async function watchdogPass(md: MigrationDeps): Promise<{ inFlight: boolean; waiting: boolean }> {
   const now = md.clock.now();
   let inFlight = false;
   let waiting = false;
   for (const kind of ['phase3', 'cleanup'] as const) {
-    let r: MigrationRequest | undefined = await openRequest(md.store, kind);
+    const r: MigrationRequest | undefined = await openRequest(md.store, kind);
     if (!r) continue;
     if (r.state === 'running' || r.state === 'rolling-back') {
       const job = r.opJob ?? '';
@@ -118,11 +129,13 @@ export async function watchdogPass(md: MigrationDeps): Promise<{ inFlight: boole
           { runAt: r.expiresAt },
         );
     }
-    r = await readRequest(md.store, r.id);
-    if (r && r.cardVersion < r.version) await refreshCard(md, r.id);
-    if (r && r.failures > r.failPosted) await postFailure(md, r.id);
+    if (!(await catchUpSlack(md, r.id))) inFlight = true;
   }
-  // A failed request no longer open (a cleanup) may still owe its card or its post.
+  // A request that just ended (done, rolled back, a failed cleanup) may still owe its card or post.
+  for (const kind of ['phase3', 'cleanup'] as const) {
+    const last = await latestRequest(md.store, kind);
+    if (last && isFinal(kind, last.state) && !(await catchUpSlack(md, last.id))) inFlight = true;
+  }
   // An instance held by a rollback no request owns, whose job is gone.
   const m = md.config.migration ? migrationConfig(md.config) : undefined;
   if (m) {

@@ -215,3 +215,42 @@ export async function requestAndApprove(s: Stack, args: string): Promise<void> {
     await until('the answer to the approval', () => s.slack.callsTo('response_url')[before]);
   }
 }
+
+/** The request id (`p3-…`, `p5-…`) a card names. */
+export const requestIdOf = (m: FakeSlackMessage) =>
+  /`(p[35]-[0-9a-z]+)`/.exec(JSON.stringify(m.blocks))?.[1] as string;
+
+/** Clicks a button of the approvals channel as `user` (through bot `port`); resolves with the ephemeral answer. */
+export function clicker(s: Stack, port?: number) {
+  const client = createSlackClient({
+    url: `http://127.0.0.1:${port ?? s.instances[0]?.port}/slack/events`,
+    signingSecret: SIGNING_SECRET,
+  });
+  return async (user: string, actionId: string, value: string, ts: string): Promise<string> => {
+    const before = s.slack.callsTo('response_url').length;
+    await client.click({
+      userId: user,
+      actionId,
+      value,
+      channelId: APPROVALS,
+      messageTs: ts,
+      responseUrl: s.slack.responseUrl(APPROVALS, user, ts),
+    });
+    const call = await until('the answer to the click', () => s.slack.callsTo('response_url')[before]);
+    return String(call.args.text);
+  };
+}
+
+/** `/migration phase3 request <args>` as U0OPS; resolves with the approval card and its request id. */
+export async function requestPhase3(s: Stack, args: string): Promise<{ c: FakeSlackMessage; id: string }> {
+  const ack = await s.command('U0OPS', '/migration', `phase3 request ${args}`);
+  if (!/Queued: checking the phase-3 prerequisites/.test(ack.text))
+    throw new Error(`not queued: ${ack.text}`);
+  const c = await until('the approval card', () => card(s), 30_000);
+  return { c, id: requestIdOf(c) };
+}
+
+/** The state of a request as Redis holds it. */
+export async function requestState(s: Stack, id: string): Promise<string | null> {
+  return s.redis.hget(`${s.prefix}:mig:req:${id}`, 'state');
+}
