@@ -327,8 +327,9 @@ export async function cutoverWithFollowUps(core: MigrationCore, c: Cutover, who:
     requestId: who.requestId,
     requester: who.user,
   };
-  if (!(await recordCutover(core.store, c, entry))) return false;
+  // The watchdog first: if this process dies right after the write, it queues the follow-ups.
   await armWatchdog(core);
+  if (!(await recordCutover(core.store, c, entry))) return false;
   await drainOutboxEntry(core, entry).catch((err) =>
     core.log.warn({ err: String(err) }, 'cutover follow-ups not queued yet (the watchdog queues them)'),
   );
@@ -344,8 +345,8 @@ export async function uncutWithFollowUps(core: MigrationCore, cron: string, who:
     requestId: who.requestId,
     requester: who.user,
   };
-  if (!(await removeCutover(core.store, cron, entry))) return false;
   await armWatchdog(core);
+  if (!(await removeCutover(core.store, cron, entry))) return false;
   await drainOutboxEntry(core, entry).catch((err) =>
     core.log.warn({ err: String(err) }, 'rollback 4 follow-up not queued yet (the watchdog queues it)'),
   );

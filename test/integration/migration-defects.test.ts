@@ -22,15 +22,21 @@ import {
   aws,
   card,
   cardText,
+  cleanupCard,
+  cleanupCardText,
   clicker,
   instance,
   instanceIdOf,
+  JOB,
+  keysUnder,
   migrationJobState,
   migrationStack,
   PROFILE,
   ROLE,
+  requestIdOf,
   requestPhase3,
   requestState,
+  seedCutover,
 } from '../helpers/migration-world.js';
 import { motoUrl } from '../helpers/moto-url.js';
 import type { Stack } from '../helpers/stack.js';
@@ -297,5 +303,30 @@ describe('issue 21: /migration under adversarial sequences, on moto', () => {
     expect(at).toBeGreaterThan(Date.now());
     expect(await s.redis.pexpiretime(`${s.prefix}:mig:current`)).toBe(at);
     expect(card(s)).toBeDefined();
+  }, 60_000);
+
+  it('7. the phase-5 cleanup by the same rules: a worker whose quorum rose after the approvals deletes nothing (expired, saying why)', async () => {
+    stack = await migrationStack({}, { topology: { bots: 1, workers: 1 } });
+    const s = stack;
+    await seedCutover(s, JOB, 15);
+    expect((await s.command('U0OPS', '/migration', 'check 5')).text).toMatch(/Phase 5 may start/);
+    const c = await until('the cleanup card', () => cleanupCard(s), 30_000);
+    const id = requestIdOf(c);
+    const click = clicker(s);
+    expect(await click('U0DAVE', 'mig_approve', id, c.ts)).toMatch(/Counted: 1 of 2/);
+    const stricter: Config = Object.freeze({
+      ...s.config,
+      migration: { ...(s.config.migration as object), approvals: 3 },
+    }) as Config;
+    await s.instances[1]?.close();
+    await s.startInstance('worker', { config: stricter });
+    expect(await click('U0ERIN', 'mig_approve', id, c.ts)).toMatch(/Approved \(2 of 2\)/);
+    await until(
+      'the card says expired',
+      () => (/Expired.*only 2 of the 3 approvals still count/.test(cleanupCardText(s)) ? true : undefined),
+      30_000,
+    );
+    expect(await keysUnder('dumps-test/')).toHaveLength(8);
+    expect(s.actions.has('s3:DeleteObject')).toBe(false);
   }, 60_000);
 });

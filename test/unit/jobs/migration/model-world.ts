@@ -158,10 +158,14 @@ class FakeAws implements MigrationAws {
     return i;
   }
 
-  async checkPhase1() {
+  /** Who each read was made as (the Slack user in the AWS session). */
+  readonly askedAs: string[] = [];
+  async checkPhase1(user: string) {
+    this.askedAs.push(user);
     return [{ name: 'IAM role cron-role', ok: true, detail: 'exists' }];
   }
-  async checkPhase2() {
+  async checkPhase2(user: string) {
+    this.askedAs.push(user);
     return { days: [], streak: 8 };
   }
   async describeInstance(_u: string, t: { instanceId: string }): Promise<InstanceInfo> {
@@ -174,7 +178,8 @@ class FakeAws implements MigrationAws {
     });
     return out;
   }
-  async associations(_u: string, t: { instanceId: string }): Promise<Association[]> {
+  async associations(user: string, t: { instanceId: string }): Promise<Association[]> {
+    this.askedAs.push(user);
     let out: Association[] = [];
     await this.gate('DescribeIamInstanceProfileAssociations', undefined, () => {
       out = [...this.inst(t.instanceId).assoc];
