@@ -129,7 +129,10 @@ export interface MetricsOptions {
   commands?: readonly string[];
   actions?: readonly string[];
   views?: readonly string[];
-  /** Configured dump job names: only these become `job` labels (default: whatever `dumps` returns). */
+  /**
+   * Configured dump job names: only these become `dump` labels (default: whatever `dumps` returns).
+   * Not `job`: Prometheus sets `job` to the scrape job's name (a scraped `job` becomes `exported_job`).
+   */
   dumpJobs?: readonly string[];
 }
 
@@ -175,7 +178,8 @@ export const DROPPED_DEFAULT_METRICS = [
   'nodejs_active_resources_total',
 ] as const;
 
-const ACK_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5];
+// 2.5: the ack budget (bot/middleware.ts); 3: where Slack gives up.
+const ACK_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 2.5, 3, 5];
 const JOB_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
 const NOTICE_LAG_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200];
 
@@ -483,24 +487,24 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   scrapeGauge(
     'chatops_dump_last_check_timestamp_seconds',
     'When each configured dump job was last checked (Unix time).',
-    ['job'],
+    ['dump'],
     'dumps',
     async (g) => {
       for (const j of (await readDumps()).jobs) {
-        const job = dumpJobLabel(j.job);
-        if (job && j.lastCheckAt !== undefined) g.set({ job }, j.lastCheckAt / 1000);
+        const dump = dumpJobLabel(j.job);
+        if (dump && j.lastCheckAt !== undefined) g.set({ dump }, j.lastCheckAt / 1000);
       }
     },
   );
   scrapeGauge(
     'chatops_dump_last_pass_timestamp_seconds',
     'When a check of each configured dump job last passed (Unix time); absent until one has.',
-    ['job'],
+    ['dump'],
     'dumps',
     async (g) => {
       for (const j of (await readDumps()).jobs) {
-        const job = dumpJobLabel(j.job);
-        if (job && j.lastPassAt !== undefined) g.set({ job }, j.lastPassAt / 1000);
+        const dump = dumpJobLabel(j.job);
+        if (dump && j.lastPassAt !== undefined) g.set({ dump }, j.lastPassAt / 1000);
       }
     },
   );

@@ -80,8 +80,8 @@ const EXPECTED: Record<string, [string, string[]]> = {
   chatops_scrape_source_up: ['gauge', ['source']],
   chatops_scrape_source_duration_seconds: ['gauge', ['source']],
   chatops_queue_jobs: ['gauge', ['queue', 'state']],
-  chatops_dump_last_check_timestamp_seconds: ['gauge', ['job']],
-  chatops_dump_last_pass_timestamp_seconds: ['gauge', ['job']],
+  chatops_dump_last_check_timestamp_seconds: ['gauge', ['dump']],
+  chatops_dump_last_pass_timestamp_seconds: ['gauge', ['dump']],
   chatops_dump_alerts: ['gauge', ['state']],
   chatops_maintenance_windows: ['gauge', ['state']],
   chatops_migration_requests: ['gauge', ['kind', 'state']],
@@ -250,11 +250,11 @@ describe('metrics', () => {
     expect(value(text, 'chatops_queue_jobs{queue="dumps",state="active"}')).toBe(2);
     expect(value(text, 'chatops_queue_jobs{queue="dumps",state="delayed"}')).toBe(5);
     expect(value(text, 'chatops_queue_jobs{queue="dumps",state="failed"}')).toBe(7);
-    expect(value(text, 'chatops_dump_last_check_timestamp_seconds{job="orders"}')).toBe(1_800_000_000);
-    expect(value(text, 'chatops_dump_last_pass_timestamp_seconds{job="orders"}')).toBe(1_799_999_000);
+    expect(value(text, 'chatops_dump_last_check_timestamp_seconds{dump="orders"}')).toBe(1_800_000_000);
+    expect(value(text, 'chatops_dump_last_pass_timestamp_seconds{dump="orders"}')).toBe(1_799_999_000);
     // Never passed: no last-pass series (the rules tell "never passed" from "stopped passing").
-    expect(value(text, 'chatops_dump_last_pass_timestamp_seconds{job="billing"}')).toBeUndefined();
-    expect(labelSets(text, 'chatops_dump_last_check_timestamp_seconds').map((l) => l.job)).toEqual([
+    expect(value(text, 'chatops_dump_last_pass_timestamp_seconds{dump="billing"}')).toBeUndefined();
+    expect(labelSets(text, 'chatops_dump_last_check_timestamp_seconds').map((l) => l.dump)).toEqual([
       'orders',
       'billing',
     ]);
