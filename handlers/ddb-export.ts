@@ -10,8 +10,8 @@ import {
   ddbExportConfig,
   ddbJobId,
   engineName,
-} from '../jobs/ddb-export.js';
-import { TABLE_NAME } from '../jobs/ddb-export-definition.js';
+  TABLE_NAME,
+} from '../jobs/ddb-export/index.js';
 import { initCard, markReady, setItem, slackSafe } from '../jobs/progress-card.js';
 
 const USAGE = '`/ddb-export <table> [table…] [--native]`';

@@ -1,7 +1,7 @@
 // The one registry of job kinds: queue name <-> data type <-> processor. The bot enqueues through it,
 // the workers start one BullMQ worker per entry, and /chatops jobs lists the queues of JOB_KINDS.
 import type { JobKind } from './common.js';
-import { DDB_EXPORT_QUEUE, ddbExportJob } from './ddb-export.js';
+import { DDB_EXPORT_QUEUE, ddbExportJob } from './ddb-export/index.js';
 import { DUMPS_QUEUE, dumpsJob } from './dumps.js';
 import { HOUSEKEEPING_QUEUE, housekeepingJob } from './housekeeping.js';
 import { MAINTENANCE_QUEUE, maintenanceJob } from './maintenance.js';

@@ -4,7 +4,7 @@ import {
   logLocation,
   outputLocation,
   postStepCommand,
-} from '../../../jobs/ddb-export-definition.js';
+} from '../../../../jobs/ddb-export/definition.js';
 
 const BUCKET = 'dynamodb-migration-backups-osio';
 const def = exportDefinition({
