@@ -4,7 +4,7 @@
 // window moves it).
 import { UserError } from '../../infra/errors.js';
 import { formatLocal } from '../../infra/times.js';
-import { reminderLeads, scheduleWithNotice } from '../maintenance.js';
+import { scheduleWithNotice } from '../maintenance.js';
 import { getWindow, windowsEndingAfter } from '../maintenance-store.js';
 import { isOurProfile } from './aws.js';
 import { refreshCard } from './card-sync.js';
@@ -35,11 +35,11 @@ export function approvalsChannel(core: Pick<MigrationCore, 'config'>): string {
 export async function postCardAndExpiry(md: MigrationDeps, channel: string, id: string): Promise<void> {
   const r = await readRequest(md.store, id);
   if (!r) throw new Error(`request ${id} vanished`);
-  const at = r.kind === 'phase3' ? r.expiresAt : r.expiresAt;
+  // Phase 3's expiry job re-reads its window when it fires (an extension moves it further).
   await md.jobs.add(
     expireJobId(id),
     { requestId: r.requestId, requester: r.requester, op: 'expire', id },
-    { runAt: at },
+    { runAt: r.expiresAt },
   );
   if (!r.cardTs) {
     const window = r.kind === 'phase3' ? await getWindow(md.store, r.windowId) : undefined;
@@ -159,7 +159,6 @@ export async function requestPhase3(
   }
   const window = await getWindow(s, windowId);
   if (!window) throw new Error(`window ${windowId} is not stored yet`); // retried: its job stores it
-  void reminderLeads;
   const plan = planOf(md.config, window);
   const created = await createRequest(s, {
     kind: 'phase3',

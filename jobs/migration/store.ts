@@ -607,19 +607,19 @@ export type Claim =
 /** A job takes its request (see migClaim): every take advances the fence. */
 export async function claim(
   s: MigrationStore,
-  r: Pick<MigrationRequest, 'id' | 'kind'> & { plan: { instanceId?: string } | object },
+  r: MigrationRequest,
   job: string,
   op: 'run' | 'rollback',
   now: number,
 ): Promise<Claim> {
-  const instanceId = 'instanceId' in r.plan ? r.plan.instanceId : undefined;
-  const useSlot = r.kind === 'phase3' && typeof instanceId === 'string';
+  // A phase-3 operation holds its instance; the cleanup has no instance (KEYS[2] is then unused).
+  const slot = r.kind === 'phase3' ? slotKey(s, r.plan.instanceId) : undefined;
   const [result, detail, state] = strings(
     await runScript(
       s.redis,
       'migClaim',
-      [reqKey(s, r.id), useSlot && instanceId ? slotKey(s, instanceId) : reqKey(s, r.id)],
-      [job, op, now, useSlot ? '1' : '0'],
+      [reqKey(s, r.id), slot ?? reqKey(s, r.id)],
+      [job, op, now, slot ? '1' : '0'],
     ),
   );
   const res = pick(result, ['fresh', 'resume', 'busy', 'skip'] as const, 'migClaim');
