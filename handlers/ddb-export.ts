@@ -75,7 +75,7 @@ export const ddbExportCommand: CommandSpec<DdbExportArgs> = {
   permission: () => 'ddb-export',
   async execute(args, req, deps: BotDeps) {
     const cfg = ddbExportConfig(deps.config);
-    const store = { redis: deps.redis, prefix: deps.env.CHATOPS_REDIS_PREFIX };
+    const store = { redis: deps.redis, prefix: deps.env.CHATOPS_REDIS_PREFIX, clock: deps.clock };
     const where = `s3://${cfg.bucket}/backups/`;
     const how = engineName(args.engine);
     await initCard(

@@ -5,6 +5,7 @@ import type {
   MiddlewareStack,
   Pluggable,
 } from '@smithy/types';
+import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { UserError } from './errors.js';
 
@@ -76,10 +77,10 @@ function sessionSafe(s: string): string {
  * Shares one provider's credentials between clients until 5 minutes before they expire (each SDK
  * client memoizes only for itself, so without this every client would assume the role again).
  */
-function shared(provider: AwsCredentialIdentityProvider): AwsCredentialIdentityProvider {
+function shared(provider: AwsCredentialIdentityProvider, clock: Clock): AwsCredentialIdentityProvider {
   let pending: Promise<AwsCredentialIdentity> | undefined;
   const fresh = (c: AwsCredentialIdentity) =>
-    !c.expiration || c.expiration.getTime() - Date.now() > 5 * 60_000;
+    !c.expiration || c.expiration.getTime() - clock.now() > 5 * 60_000;
   return async () => {
     if (pending) {
       const c = await pending.catch(() => undefined);
@@ -112,6 +113,8 @@ export interface AwsClientsOptions {
   recorder?: ActionRecorder;
   /** More SDK plugins for every client, STS's included (e.g. infra/metrics-adapters.ts awsMetricsPlugin). */
   plugins?: Pluggable<object, object>[];
+  /** When the shared credentials near expiry (default: the machine's clock). */
+  clock?: Clock;
 }
 
 /** The production AwsClients: region from config, STS assume-role where configured, SDK retries on. */
@@ -150,6 +153,7 @@ export function createAwsClients(config: Config, opts: AwsClientsOptions = {}): 
               clientConfig: { region: a.region, maxAttempts: opts.maxAttempts ?? 5 },
               clientPlugins: plugins,
             }),
+            opts.clock ?? systemClock,
           ),
         );
       }

@@ -13,7 +13,8 @@ export function cronProblem(expr: string, zone: string): string | undefined {
     return `must have 5 fields (minute hour day-of-month month day-of-week), got ${fields.length}`;
   }
   try {
-    CronExpressionParser.parse(expr, { tz: zone, currentDate: new Date() }).next();
+    // Whether a schedule is valid does not depend on the date: a fixed one keeps the check deterministic.
+    CronExpressionParser.parse(expr, { tz: zone, currentDate: new Date(0) }).next();
     return undefined;
   } catch (err) {
     return err instanceof Error ? err.message : String(err);

@@ -11,8 +11,8 @@ export type KeyInfo = {
 
 /** Checks recipients' keys and encrypts text to them; the seam tests and handlers depend on. */
 export interface Encryptor {
-  inspectKey(armored: string, who: string, now?: Date): Promise<KeyInfo>;
-  encryptText(armoredPublicKey: string, text: string, who?: string): Promise<string>;
+  inspectKey(armored: string, who: string, now: Date): Promise<KeyInfo>;
+  encryptText(armoredPublicKey: string, text: string, now: Date, who?: string): Promise<string>;
 }
 
 /** How to replace a configured key; `fpr` is filled in when the key could be parsed. */
@@ -150,7 +150,7 @@ async function usableKey(
  * Throws UserError key_unreadable | key_private | key_revoked | key_expired | key_no_encryption | key_weak;
  * `who` names the person in those messages.
  */
-export async function inspectKey(armored: string, who: string, now: Date = new Date()): Promise<KeyInfo> {
+export async function inspectKey(armored: string, who: string, now: Date): Promise<KeyInfo> {
   return (await usableKey(armored, who, now)).info;
 }
 
@@ -161,10 +161,10 @@ export async function inspectKey(armored: string, who: string, now: Date = new D
 export async function encryptText(
   armoredPublicKey: string,
   text: string,
+  now: Date,
   who = 'the recipient',
 ): Promise<string> {
   // One timestamp for the check and the encryption, so a key cannot expire in between.
-  const now = new Date();
   const { key } = await usableKey(armoredPublicKey, who, now);
   const message = await openpgp.createMessage({ text, date: now });
   return openpgp.encrypt({ message, encryptionKeys: key, date: now, format: 'armored' });

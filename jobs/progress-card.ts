@@ -1,6 +1,7 @@
 // One Slack message per command, edited in place as each of its items (tables) moves on.
 // The state lives in a Redis hash, so any worker (and any number of them) can render the whole card.
 import { randomUUID } from 'node:crypto';
+import type { Clock } from '../infra/clock.js';
 import type { Logger } from '../infra/logger.js';
 import type { Blocks, MessageRef, Notifier } from '../infra/notifier.js';
 import type { Redis } from '../infra/redis.js';
@@ -45,6 +46,7 @@ export interface Card {
 export interface CardStore {
   redis: Redis;
   prefix: string;
+  clock: Clock;
 }
 
 export interface CardDeps extends CardStore {
@@ -69,7 +71,7 @@ export function isTerminal(state: ItemState): boolean {
 /** Writes the card's state before its jobs are queued: every item starts as queued. */
 export async function initCard(store: CardStore, meta: CardMeta, ttlSeconds: number): Promise<void> {
   const key = cardKey(store.prefix, meta.requestId);
-  const now = Date.now();
+  const now = store.clock.now();
   const fields: string[] = ['meta', JSON.stringify(meta)];
   for (const item of meta.items) fields.push(ITEM + item, JSON.stringify({ state: 'queued', since: now }));
   await store.redis
@@ -87,8 +89,8 @@ export async function markReady(store: CardStore, requestId: string): Promise<vo
 /** Waits briefly for markReady, so a fast job does not render a card its handler is still writing. */
 export async function waitReady(store: CardStore, requestId: string, timeoutMs = 5_000): Promise<void> {
   const key = cardKey(store.prefix, requestId);
-  const deadline = Date.now() + timeoutMs;
-  while (!(await store.redis.hexists(key, 'ready')) && Date.now() < deadline) {
+  const deadline = store.clock.now() + timeoutMs;
+  while (!(await store.redis.hexists(key, 'ready')) && store.clock.now() < deadline) {
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -104,7 +106,7 @@ export async function setItem(
   // Each item is written by its own job only, so read-modify-write does not race.
   const raw = await store.redis.hget(key, ITEM + item);
   const prev = raw ? (JSON.parse(raw) as CardItem) : undefined;
-  const now = Date.now();
+  const now = store.clock.now();
   const next: CardItem = {
     ...prev,
     ...patch,
@@ -177,7 +179,7 @@ function elapsed(item: CardItem, now: number): string {
 }
 
 /** The whole card as Slack text and blocks. */
-export function renderCard(card: Card, now = Date.now()): { text: string; blocks: Blocks } {
+export function renderCard(card: Card, now: number): { text: string; blocks: Blocks } {
   const lines = card.meta.items.map((name) => {
     const item = card.items.get(name) ?? { state: 'queued' as const, since: now };
     const time = elapsed(item, now);
@@ -217,7 +219,7 @@ export function allTerminal(card: Card): boolean {
 async function renderOnce(deps: CardDeps, requestId: string): Promise<void> {
   const card = await readCard(deps, requestId);
   if (!card) return;
-  const { text, blocks } = renderCard(card);
+  const { text, blocks } = renderCard(card, deps.clock.now());
   try {
     if (card.ref) {
       await deps.notifier.update(card.ref, text, blocks);

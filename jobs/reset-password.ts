@@ -161,7 +161,7 @@ async function changePassword(job: Job<ResetPasswordData>, ctx: JobContext<Reset
     throw new UserError('no_key', `<@${person.slack}> has no GPG key in the config: add people[].gpgKey`);
   }
   const armored = await keys.keyFor(person.gpgKey);
-  const key = await encryptor.inspectKey(armored, `<@${person.slack}>`);
+  const key = await encryptor.inspectKey(armored, `<@${person.slack}>`, new Date(ctx.deps.clock.now()));
   await mailer.verify();
 
   const iamSdk = await import('@aws-sdk/client-iam');
@@ -226,7 +226,11 @@ async function changePassword(job: Job<ResetPasswordData>, ctx: JobContext<Reset
       throw await changeFailed(ctx, job, err2, `CreateLoginProfile ${d.iamUser}`);
     }
   }
-  const ciphertext = await encryptor.encryptText(armored, mailBody(config, d, password));
+  const ciphertext = await encryptor.encryptText(
+    armored,
+    mailBody(config, d, password),
+    new Date(ctx.deps.clock.now()),
+  );
   password = '';
   const pending = { fingerprint: key.fingerprint, changedAt: new Date(ctx.deps.clock.now()).toISOString() };
   // The ciphertext first: a pending mark never points at a copy that was not saved.

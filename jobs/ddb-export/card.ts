@@ -6,7 +6,7 @@ import type { DdbExportContext, DdbExportData } from './data.js';
 export type CardCtx = Pick<DdbExportContext, 'deps' | 'log'>;
 
 export function store(ctx: CardCtx) {
-  return { redis: ctx.deps.redis, prefix: ctx.deps.prefix };
+  return { redis: ctx.deps.redis, prefix: ctx.deps.prefix, clock: ctx.deps.clock };
 }
 
 /** Moves this table on the card and re-renders it; a Redis or Slack hiccup here never fails the export. */

@@ -179,7 +179,7 @@ export async function startPipeline(
     );
     await call('ActivatePipeline', client.send(new dp.ActivatePipelineCommand({ pipelineId })));
     ctx.log.info({ pipelineId }, 'pipeline activated');
-    await ctx.save({ phase: 'watch', runStartedAt: Date.now(), polls: 0, pollErrors: 0 });
+    await ctx.save({ phase: 'watch', runStartedAt: ctx.deps.clock.now(), polls: 0, pollErrors: 0 });
   }
 }
 
@@ -200,7 +200,7 @@ export async function pipelineStatus(
   if (!pipeline) throw new UserError('pipeline_gone', `pipeline ${pipelineId} no longer exists`);
   const state = fieldMap(pipeline.fields).get('@pipelineState') ?? 'UNKNOWN';
   // Only this run's instances: an activated pipeline may keep those of earlier runs.
-  const since = new Date((d.runStartedAt ?? Date.now()) - 5 * 60_000).toISOString().slice(0, 19);
+  const since = new Date((d.runStartedAt ?? ctx.deps.clock.now()) - 5 * 60_000).toISOString().slice(0, 19);
   const ids: string[] = [];
   let marker: string | undefined;
   for (let page = 0; page < MAX_PAGES; page++) {

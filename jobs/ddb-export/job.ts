@@ -44,7 +44,7 @@ export const ddbExportJob: JobKind<DdbExportData, DdbExportResult> = {
       throw new UserError('unsafe_name', (err as Error).message);
     }
     if (!job.data.startedAt) {
-      await ctx.save({ startedAt: Date.now(), phase: job.data.phase ?? 'start' });
+      await ctx.save({ startedAt: ctx.deps.clock.now(), phase: job.data.phase ?? 'start' });
       await waitReady(store(ctx), job.data.requestId);
     }
     if (job.data.phase !== 'watch') {
@@ -52,7 +52,7 @@ export const ddbExportJob: JobKind<DdbExportData, DdbExportResult> = {
       else await startPipeline(job, ctx, cfg);
       const started = job.data.pipelineId ? `pipeline ${job.data.pipelineId} activated` : 'export requested';
       await mark(ctx, job.data, 'running', started);
-      return ctx.delayUntil(Date.now() + pollDelayMs(cfg, 0));
+      return ctx.delayUntil(ctx.deps.clock.now() + pollDelayMs(cfg, 0));
     }
     const status = await watch(job, ctx, cfg);
     if (status.outcome === 'failed') throw new UserError('export_failed', status.detail);
@@ -66,7 +66,7 @@ export const ddbExportJob: JobKind<DdbExportData, DdbExportResult> = {
       location,
       pipelineId: d.pipelineId,
       exportArn: d.exportArn,
-      seconds: Math.round((Date.now() - (d.startedAt ?? Date.now())) / 1000),
+      seconds: Math.round((ctx.deps.clock.now() - (d.startedAt ?? ctx.deps.clock.now())) / 1000),
     };
   },
   async onFinalFailure(job, ctx, err) {

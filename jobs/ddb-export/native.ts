@@ -65,7 +65,7 @@ export async function startNativeExport(
   }
   if (!exportArn) throw new TransientError('no_export_arn', 'DynamoDB returned no export ARN');
   ctx.log.info({ exportArn, owner }, 'export requested');
-  await ctx.save({ exportArn, phase: 'watch', runStartedAt: Date.now(), polls: 0, pollErrors: 0 });
+  await ctx.save({ exportArn, phase: 'watch', runStartedAt: ctx.deps.clock.now(), polls: 0, pollErrors: 0 });
 }
 
 /** One status check of the export. */

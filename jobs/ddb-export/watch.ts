@@ -37,11 +37,11 @@ export async function watch(
       'status check failed',
     );
     await ctx.save({ pollErrors });
-    return ctx.delayUntil(Date.now() + pollDelayMs(cfg, polls));
+    return ctx.delayUntil(ctx.deps.clock.now() + pollDelayMs(cfg, polls));
   }
   if (status.outcome !== 'running') return status;
   const timeoutMs = cfg.watchTimeoutMinutes * 60_000;
-  const runFor = Date.now() - (d.runStartedAt ?? Date.now());
+  const runFor = ctx.deps.clock.now() - (d.runStartedAt ?? ctx.deps.clock.now());
   if (runFor >= timeoutMs) {
     throw new UserError(
       'watch_timeout',
@@ -51,5 +51,5 @@ export async function watch(
   await mark(ctx, d, 'running', status.detail);
   await ctx.save({ polls: polls + 1, pollErrors: 0 });
   const delay = Math.min(pollDelayMs(cfg, polls + 1), timeoutMs - runFor + 10);
-  return ctx.delayUntil(Date.now() + delay);
+  return ctx.delayUntil(ctx.deps.clock.now() + delay);
 }

@@ -23,7 +23,7 @@ async function userErrorOf(fn: () => Promise<unknown>): Promise<UserError> {
 
 describe('inspectKey', () => {
   it('accepts a valid ECC key and reports its fingerprint and user ids', async () => {
-    const info = await inspectKey(keys.valid.publicKey, 'U123');
+    const info = await inspectKey(keys.valid.publicKey, 'U123', new Date());
     const key = await openpgp.readKey({ armoredKey: keys.valid.publicKey });
     expect(info).toEqual({
       fingerprint: key.getFingerprint().toUpperCase(),
@@ -46,7 +46,7 @@ describe('inspectKey', () => {
   });
 
   it('rejects an expired key with key_expired and the expiry date', async () => {
-    const err = await userErrorOf(() => inspectKey(keys.expired.publicKey, 'U_EXPIRED'));
+    const err = await userErrorOf(() => inspectKey(keys.expired.publicKey, 'U_EXPIRED', new Date()));
     expect(err.code).toBe('key_expired');
     expect(err.message).toContain('U_EXPIRED');
     const expiry = (await (
@@ -63,14 +63,19 @@ describe('inspectKey', () => {
       subkeys: [{ keyExpirationTime: 86_400 }],
       config: { v6Keys: false },
     });
-    await expect(inspectKey(publicKey, 'x')).resolves.toMatchObject({ canEncrypt: true });
+    await expect(inspectKey(publicKey, 'x', new Date())).resolves.toMatchObject({ canEncrypt: true });
     const err = await userErrorOf(() => inspectKey(publicKey, 'x', new Date(Date.now() + 3 * DAY_MS)));
     expect(err.code).toBe('key_expired');
     expect(err.message).toMatch(/encryption subkey that expired on \d{4}-\d{2}-\d{2}/);
+    // encryptText checks the key at the time it is given, not the machine's.
+    const later = await userErrorOf(() =>
+      encryptText(publicKey, 'secret', new Date(Date.now() + 3 * DAY_MS)),
+    );
+    expect(later.code).toBe('key_expired');
   });
 
   it('rejects a revoked key with key_revoked', async () => {
-    const err = await userErrorOf(() => inspectKey(keys.revoked.publicKey, 'U_REVOKED'));
+    const err = await userErrorOf(() => inspectKey(keys.revoked.publicKey, 'U_REVOKED', new Date()));
     expect(err.code).toBe('key_revoked');
     expect(err.message).toContain('U_REVOKED');
   });
@@ -79,7 +84,7 @@ describe('inspectKey', () => {
     const key = await openpgp.readKey({ armoredKey: keys.signOnly.publicKey });
     // Guards the fixture: generateKey with `subkeys: []` must really yield no subkey in openpgp v6.
     expect(key.subkeys).toHaveLength(0);
-    const err = await userErrorOf(() => inspectKey(keys.signOnly.publicKey, 'U_SIGN'));
+    const err = await userErrorOf(() => inspectKey(keys.signOnly.publicKey, 'U_SIGN', new Date()));
     expect(err.code).toBe('key_no_encryption');
     expect(err.message).toContain('no encryption subkey (sign-only)');
   });
@@ -90,14 +95,14 @@ describe('inspectKey', () => {
       'not a key',
       '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nAAAA\n-----END PGP PUBLIC KEY BLOCK-----',
     ]) {
-      const err = await userErrorOf(() => inspectKey(junk, 'U_JUNK'));
+      const err = await userErrorOf(() => inspectKey(junk, 'U_JUNK', new Date()));
       expect(err.code).toBe('key_unreadable');
       expect(err.message).toContain('the GPG key for U_JUNK is not a readable armored public key');
     }
   });
 
   it('refuses a private key with key_private, without echoing it', async () => {
-    const err = await userErrorOf(() => inspectKey(keys.valid.privateKey, 'U_PRIV'));
+    const err = await userErrorOf(() => inspectKey(keys.valid.privateKey, 'U_PRIV', new Date()));
     expect(err.code).toBe('key_private');
     expect(err.message).toContain('is a PRIVATE key; configure the public key only');
     expect(err.message).not.toContain('BEGIN PGP');
@@ -110,7 +115,7 @@ describe('inspectKey', () => {
       userIDs: [{ email: 'weak@example.com' }],
       config: { v6Keys: false, minRSABits: 1024 },
     });
-    const err = await userErrorOf(() => inspectKey(publicKey, 'U_WEAK'));
+    const err = await userErrorOf(() => inspectKey(publicKey, 'U_WEAK', new Date()));
     expect(err.code).toBe('key_weak');
   });
 });
@@ -118,7 +123,7 @@ describe('inspectKey', () => {
 describe('encryptText', () => {
   it('produces an armored message that the private key decrypts', async () => {
     const secret = 'Tr0ub4dor&3-päss';
-    const armored = await encryptText(keys.valid.publicKey, secret);
+    const armored = await encryptText(keys.valid.publicKey, secret, new Date());
     expect(armored).toMatch(/^-----BEGIN PGP MESSAGE-----/);
     expect(armored).not.toContain(secret);
     const { data } = await openpgp.decrypt({
@@ -137,7 +142,7 @@ describe('encryptText', () => {
       [keys.valid.privateKey, 'key_private'],
       ['garbage', 'key_unreadable'],
     ] as const) {
-      const err = await userErrorOf(() => encryptText(key, secret, 'U1'));
+      const err = await userErrorOf(() => encryptText(key, secret, new Date(), 'U1'));
       expect(err.code).toBe(code);
       expect(err.message).not.toContain(secret);
     }
