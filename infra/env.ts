@@ -1,8 +1,12 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 
-/** Keys that may also come from the Secrets Manager secret named by CHATOPS_SECRETS_ID. */
-export const SECRET_KEYS = [
+/**
+ * The environment variables that hold a secret, the one list of them: they may also come from the
+ * Secrets Manager secret named by CHATOPS_SECRETS_ID, and the logger redacts fields of these names
+ * (infra/logger.ts). A new secret variable goes here and in envSchema below.
+ */
+export const SECRET_ENV_KEYS = [
   'SLACK_BOT_TOKEN',
   'SLACK_SIGNING_SECRET',
   'SLACK_APP_TOKEN',
@@ -53,6 +57,9 @@ export const envSchema = z.object({
 });
 
 export type Env = z.infer<typeof envSchema>;
+
+// Every secret name is a variable of the schema.
+SECRET_ENV_KEYS satisfies readonly (keyof Env)[];
 
 /** Validates the environment (after secrets are merged in); throws ConfigError listing every bad variable. */
 export function parseEnv(raw: Record<string, string | undefined>): Env {

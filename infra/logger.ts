@@ -1,9 +1,11 @@
 import { type DestinationStream, type Logger, pino } from 'pino';
+import { SECRET_ENV_KEYS } from './env.js';
 
 export type { Logger };
 
-/** Field names that may carry a secret; their values are logged as [redacted] at any depth. */
-export const SECRET_KEYS: ReadonlySet<string> = new Set([
+/** Field names that may carry a secret: the secret env variables, and the usual names in requests and SDK calls. */
+export const SECRET_FIELDS: ReadonlySet<string> = new Set([
+  ...SECRET_ENV_KEYS,
   'password',
   'newPassword',
   'Password',
@@ -13,12 +15,6 @@ export const SECRET_KEYS: ReadonlySet<string> = new Set([
   'signingSecret',
   'secret',
   'SecretString',
-  'SLACK_BOT_TOKEN',
-  'SLACK_SIGNING_SECRET',
-  'SLACK_APP_TOKEN',
-  'SMTP_URL',
-  'DUMP_WEBHOOK_SECRET',
-  'CHATOPS_STATE_KEY',
   'credentials',
   'SecretAccessKey',
   'SessionToken',
@@ -35,7 +31,7 @@ function scannable(v: unknown): v is object {
 }
 
 /**
- * `value` with every field named in SECRET_KEYS replaced by [redacted], in plain objects, arrays
+ * `value` with every field named in SECRET_FIELDS replaced by [redacted], in plain objects, arrays
  * and errors down to MAX_DEPTH levels; the same object when nothing needed replacing, so the
  * usual log line costs one walk over a few keys. (pino's path-based redaction needs one wildcard
  * path per name and level, and 17 wildcards cost 12 µs per line, a tenth of a Slack request.)
@@ -57,7 +53,7 @@ export function redactSecrets<T>(value: T, depth = 0): T {
   const src = value as Record<string, unknown>;
   for (const key in src) {
     if (!Object.hasOwn(src, key)) continue;
-    const v = SECRET_KEYS.has(key) ? CENSOR : redactSecrets(src[key], depth + 1);
+    const v = SECRET_FIELDS.has(key) ? CENSOR : redactSecrets(src[key], depth + 1);
     if (v !== src[key]) {
       out ??= value instanceof Error ? { type: value.name, message: value.message, ...src } : { ...src };
       out[key] = v;

@@ -1,5 +1,5 @@
 import type { ActionRecorder } from './aws.js';
-import { SECRET_KEYS } from './env.js';
+import { SECRET_ENV_KEYS } from './env.js';
 import { ConfigError } from './errors.js';
 
 /**
@@ -39,10 +39,10 @@ export async function withSecretsFromAws(
   const problems: string[] = [];
   const merged = { ...env };
   for (const key of Object.keys(values)) {
-    if (!(SECRET_KEYS as readonly string[]).includes(key))
+    if (!(SECRET_ENV_KEYS as readonly string[]).includes(key))
       problems.push(`CHATOPS_SECRETS_ID: unexpected key ${key} in secret ${secretId}`);
   }
-  for (const key of SECRET_KEYS) {
+  for (const key of SECRET_ENV_KEYS) {
     const v = values[key];
     if (v === undefined) continue;
     if (typeof v !== 'string')
