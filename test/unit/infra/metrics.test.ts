@@ -24,7 +24,7 @@ import {
   metricsRoute,
   startMetricsServer,
 } from '../../../infra/metrics.js';
-import { awsMetricsPlugin, awsResultOf, slackFetch } from '../../../infra/metrics-adapters.js';
+import { awsMetricsPlugin, awsResultOf, slackFetch, slackMethodOf } from '../../../infra/metrics-adapters.js';
 import { heartbeatKey, readHeartbeat, touchHeartbeat } from '../../../infra/metrics-heartbeat.js';
 
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
@@ -469,6 +469,22 @@ describe('metrics', () => {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
     }
+  });
+
+  it('names response URLs apart from Web API methods, and counts an unconfirmed ack as not queued', async () => {
+    const api = 'https://slack.com/api/';
+    expect(slackMethodOf('https://slack.com/api/chat.postMessage', api)).toBe('chat.postMessage');
+    expect(slackMethodOf('https://hooks.slack.com/actions/T0/123/abc', api)).toBe('response_url');
+    expect(slackMethodOf(new URL('https://hooks.slack.com/actions/T0/1/abc'))).toBe('response_url');
+    const m = createMetrics({ defaultMetrics: false });
+    m.slackCall('response_url', 'ok');
+    m.commandDone('/dumps', 'unconfirmed', 2.6);
+    m.noticePosted('start', 12, true);
+    const text = await m.render();
+    expect(value(text, 'chatops_slack_api_calls_total{method="response_url",result="ok"}')).toBe(1);
+    expect(value(text, 'chatops_commands_total{command="dumps",outcome="not-queued"}')).toBe(1);
+    expect(value(text, 'chatops_ack_duration_seconds_bucket{le="2.5",kind="command"}')).toBe(0);
+    expect(value(text, 'chatops_notices_late_total{kind="start"}')).toBe(1);
   });
 
   it('counts Slack Web API requests by method and result through the WebClient fetch option', async () => {
