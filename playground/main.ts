@@ -422,6 +422,8 @@ async function main(): Promise<number> {
       ...(worldCommands ? { world: worldCommands } : {}),
       style,
       waitMs: options.timeoutMs,
+      // The playground sets no METRICS_PORT: the bot serves /metrics on its PORT.
+      metricsUrl: `${bot.url}/metrics`,
       print: say,
     });
     const s = session;

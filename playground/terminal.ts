@@ -7,6 +7,7 @@ import type { FakeSlack, FakeSlackMessage, SlackHttpResponse, SlackRequestClient
 import { CHANNELS, type DemoPerson, STRANGER } from './demo-config.js';
 import type { JobLine, JobsSnapshot, JobsWatch } from './jobs-watch.js';
 import type { Mailbox } from './mail.js';
+import { keyFigures } from './metrics-view.js';
 import { modalInputs, renderModal, submitValues, viewSubmissionBody } from './modal.js';
 import { type RenderContext, type RenderedButton, renderBody, type Styler } from './render.js';
 import type { WorldCommands } from './world-commands.js';
@@ -27,6 +28,8 @@ export const PLAYGROUND_HELP = `Playground commands (everything else starting wi
   /world           the demo world in moto: the cron host, its instance profile, today's dumps
   /world dump JOB missing|short|ok
                    make today's dump of JOB missing, half its usual size, or whole again
+  /home            open your App Home tab (what concerns you now); its buttons are numbered too
+  /metrics         the bot's key figures from its GET /metrics (what Prometheus scrapes)
   /help            this list; /chatops help lists the bot's own commands
   /quit            stop everything (also Ctrl-C or Ctrl-D)`;
 
@@ -39,6 +42,8 @@ const PLAYGROUND_COMMANDS = [
   '/wait',
   '/sleep',
   '/world',
+  '/home',
+  '/metrics',
   '/submit',
   '/close',
   '/help',
@@ -48,6 +53,10 @@ const PLAYGROUND_COMMANDS = [
 
 /** How long a click waits for the bot's answer through the response_url (Slack's own limit is 30 min). */
 const CLICK_ANSWER_MS = 3_000;
+/** How long `/home` waits for the bot to publish the Home tab. */
+const HOME_PUBLISH_MS = 5_000;
+/** Buttons on a Home tab: `channel` is this, `ts` names whose Home it is. */
+const HOME = 'home';
 
 interface ButtonRef extends RenderedButton {
   channel: string;
@@ -67,6 +76,8 @@ export interface SessionOptions {
   style: Styler;
   /** Default wait for /wait, in ms. */
   waitMs: number;
+  /** The bot's GET /metrics, for `/metrics`. */
+  metricsUrl?: string;
   print(lines: string | string[]): void;
 }
 
@@ -117,6 +128,8 @@ export function createSession(opts: SessionOptions): Session {
   let lastClicker: { name: string; slack: string } | undefined;
   let modal: { view: unknown; viewId: string; user: { name: string; slack: string } } | undefined;
   let modalSeq = 0;
+  /** While /home (or a click on Home) waits for its own publish, that publish is not announced. */
+  let showingHome = false;
 
   const userName = (id: string) =>
     id === slack.botUserId ? 'chatops' : everyone.find((p) => p.slack === id)?.name;
@@ -215,6 +228,9 @@ export function createSession(opts: SessionOptions): Session {
     ) {
       broadcasts.add(`${String(a.channel)}\n${String(a.thread_ts)}\n${String(a.text ?? '')}`);
     }
+    if (call.method === 'views.publish' && a.user_id === user.slack && !showingHome) {
+      setImmediate(() => opts.print(style('dim', '· your Home tab was updated (/home to see it)')));
+    }
     if (call.method === 'views.open' && a.view) {
       modalSeq += 1;
       modal = { view: a.view, viewId: `V0PLAY${modalSeq}`, user: lastClicker ?? user };
@@ -288,6 +304,11 @@ export function createSession(opts: SessionOptions): Session {
     for (const n of [...buttons.keys()].sort((x, y) => y - x)) {
       const b = buttons.get(n) as ButtonRef;
       if (b.label.toLowerCase() !== want || b.ts === 'ephemeral' || b.ts === 'modal') continue;
+      // A Home tab's buttons: only on the current person's own Home.
+      if (b.channel === HOME) {
+        if (b.ts === `${HOME}:${user.slack}`) return n;
+        continue;
+      }
       const msg = slack.messages(b.channel).find((m) => m.ts === b.ts);
       if (msg && visible(msg)) return n;
     }
@@ -306,6 +327,10 @@ export function createSession(opts: SessionOptions): Session {
       error(
         `button ${n} is on a reply that only Slack's client keeps; the bot's ack replies have no message to click on`,
       );
+      return;
+    }
+    if (b.channel === HOME) {
+      await clickHome(n, b);
       return;
     }
     const msg = slack.messages(b.channel).find((m) => m.ts === b.ts);
@@ -359,6 +384,102 @@ export function createSession(opts: SessionOptions): Session {
       .waitFor((c) => c.method === 'response_url' && c.url === responseUrl, CLICK_ANSWER_MS)
       .then(() => settle(150, 1000))
       .catch(() => undefined);
+  };
+
+  /** Publishes (and waits for) the Home tab of the current person, then draws it with numbered buttons. */
+  const home = async (send: () => Promise<SlackHttpResponse>, what: string) => {
+    const before = slack.callsTo('views.publish').filter((c) => c.args.user_id === user.slack).length;
+    showingHome = true;
+    try {
+      const res = await send();
+      if (res.status !== 200) {
+        error(`${what} failed: the bot answered HTTP ${res.status} ${res.body.slice(0, 200)}`);
+        return;
+      }
+      const deadline = Date.now() + HOME_PUBLISH_MS;
+      let call: ReturnType<FakeSlack['callsTo']>[number] | undefined;
+      while (!call && Date.now() < deadline) {
+        call = slack.callsTo('views.publish').filter((c) => c.args.user_id === user.slack)[before];
+        if (!call) await sleep(50);
+      }
+      if (!call) {
+        error(`${what}: the bot published no Home tab for ${user.name} within ${HOME_PUBLISH_MS / 1000} s`);
+        return;
+      }
+      if (call.error) error(`Slack refused the Home tab: ${call.error}`);
+      const view = call.args.view as { blocks?: unknown[] } | undefined;
+      opts.print([
+        `${style('bold', `[Home of ${user.name}]`)} ${style('cyan', 'chatops')}`,
+        ...renderBody(
+          { blocks: view?.blocks ?? [] },
+          renderContext({ channel: HOME, ts: `${HOME}:${user.slack}` }),
+        ),
+      ]);
+    } finally {
+      showingHome = false;
+    }
+  };
+
+  const openHome = async () => {
+    steps += 1;
+    opts.print(style('dim', `(${user.name} opens the app's Home tab)`));
+    await home(
+      () =>
+        opts.client.event({
+          event: { type: 'app_home_opened', user: user.slack, channel: dmOf(user.slack), tab: 'home' },
+        }),
+      'opening Home',
+    );
+  };
+
+  /** A click on a Home button: no channel, message or response URL; the bot answers by DM and republishes Home. */
+  const clickHome = async (n: number, b: ButtonRef) => {
+    if (b.ts !== `${HOME}:${user.slack}`) {
+      error(`button ${n} is on someone else's Home tab; /home shows yours`);
+      return;
+    }
+    steps += 1;
+    opts.print(style('dim', `(${user.name} clicks "${b.label}" on the Home tab)`));
+    if (b.confirm) {
+      opts.print(
+        style(
+          'dim',
+          `(dialog "${b.confirm.title}": ${b.confirm.text} ${user.name} presses "${b.confirm.confirm}")`,
+        ),
+      );
+    }
+    lastClicker = user;
+    await home(
+      () =>
+        opts.client.click({
+          userId: user.slack,
+          userName: user.name,
+          actionId: b.actionId,
+          value: b.value,
+          ...(b.blockId ? { blockId: b.blockId } : {}),
+          home: {},
+        }),
+      `clicking "${b.label}"`,
+    );
+    await settle(150, 1000);
+  };
+
+  const showMetrics = async () => {
+    if (!opts.metricsUrl) {
+      error('/metrics is not available in this session');
+      return;
+    }
+    try {
+      const res = await fetch(opts.metricsUrl, { signal: AbortSignal.timeout(5_000) });
+      const text = await res.text();
+      if (res.status !== 200) {
+        error(`GET /metrics answered HTTP ${res.status}: ${text.slice(0, 200)}`);
+        return;
+      }
+      opts.print([...keyFigures(text, Date.now()), style('dim', `  (all of it: curl ${opts.metricsUrl})`)]);
+    } catch (err) {
+      error(`could not read ${opts.metricsUrl}: ${(err as Error).message}`);
+    }
   };
 
   const submit = async (typed: string) => {
@@ -563,6 +684,12 @@ export function createSession(opts: SessionOptions): Session {
         }
         return undefined;
       }
+      case '/home':
+        await openHome();
+        return undefined;
+      case '/metrics':
+        await showMetrics();
+        return undefined;
       case '/mail': {
         const n = args[0] === undefined ? undefined : Number(args[0]);
         if (n !== undefined && (!Number.isInteger(n) || n < 1)) {
