@@ -8,7 +8,7 @@ import { createMetrics, type Metrics, type MetricsServer, startMetricsServer } f
 import { connectRedis } from '../infra/redis.js';
 import { createSlackWebClient } from '../infra/slack-client.js';
 import type { WorkerDeps } from '../jobs/common.js';
-import { requestHomeRefresh } from '../jobs/housekeeping.js';
+import { homeRefresher } from '../jobs/housekeeping.js';
 import { createQueues } from '../jobs/queues.js';
 import type { QueueName } from '../jobs/registry.js';
 import { createBotApp } from './app.js';
@@ -71,15 +71,7 @@ export async function startChatops(opts: StartOptions): Promise<Chatops> {
     dumpJobs: (config.dumps?.jobs ?? []).map((j) => j.name),
     sources: scrapeSources({ redis, prefix, config, queues }),
   });
-  const homeLog = logger.child({ component: 'home' });
-  const homeChanged = () => {
-    requestHomeRefresh(queues, clock).catch((err: unknown) =>
-      homeLog.warn(
-        { err: err instanceof Error ? err.message : String(err) },
-        'could not ask for a Home refresh',
-      ),
-    );
-  };
+  const homeChanged = homeRefresher(queues, clock, logger.child({ component: 'home' }));
   let metricsServer: MetricsServer | undefined;
   let metricsPort: number | undefined;
 
@@ -111,6 +103,7 @@ export async function startChatops(opts: StartOptions): Promise<Chatops> {
         clock,
         metrics,
         queues,
+        homeChanged,
         recorder: opts.recorder,
         overrides: opts.workerOverrides,
       });

@@ -14,7 +14,7 @@ import { openpgpEncryptor } from '../infra/pgp.js';
 import type { Redis } from '../infra/redis.js';
 import { createSlackWebClient } from '../infra/slack-client.js';
 import type { WorkerDeps } from '../jobs/common.js';
-import { requestHomeRefresh } from '../jobs/housekeeping.js';
+import { homeRefresher } from '../jobs/housekeeping.js';
 import { createQueues, type Queues } from '../jobs/queues.js';
 import { publishHome } from './home.js';
 
@@ -31,6 +31,8 @@ export function createWorkerDeps(opts: {
   metrics: Metrics;
   /** The process's queues (default: new ones on `redis`). */
   queues?: Queues;
+  /** The process's Home refresh asker (default: one on `queues`). */
+  homeChanged?: () => void;
   recorder?: ActionRecorder;
   overrides?: Partial<WorkerDeps>;
 }): WorkerDeps {
@@ -57,14 +59,7 @@ export function createWorkerDeps(opts: {
     queues,
     prefix,
     metrics,
-    homeChanged: () => {
-      requestHomeRefresh(queues, opts.clock).catch((err: unknown) =>
-        log.warn(
-          { err: err instanceof Error ? err.message : String(err) },
-          'could not ask for a Home refresh',
-        ),
-      );
-    },
+    homeChanged: opts.homeChanged ?? homeRefresher(queues, opts.clock, log),
     publishHome: (users) =>
       publishHome(
         { config: opts.config, redis: opts.redis, prefix, queues, clock: opts.clock, slack, log },

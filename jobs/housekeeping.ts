@@ -5,6 +5,7 @@
 // Not listed by /chatops jobs; no audit entries.
 import type { Job } from 'bullmq';
 import type { Clock } from '../infra/clock.js';
+import type { Logger } from '../infra/logger.js';
 import { touchHeartbeat } from '../infra/metrics-heartbeat.js';
 import type { Redis } from '../infra/redis.js';
 import type { BaseJobData, JobKind, WorkerDeps } from './common.js';
@@ -63,6 +64,24 @@ export async function requestHomeRefresh(queues: Queues, clock: Clock): Promise<
       { kind: 'home', requestId: id, requester: 'scheduler' },
       { jobId: id, delay, attempts: 1, removeOnComplete: true, removeOnFail: 10 },
     );
+}
+
+/**
+ * `homeChanged` for a process: asks for the current slot's refresh at most once per slot from this
+ * process (the job's id already makes a second ask a no-op in Redis; this saves the round trip on
+ * every command and job). Never throws: a failed ask is logged and asked again on the next change.
+ */
+export function homeRefresher(queues: Queues, clock: Clock, log: Logger): () => void {
+  let asked = -1;
+  return () => {
+    const slot = Math.floor(clock.now() / HOME_REFRESH_MS);
+    if (slot === asked) return;
+    asked = slot;
+    requestHomeRefresh(queues, clock).catch((err: unknown) => {
+      if (asked === slot) asked = -1;
+      log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not ask for a Home refresh');
+    });
+  };
 }
 
 /** Registers (or keeps) the heartbeat's job scheduler: every HEARTBEAT_EVERY_MS, first at once. */
