@@ -443,6 +443,10 @@ describe('maintenance windows', () => {
     const edited = shown(current(s, alert.ts));
     expect(edited).not.toContain('During maintenance window');
     expect(edited).toContain('<!here>');
+    // The check's audit entry is written when its job ends, after the post: wait for it.
+    await until('the window-end check in the audit trail', async () =>
+      (await checkRows(s, /\(window-end @/)).length > 0 ? true : undefined,
+    );
     expect((await checkRows(s, /\(window-end @/)).length).toBe(1);
   }, 60_000);
 });

@@ -131,6 +131,10 @@ describe('queues', () => {
         ? true
         : undefined,
     );
+    // The log line follows the audit entry; wait for it rather than race it.
+    await until('the success log line', () =>
+      s.logs.some((l) => l.includes('"job succeeded"')) ? true : undefined,
+    );
     const done = s.logs.filter((l) => l.includes('"job succeeded"')).map((l) => JSON.parse(l).instance);
     expect(done).toEqual([2]);
   });
