@@ -1,11 +1,16 @@
 import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import {
+  gateSlackRequests,
   MAX_CLOCK_SKEW_SECONDS,
   malformedSlackHeaders,
   REPLAY_KEY_TTL_MS,
   slackRequestProperties,
 } from '../../../bot/middleware.js';
+import { createLogger } from '../../../infra/logger.js';
+import { countRefusals, createMetrics } from '../../../infra/metrics.js';
 
 const NOW = 1_800_000_000_000;
 const ts = String(NOW / 1000);
@@ -48,5 +53,34 @@ describe('the request gate', () => {
 
   it('keeps a replay key longer than any replica can accept the request', () => {
     expect(REPLAY_KEY_TTL_MS).toBeGreaterThan(2 * MAX_CLOCK_SKEW_SECONDS * 1000);
+  });
+
+  it('counts what it refuses by reason: a malformed signature header, a timestamp out of the window', async () => {
+    const m = createMetrics({ defaultMetrics: false });
+    let passed = 0;
+    const listener = gateSlackRequests(
+      (_req, res) => {
+        passed += 1;
+        res.end('ok');
+      },
+      { endpoints: ['/slack/events'], clock: { now: () => NOW }, log: createLogger({ level: 'silent' }) },
+    );
+    const server = createServer(countRefusals(listener, m));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`;
+    const post = (h: Record<string, string>) => fetch(url, { method: 'POST', headers: h, body: 'body' });
+    try {
+      expect((await post(headers(`${sig}=1`))).status).toBe(401);
+      expect((await post(headers(sig, String(NOW / 1000 - 400)))).status).toBe(401);
+      expect((await post(headers(sig, String(NOW / 1000 + 400)))).status).toBe(401);
+      expect((await post(headers(sig))).status).toBe(200);
+      const text = await m.render();
+      expect(text).toContain('chatops_requests_refused_total{reason="signature"} 1');
+      expect(text).toContain('chatops_requests_refused_total{reason="timestamp"} 2');
+      expect(passed).toBe(1);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 });
