@@ -130,6 +130,8 @@ export function createSession(opts: SessionOptions): Session {
   let modalSeq = 0;
   /** While /home (or a click on Home) waits for its own publish, that publish is not announced. */
   let showingHome = false;
+  /** People told their Home changed since they last looked. */
+  const homeUpdated = new Set<string>();
 
   const userName = (id: string) =>
     id === slack.botUserId ? 'chatops' : everyone.find((p) => p.slack === id)?.name;
@@ -229,7 +231,11 @@ export function createSession(opts: SessionOptions): Session {
       broadcasts.add(`${String(a.channel)}\n${String(a.thread_ts)}\n${String(a.text ?? '')}`);
     }
     if (call.method === 'views.publish' && a.user_id === user.slack && !showingHome) {
-      setImmediate(() => opts.print(style('dim', '· your Home tab was updated (/home to see it)')));
+      // Once until they look again: a refresh follows every change.
+      if (!homeUpdated.has(user.slack)) {
+        homeUpdated.add(user.slack);
+        setImmediate(() => opts.print(style('dim', '· your Home tab was updated (/home to see it)')));
+      }
     }
     if (call.method === 'views.open' && a.view) {
       modalSeq += 1;
@@ -407,6 +413,7 @@ export function createSession(opts: SessionOptions): Session {
         return;
       }
       if (call.error) error(`Slack refused the Home tab: ${call.error}`);
+      homeUpdated.delete(user.slack);
       const view = call.args.view as { blocks?: unknown[] } | undefined;
       opts.print([
         `${style('bold', `[Home of ${user.name}]`)} ${style('cyan', 'chatops')}`,
