@@ -19,8 +19,11 @@ import type { BotDeps } from './listeners.js';
 import type { RequestContext } from './middleware.js';
 import { type HomeAlert, type HomeData, type HomeJob, type HomeWindow, homeView } from './views/home.js';
 
-/** How many recent jobs (of everyone) are read to find each person's own. */
-const RECENT_JOBS = 60;
+/**
+ * How many recent jobs of each queue are read to find each person's own (the view shows 10; the read
+ * costs a round trip per job, so it stays small).
+ */
+const RECENT_JOBS = 30;
 
 /** What publishing Home needs; the bot's deps and the workers' deps both have it. */
 export interface HomeDeps {
