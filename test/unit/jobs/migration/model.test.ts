@@ -176,7 +176,7 @@ describe('/migration as a state machine (model-based)', () => {
     await fc.assert(
       fc.asyncProperty(
         prelude,
-        fc.commands(commands, { maxCommands: 40, size: 'large' }),
+        fc.commands(commands, { maxCommands: 32, size: 'large' }),
         async (start, cmds) => {
           const w = new World(redis, t0);
           await w.setUp();
