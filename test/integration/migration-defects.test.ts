@@ -273,7 +273,9 @@ describe('issue 21: /migration under adversarial sequences, on moto', () => {
     await until('the first runner ends', async () => ((await runs()).length >= 2 ? true : undefined), 30_000);
     const details = (await runs()).map((r) => r.detail).sort();
     expect(details[0]).toBe('run: done');
-    expect(details[1]).toMatch(/^run: stopped \(/);
+    // The fenced runner ends without acting: stopped by the check, or skipped when it finds the
+    // request owned by the other run (which of the two depends on when its answer arrives).
+    expect(details[1]).toMatch(/^run: (stopped|skipped) \(/);
     // Each change once, by whichever worker made it (this process's own calls are a set: 0 or 1).
     const calls = (action: string) => proxy.forwarded(action) + (s.actions.has(`ec2:${action}`) ? 1 : 0);
     expect(['StopInstances', 'AssociateIamInstanceProfile', 'StartInstances'].map(calls)).toEqual([1, 1, 1]);
