@@ -7,6 +7,7 @@
 import type { Button, HomeView, KnownBlock } from '@slack/types';
 import { escapeSlack, quoteSlack } from '../../infra/slack-text.js';
 import { formatDuration, formatLocal, slackDate } from '../../infra/times.js';
+import { decisionElements } from '../../jobs/migration/index.js';
 
 /** An unresolved dump alert of the day (open, or acknowledged and still failing). */
 export interface HomeAlert {
@@ -189,38 +190,19 @@ function requestBlocks(r: HomeRequest, d: HomeData): KnownBlock[] {
     blocks.push({
       type: 'actions',
       block_id: `home-request-actions-${r.id}`,
-      elements: [
+      elements: decisionElements(
+        r.id,
         {
-          type: 'button',
-          action_id: 'mig_approve',
-          value: r.id,
-          style: 'primary',
-          text: plain('Approve'),
-          confirm: {
-            title: plain(cleanup ? 'Delete the test dumps?' : 'Approve phase 3?'),
-            text: plain(`${r.summary.slice(0, 240)}${cleanup ? ' This cannot be undone.' : ''}`),
-            confirm: plain('Approve'),
-            deny: plain('Not yet'),
-          },
+          title: cleanup ? 'Delete the test dumps?' : 'Approve phase 3?',
+          text: `${r.summary.slice(0, 240)}${cleanup ? ' This cannot be undone.' : ''}`,
         },
         {
-          type: 'button',
-          action_id: 'mig_reject',
-          value: r.id,
-          style: 'danger',
-          text: plain('Reject'),
-          confirm: {
-            title: plain('Reject this request?'),
-            text: plain(
-              cleanup
-                ? 'The request is cancelled; nothing is deleted.'
-                : 'The request is cancelled, with the window it created.',
-            ),
-            confirm: plain('Reject'),
-            deny: plain('Keep it'),
-          },
+          title: 'Reject this request?',
+          text: cleanup
+            ? 'The request is cancelled; nothing is deleted.'
+            : 'The request is cancelled, with the window it created.',
         },
-      ],
+      ),
     });
   }
   return blocks;

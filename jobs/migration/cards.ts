@@ -3,6 +3,7 @@
 // render the same card.
 // Everything a person typed (a Reject reason) and every error text is escaped for Slack here, in the
 // blocks and the fallback text alike.
+import type { Button } from '@slack/types';
 import type { Config } from '../../infra/config.js';
 import type { Blocks } from '../../infra/notifier.js';
 import { escapeSlack, quoteSlack } from '../../infra/slack-text.js';
@@ -96,44 +97,52 @@ function stateLine(r: MigrationRequest, labels: Record<MigrationRequest['state']
   return `*State:* ${labels[r.state]}${by}${why}${stopping}`;
 }
 
-interface Confirm {
+/** What a decision button's confirm dialog says. */
+export interface Confirm {
   title: string;
   text: string;
 }
 
-/** Approve and Reject, each behind a confirm dialog; the value is the request id (the state is in Redis). */
+/**
+ * Approve and Reject, each behind a confirm dialog; the value is the request id (the state is in
+ * Redis). The card and the Home tab both show these, so a click from either reaches one listener.
+ */
+export function decisionElements(requestId: string, approve: Confirm, reject: Confirm): Button[] {
+  return [
+    {
+      type: 'button',
+      action_id: 'mig_approve',
+      value: requestId,
+      style: 'primary',
+      text: plain('Approve'),
+      confirm: {
+        title: plain(approve.title),
+        text: plain(approve.text),
+        confirm: plain('Approve'),
+        deny: plain('Not yet'),
+      },
+    },
+    {
+      type: 'button',
+      action_id: 'mig_reject',
+      value: requestId,
+      style: 'danger',
+      text: plain('Reject'),
+      confirm: {
+        title: plain(reject.title),
+        text: plain(reject.text),
+        confirm: plain('Reject'),
+        deny: plain('Keep it'),
+      },
+    },
+  ];
+}
+
 function decisionButtons(r: MigrationRequest, approve: Confirm, reject: Confirm): Blocks[number] {
   return {
     type: 'actions',
     block_id: `${r.kind === 'phase3' ? 'p3' : 'p5'}-${r.id}`,
-    elements: [
-      {
-        type: 'button',
-        action_id: 'mig_approve',
-        value: r.id,
-        style: 'primary',
-        text: plain('Approve'),
-        confirm: {
-          title: plain(approve.title),
-          text: plain(approve.text),
-          confirm: plain('Approve'),
-          deny: plain('Not yet'),
-        },
-      },
-      {
-        type: 'button',
-        action_id: 'mig_reject',
-        value: r.id,
-        style: 'danger',
-        text: plain('Reject'),
-        confirm: {
-          title: plain(reject.title),
-          text: plain(reject.text),
-          confirm: plain('Reject'),
-          deny: plain('Keep it'),
-        },
-      },
-    ],
+    elements: decisionElements(r.id, approve, reject),
   };
 }
 

@@ -2,6 +2,7 @@
 // their hashes, the store's reads, the cards, and the request operations (each a store transition
 // and its follow-up). The processor (job.ts) is for the job registry only.
 
+export { type Confirm, decisionElements } from './cards.js';
 export { MIGRATION_QUEUE, type MigrationData } from './data.js';
 export { cleanupSteps, readCleanupGate } from './gate.js';
 export { type MigrationOverview, migrationOverview, migrationSnapshot } from './metrics.js';
