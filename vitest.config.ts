@@ -22,8 +22,9 @@ export default defineConfig({
           name: 'faults',
           include: ['test/faults/**/*.test.ts'],
           globalSetup: ['test/helpers/global-setup.ts', 'test/faults/setup.ts'],
-          // Real processes killed and services stopped on one moto: one file at a time.
-          fileParallelism: false,
+          // Real processes killed and services stopped: two files at a time, each worker with its own
+          // moto_server (the AOF Redis test starts its own Redis).
+          maxWorkers: Number(process.env.CHATOPS_FAULT_WORKERS ?? 2),
           testTimeout: 120_000,
           hookTimeout: 60_000,
         },

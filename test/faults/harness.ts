@@ -5,7 +5,6 @@ import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import { inject } from 'vitest';
 import { type ChatopsProcess, processEnv, startChatopsProcess } from '../helpers/chatops-process.js';
 import {
   awsActionOf,
@@ -15,6 +14,7 @@ import {
   startTcpFaultProxy,
   type TcpFaultProxy,
 } from '../helpers/fault-proxy.js';
+import { motoUrl as workerMotoUrl } from '../helpers/moto-url.js';
 import type { Stack } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
 
@@ -40,7 +40,7 @@ export class Lanes {
   async start(name: string, role: 'bot' | 'worker', env: Record<string, string> = {}): Promise<Lane> {
     const s = this.stack();
     this.dir ??= mkdtempSync(join(tmpdir(), 'chatops-faults-'));
-    const moto = await startHttpFaultProxy({ upstream: inject('motoUrl'), nameOf: awsActionOf });
+    const moto = await startHttpFaultProxy({ upstream: workerMotoUrl(), nameOf: awsActionOf });
     const slack = await startHttpFaultProxy({
       upstream: `http://127.0.0.1:${s.slack.port}`,
       nameOf: slackMethodOf,
