@@ -21,6 +21,7 @@ import {
   cardText,
   cleanupCard,
   cleanupCardText,
+  clicker,
   instance,
   JOB,
   keysUnder,
@@ -47,26 +48,6 @@ async function request(s: Stack, args: string): Promise<FakeSlackMessage> {
   const ack = await s.command('U0OPS', '/migration', `phase3 request ${args}`);
   expect(ack.text).toMatch(/Queued: checking the phase-3 prerequisites/);
   return until('the approval card', () => card(s), 30_000);
-}
-
-function clicker(s: Stack, port?: number) {
-  const client = createSlackClient({
-    url: `http://127.0.0.1:${port ?? s.instances[0]?.port}/slack/events`,
-    signingSecret: SIGNING_SECRET,
-  });
-  return async (user: string, actionId: string, value: string, ts: string) => {
-    const before = s.slack.callsTo('response_url').length;
-    await client.click({
-      userId: user,
-      actionId,
-      value,
-      channelId: APPROVALS,
-      messageTs: ts,
-      responseUrl: s.slack.responseUrl(APPROVALS, user, ts),
-    });
-    const call = await until('the answer to the click', () => s.slack.callsTo('response_url')[before]);
-    return String(call.args.text);
-  };
 }
 
 const requestIdOf = (m: FakeSlackMessage) =>
