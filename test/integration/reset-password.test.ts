@@ -542,7 +542,10 @@ describe('a reset that fails by stalling', () => {
         'BullMQ to fail the job for stalling',
         async () => {
           const j = await job();
-          return j && (await queue.getJobState(j.id as string)) === 'failed' ? j : undefined;
+          // Read the job again once it is failed: the copy read before may predate its failure.
+          return j && (await queue.getJobState(j.id as string)) === 'failed'
+            ? await queue.getJob(j.id as string)
+            : undefined;
         },
         20_000,
       );
