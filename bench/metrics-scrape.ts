@@ -13,7 +13,7 @@ import { scrapeSources } from '../bot/metrics-sources.js';
 import { parseConfig } from '../infra/config.js';
 import { createMetrics } from '../infra/metrics.js';
 import { touchHeartbeat } from '../infra/metrics-heartbeat.js';
-import { raiseAlert, saveLastCheck, setOpenAlert } from '../jobs/dump-store.js';
+import { raiseAlert, saveLastCheck, setOpenAlert } from '../jobs/dumps/store.js';
 import { createWindow } from '../jobs/maintenance-store.js';
 import { createQueues } from '../jobs/queues.js';
 

@@ -3,7 +3,7 @@ import type { BotDeps } from '../bot/listeners.js';
 import { registerUnknownActions } from '../bot/listeners.js';
 import { register as registerChatops } from './chatops.js';
 import { register as registerDdbExport } from './ddb-export.js';
-import { register as registerDumps } from './dumps.js';
+import { register as registerDumps } from './dumps/index.js';
 import { register as registerMaintenance } from './maintenance.js';
 import { register as registerMigration } from './migration/index.js';
 import { register as registerResetPassword } from './reset-password.js';

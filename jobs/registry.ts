@@ -2,7 +2,7 @@
 // the workers start one BullMQ worker per entry, and /chatops jobs lists the queues of JOB_KINDS.
 import type { JobKind } from './common.js';
 import { DDB_EXPORT_QUEUE, ddbExportJob } from './ddb-export/index.js';
-import { DUMPS_QUEUE, dumpsJob } from './dumps.js';
+import { DUMPS_QUEUE, dumpsJob } from './dumps/job.js';
 import { HOUSEKEEPING_QUEUE, housekeepingJob } from './housekeeping.js';
 import { MAINTENANCE_QUEUE, maintenanceJob } from './maintenance.js';
 import { MIGRATION_QUEUE, migrationJob } from './migration/job.js';

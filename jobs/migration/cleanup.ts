@@ -4,7 +4,7 @@
 import { DelayedError, UnrecoverableError } from 'bullmq';
 import { UserError, userMessage } from '../../infra/errors.js';
 import { escapeSlack } from '../../infra/slack-text.js';
-import { formatBytes } from '../dump-alert-card.js';
+import { formatBytes } from '../dumps/alert-card.js';
 import { deletionBatches } from './aws.js';
 import { postFailure, refreshCard } from './card-sync.js';
 import type { MigrationResult } from './data.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseReport, signatureMatches, signDumpReport } from '../../../bot/dump-webhook.js';
-import { parseDumpsArgs } from '../../../handlers/dumps.js';
+import { parseDumpsArgs } from '../../../handlers/dumps/index.js';
 import { UserError } from '../../../infra/errors.js';
 
 describe('dump webhook', () => {

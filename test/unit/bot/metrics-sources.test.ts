@@ -19,7 +19,7 @@ import {
   resolveAlert,
   saveLastCheck,
   setOpenAlert,
-} from '../../../jobs/dump-store.js';
+} from '../../../jobs/dumps/store.js';
 import { HOME_REFRESH_MS, HOUSEKEEPING_QUEUE, requestHomeRefresh } from '../../../jobs/housekeeping.js';
 import { cancelWindow, createWindow } from '../../../jobs/maintenance-store.js';
 import { migrationOverview, migrationSnapshot } from '../../../jobs/migration/index.js';

@@ -11,8 +11,8 @@ import {
   homeView,
 } from '../../../../bot/views/home.js';
 import { blockErrors } from '../../../../devkit/fake-slack.js';
-import { alertCard } from '../../../../jobs/dump-alert-card.js';
-import type { DumpAlert } from '../../../../jobs/dump-store.js';
+import { alertCard } from '../../../../jobs/dumps/alert-card.js';
+import type { DumpAlert } from '../../../../jobs/dumps/store.js';
 
 const NOW = Date.UTC(2026, 11, 6, 3, 0, 0);
 const MIN = 60_000;

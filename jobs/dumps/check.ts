@@ -2,8 +2,8 @@
 // of the previous 7 days' objects? One ListObjectsV2 per check, never a scan of the bucket.
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { DateTime } from 'luxon';
-import type { Config } from '../infra/config.js';
-import type { Finding, Verdict } from './dump-store.js';
+import type { Config } from '../../infra/config.js';
+import type { Finding, Verdict } from './store.js';
 
 export type DumpsConfig = NonNullable<Config['dumps']>;
 export type DumpJobConfig = DumpsConfig['jobs'][number];

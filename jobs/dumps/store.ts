@@ -2,7 +2,7 @@
 // Slack message, who acknowledged), and one small hash per job with its last check for /dumps status.
 // Every transition is one Lua script, so two workers checking (or two people clicking) at once
 // cannot both win: one posts the alert, the other edits it.
-import type { Redis } from '../infra/redis.js';
+import type { Redis } from '../../infra/redis.js';
 
 export type AlertState = 'open' | 'acked' | 'resolved';
 

@@ -13,7 +13,7 @@ import {
   renewClaim,
   resolveAlert,
   setAlertMessage,
-} from '../../../jobs/dump-store.js';
+} from '../../../../jobs/dumps/store.js';
 
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 const s: DumpStore = { redis, prefix: `test-dump-claims-${randomUUID()}` };

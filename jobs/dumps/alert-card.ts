@@ -1,10 +1,10 @@
 // The dump alert message (one per job per day) and its thread replies, as pure functions of the
 // alert record: every edit re-renders the whole message from Redis.
-import type { Blocks } from '../infra/notifier.js';
-import { quoteSlack } from '../infra/slack-text.js';
-import { formatLocal, slackDate } from '../infra/times.js';
-import type { DumpAlert, Finding } from './dump-store.js';
-import { slackSafe } from './progress-card.js';
+import type { Blocks } from '../../infra/notifier.js';
+import { quoteSlack } from '../../infra/slack-text.js';
+import { formatLocal, slackDate } from '../../infra/times.js';
+import { slackSafe } from '../progress-card.js';
+import type { DumpAlert, Finding } from './store.js';
 
 /** `dumps.mention` as Slack text: `@here` → `<!here>`; user and group mentions pass as written. */
 export function mentionText(mention: string | undefined): string {

@@ -5,14 +5,15 @@ import {
   type Outcome,
   registerAction,
   registerCommand,
-} from '../bot/listeners.js';
-import type { RequestContext } from '../bot/middleware.js';
-import { nextFire } from '../infra/cron.js';
-import { UserError } from '../infra/errors.js';
-import { quoteSlack } from '../infra/slack-text.js';
-import { formatLocal } from '../infra/times.js';
-import { formatBytes } from '../jobs/dump-alert-card.js';
-import { dumpJob } from '../jobs/dump-check.js';
+} from '../../bot/listeners.js';
+import type { RequestContext } from '../../bot/middleware.js';
+import { nextFire } from '../../infra/cron.js';
+import { UserError } from '../../infra/errors.js';
+import { quoteSlack } from '../../infra/slack-text.js';
+import { formatLocal } from '../../infra/times.js';
+import { formatBytes } from '../../jobs/dumps/alert-card.js';
+import { dumpJob } from '../../jobs/dumps/check.js';
+import { DUMPS_QUEUE } from '../../jobs/dumps/job.js';
 import {
   ALERT_ID,
   ackAlert,
@@ -20,8 +21,7 @@ import {
   type DumpStore,
   getAlert,
   getLastCheck,
-} from '../jobs/dump-store.js';
-import { DUMPS_QUEUE } from '../jobs/dumps.js';
+} from '../../jobs/dumps/store.js';
 
 const USAGE = '`/dumps [status | check [job]]`';
 const JOB_NAME = /^[\w.-]{1,100}$/;

@@ -6,7 +6,7 @@ import {
   listRequest,
   median,
   renderKey,
-} from '../../../jobs/dump-check.js';
+} from '../../../../jobs/dumps/check.js';
 
 const job = {
   name: 'ggh_datatransit',

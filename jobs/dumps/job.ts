@@ -5,11 +5,18 @@
 // reports (`report`) and clicks (`refresh`) raise, edit and resolve one alert per job per day.
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Job } from 'bullmq';
-import { lastFire } from '../infra/cron.js';
-import { isSlackUnavailable } from '../infra/notifier.js';
-import { formatLocal } from '../infra/times.js';
-import { type BaseJobData, type JobContext, type JobKind, type WorkerDeps, whileRenewing } from './common.js';
-import { alertCard, notifyReply, resolvedReply, seenText } from './dump-alert-card.js';
+import { lastFire } from '../../infra/cron.js';
+import { isSlackUnavailable } from '../../infra/notifier.js';
+import { formatLocal } from '../../infra/times.js';
+import {
+  type BaseJobData,
+  type JobContext,
+  type JobKind,
+  type WorkerDeps,
+  whileRenewing,
+} from '../common.js';
+import { activeWindows } from '../maintenance-store.js';
+import { alertCard, notifyReply, resolvedReply, seenText } from './alert-card.js';
 import {
   type CheckOutcome,
   type DumpJobConfig,
@@ -18,7 +25,7 @@ import {
   judge,
   listDumpRange,
   renderKey,
-} from './dump-check.js';
+} from './check.js';
 import {
   alertId,
   CLAIM_STALE_MS,
@@ -36,8 +43,7 @@ import {
   saveLastCheck,
   setAlertMessage,
   setOpenAlert,
-} from './dump-store.js';
-import { activeWindows } from './maintenance-store.js';
+} from './store.js';
 
 export const DUMPS_QUEUE = 'dumps';
 /** Job scheduler ids are `dump-<job name>`; others in the queue are not ours to remove. */

@@ -5,8 +5,8 @@ import {
   mentionText,
   notifyReply,
   resolvedReply,
-} from '../../../jobs/dump-alert-card.js';
-import type { DumpAlert } from '../../../jobs/dump-store.js';
+} from '../../../../jobs/dumps/alert-card.js';
+import type { DumpAlert } from '../../../../jobs/dumps/store.js';
 
 const at = Date.parse('2026-03-13T21:00:00Z'); // 06:00 JST on the 14th
 const base: DumpAlert = {
