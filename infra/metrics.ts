@@ -52,6 +52,7 @@ export type JobOutcome = (typeof JOB_OUTCOMES)[number];
 export const NOTICE_KINDS = ['announce', 'remind', 'start', 'end', 'cancel', 'extend', 'edit'] as const;
 export const WINDOW_STATES = ['scheduled', 'in-progress', 'completed', 'cancelled'] as const;
 export const MIGRATION_KINDS = ['phase3', 'cleanup'] as const;
+/** Every state of a /migration request: jobs/migration/store.ts reads its records with this one list. */
 export const REQUEST_STATES = [
   'pending',
   'approved',

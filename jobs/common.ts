@@ -151,18 +151,20 @@ export function makeProcessor<D extends BaseJobData, R>(
     const started = deps.clock.now();
     const seconds = () => Math.max(0, deps.clock.now() - started) / 1000;
     const quiet = kind.housekeeping === true;
+    const audit = (outcome: 'succeeded' | 'failed', detail?: string) =>
+      deps.audit.record({
+        requestId: job.data.requestId,
+        user: job.data.requester,
+        action: kind.action,
+        target,
+        outcome,
+        detail,
+      });
     if (!quiet) log.info({ attempt: job.attemptsMade + 1, target }, 'job started');
     try {
       const result = await kind.run(job, ctx);
       if (!quiet) {
-        await deps.audit.record({
-          requestId: job.data.requestId,
-          user: job.data.requester,
-          action: kind.action,
-          target,
-          outcome: 'succeeded',
-          detail: kind.summarize?.(result),
-        });
+        await audit('succeeded', kind.summarize?.(result));
         log.info({ target }, 'job succeeded');
       }
       deps.metrics.jobDone(kind.queue, 'completed', seconds());
@@ -180,14 +182,7 @@ export function makeProcessor<D extends BaseJobData, R>(
       if (!final) throw err;
       deps.metrics.jobFailedFinally(kind.queue);
       if (!quiet) {
-        await deps.audit.record({
-          requestId: job.data.requestId,
-          user: job.data.requester,
-          action: kind.action,
-          target,
-          outcome: 'failed',
-          detail: errorCode(err),
-        });
+        await audit('failed', errorCode(err));
         deps.homeChanged?.();
       }
       await kind.onFinalFailure?.(job, ctx, err);

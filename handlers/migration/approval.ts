@@ -54,6 +54,10 @@ const answer = (id: string, outcome: Outcome['outcome'], text: string, detail?: 
   reply: { text },
 });
 
+/** A click on a request whose state it does not apply to. */
+const stateAnswer = (id: string, state: string): Outcome =>
+  answer(id, 'invalid', `:information_source: This request is ${state}; nothing changed.`, state);
+
 /** The answer to a Roll back (button or command). */
 export function rollbackAnswer(res: RollbackOutcome, target?: string): Outcome {
   switch (res.result) {
@@ -129,12 +133,7 @@ export function registerApprovals(app: App, deps: BotDeps): void {
             'window cancelled',
           );
         case 'state':
-          return answer(
-            id,
-            'invalid',
-            `:information_source: This request is ${res.state}; nothing changed.`,
-            res.state,
-          );
+          return stateAnswer(id, res.state);
         case 'already':
           return answer(
             id,
@@ -231,12 +230,7 @@ export function registerApprovals(app: App, deps: BotDeps): void {
             `window ${res.detail}`,
           );
         case 'state':
-          return answer(
-            id,
-            'invalid',
-            `:information_source: This request is ${res.detail}; nothing changed.`,
-            res.detail,
-          );
+          return stateAnswer(id, res.detail);
       }
     },
   });

@@ -4,14 +4,14 @@
 import { DelayedError, UnrecoverableError } from 'bullmq';
 import { UserError, userMessage } from '../../infra/errors.js';
 import { escapeSlack } from '../../infra/slack-text.js';
-import { formatBytes } from '../dumps/alert-card.js';
+import { formatBytes } from '../dumps/index.js';
 import { deletionBatches } from './aws.js';
 import { postFailure, refreshCard } from './card-sync.js';
 import type { MigrationResult } from './data.js';
 import type { MigrationDeps } from './deps.js';
 import { readCleanupGate, testPrefixProblem } from './gate.js';
-import { cleanupPlanOf, keysDigest, migrationConfig, planHash, requestIdFor } from './plan.js';
-import { approvalsChannel, postCardAndExpiry } from './request.js';
+import { cleanupPlanOf, keysDigest, migrationConfig, requestIdFor } from './plan.js';
+import { approvalsChannel, postCardAndExpiry, requestFields } from './request.js';
 import { armWatchdog, checkBeforeChange, endOp, Fenced, type RunCtx, StopRun } from './runner.js';
 import {
   approvedKeys,
@@ -68,12 +68,7 @@ export async function requestCleanup(
     });
     const created = await createRequest(s, {
       kind: 'cleanup',
-      id,
-      requester: d.requester,
-      requestId: d.requestId,
-      plan,
-      planHash: planHash(plan),
-      needed: m.approvals,
+      ...requestFields(md, d, id, plan),
       expiresAt: now + m.cleanupExpiryHours * 3_600_000,
       createdAt: now,
       keys,

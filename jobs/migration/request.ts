@@ -11,11 +11,19 @@ import { refreshCard } from './card-sync.js';
 import { approvalCardOf } from './cards.js';
 import { expireJobId, type MigrationData, type MigrationResult } from './data.js';
 import type { MigrationCore, MigrationDeps } from './deps.js';
-import { migrationConfig, planHash, planOf, requestIdFor } from './plan.js';
+import { type CleanupPlan, migrationConfig, type Plan, planHash, planOf, requestIdFor } from './plan.js';
 import { cancelCreatedWindow } from './requests.js';
 import type { RunCtx } from './runner.js';
 import { runBudgetMs } from './runner.js';
-import { createRequest, expireIfDue, getRequest, openRequest, readRequest, setCard } from './store.js';
+import {
+  createRequest,
+  expireIfDue,
+  getRequest,
+  type NewRequestFields,
+  openRequest,
+  readRequest,
+  setCard,
+} from './store.js';
 
 /** The channel approval cards go to; a UserError saying what to configure when there is none. */
 export function approvalsChannel(core: Pick<MigrationCore, 'config'>): string {
@@ -51,6 +59,23 @@ export async function postCardAndExpiry(md: MigrationDeps, channel: string, id: 
     );
     await setCard(md.store, id, ref.channel, ref.ts);
   }
+}
+
+/** What a new request stores of who asked and what is to be approved: the plan, its hash, the quorum now. */
+export function requestFields<P extends Plan | CleanupPlan>(
+  core: Pick<MigrationCore, 'config'>,
+  d: { requestId: string; requester: string },
+  id: string,
+  plan: P,
+): Pick<NewRequestFields, 'id' | 'requester' | 'requestId' | 'planHash' | 'needed'> & { plan: P } {
+  return {
+    id,
+    requester: d.requester,
+    requestId: d.requestId,
+    plan,
+    planHash: planHash(plan),
+    needed: migrationConfig(core.config).approvals,
+  };
 }
 
 export type RequestData = MigrationData & { op: 'request' };
@@ -162,12 +187,7 @@ export async function requestPhase3(
   const plan = planOf(md.config, window);
   const created = await createRequest(s, {
     kind: 'phase3',
-    id,
-    requester: d.requester,
-    requestId: d.requestId,
-    plan,
-    planHash: planHash(plan),
-    needed: m.approvals,
+    ...requestFields(md, d, id, plan),
     expiresAt: window.end - runBudgetMs(md),
     createdAt: now,
     windowId,

@@ -12,8 +12,8 @@ import {
   guard,
   isFinal,
   type MigrationRequest,
+  type OperationEnd,
   type Owner,
-  type RequestState,
   runnerView,
 } from './store.js';
 
@@ -211,15 +211,9 @@ export function runAlive(
  * Ends the operation that owns a request (see endOperation); when that leaves the request in a final
  * state, its expiry job has nothing left to do and is removed from the queue.
  */
-export async function endOp(
-  core: MigrationCore,
-  r: MigrationRequest,
-  job: string,
-  fence: number | undefined,
-  to: RequestState,
-  fields: Record<string, string | number> = {},
-): Promise<boolean> {
-  const ended = await endOperation(core.store, r, job, fence, to, fields);
+export async function endOp(core: MigrationCore, ...end: OperationEnd): Promise<boolean> {
+  const [r, , , to] = end;
+  const ended = await endOperation(core.store, ...end);
   if (ended && isFinal(r.kind, to)) await core.jobs.remove(expireJobId(r.id));
   return ended;
 }

@@ -12,22 +12,14 @@
 // a pointer whose record is gone or over is cleared when read, never trusted.
 import { z } from 'zod';
 import { UserError } from '../../infra/errors.js';
+import { REQUEST_STATES } from '../../infra/metrics.js';
 import type { Redis } from '../../infra/redis.js';
 import type { CleanupPlan, Plan, RequestKind } from './plan.js';
 import { kindOf, REQUEST_ID } from './plan.js';
 import { runScript } from './scripts.js';
 
-export type RequestState =
-  | 'pending'
-  | 'approved'
-  | 'running'
-  | 'done'
-  | 'failed'
-  | 'rejected'
-  | 'expired'
-  | 'cancelled'
-  | 'rolling-back'
-  | 'rolled-back';
+/** A request's state; the list is infra/metrics.ts's (the metrics label each), which imports nothing of jobs/. */
+export type RequestState = (typeof REQUEST_STATES)[number];
 
 export interface Approval {
   user: string;
@@ -149,18 +141,6 @@ const num = (v: string | undefined, fallback = 0) => {
 const opt = (v: string | undefined) => (v ? v : undefined);
 const optNum = (v: string | undefined) => (v ? num(v) : undefined);
 
-const STATES: readonly RequestState[] = [
-  'pending',
-  'approved',
-  'running',
-  'done',
-  'failed',
-  'rejected',
-  'expired',
-  'cancelled',
-  'rolling-back',
-  'rolled-back',
-];
 const approvalsSchema = z.array(z.object({ user: z.string(), at: z.number(), hash: z.string() }));
 const planSchema = z.object({
   account: z.string(),
@@ -194,7 +174,7 @@ function json(text: string | undefined): unknown {
 }
 
 function stateOf(v: string | undefined): RequestState | undefined {
-  return STATES.find((s) => s === v);
+  return REQUEST_STATES.find((s) => s === v);
 }
 
 /** A record as the hash holds it; undefined when it is missing or not a request this code can read. */
@@ -708,17 +688,22 @@ export async function saveProgress(
   );
 }
 
+/** Which operation ends how: the request, its job, the runner's fence (none: the watchdog), the new state and fields. */
+export type OperationEnd = [
+  r: MigrationRequest,
+  job: string,
+  fence: number | undefined,
+  to: RequestState,
+  fields?: Record<string, string | number>,
+];
+
 /**
  * Ends the operation that owns a running or rolling-back request: by its runner (`fence`), or by the
  * watchdog (no fence: the runner, if still alive, is fenced out). Frees the instance the job holds.
  */
 export async function endOperation(
   s: MigrationStore,
-  r: MigrationRequest,
-  job: string,
-  fence: number | undefined,
-  to: RequestState,
-  fields: Record<string, string | number> = {},
+  ...[r, job, fence, to, fields = {}]: OperationEnd
 ): Promise<boolean> {
   const slot = r.kind === 'phase3' ? slotKey(s, r.plan.instanceId) : reqKey(s, r.id);
   return (
