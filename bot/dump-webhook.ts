@@ -8,7 +8,7 @@ import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { withTimeout } from '../infra/redis.js';
-import { DUMPS_QUEUE, type DumpsData } from '../jobs/dumps/job.js';
+import { DUMPS_QUEUE, type DumpsData } from '../jobs/dumps/index.js';
 import { NotConfirmedError } from '../jobs/queues.js';
 import type { BotDeps } from './listeners.js';
 import { ACK_BUDGET_MS, MAX_CLOCK_SKEW_SECONDS, REPLAY_KEY_TTL_MS, SLACK_SIGNATURE } from './middleware.js';

@@ -10,7 +10,7 @@ import type { Clock } from '../infra/clock.js';
 import { type Config, isAllowed } from '../infra/config.js';
 import type { Logger } from '../infra/logger.js';
 import type { Redis } from '../infra/redis.js';
-import { type DumpAlert, openAlerts } from '../jobs/dumps/store.js';
+import { type DumpAlert, openAlerts } from '../jobs/dumps/index.js';
 import { noteHomeViewer } from '../jobs/housekeeping.js';
 import { windowsEndingAfter } from '../jobs/maintenance-store.js';
 import { migrationOverview } from '../jobs/migration/index.js';

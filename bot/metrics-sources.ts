@@ -5,7 +5,7 @@ import type { Config } from '../infra/config.js';
 import type { ScrapeSources } from '../infra/metrics.js';
 import { readHeartbeat } from '../infra/metrics-heartbeat.js';
 import type { Redis } from '../infra/redis.js';
-import { dumpHealth } from '../jobs/dumps/store.js';
+import { dumpHealth } from '../jobs/dumps/index.js';
 import { windowsEndingAfter } from '../jobs/maintenance-store.js';
 import { migrationSnapshot } from '../jobs/migration/index.js';
 import type { Queues } from '../jobs/queues.js';

@@ -16,8 +16,7 @@ import {
 import type { AwsClients } from '../infra/aws.js';
 import type { Config } from '../infra/config.js';
 import { lastFire } from '../infra/cron.js';
-import { formatBytes } from '../jobs/dumps/alert-card.js';
-import { addDays, dayOf, HISTORY_DAYS, median, renderKey } from '../jobs/dumps/check.js';
+import { addDays, dayOf, formatBytes, HISTORY_DAYS, median, renderKey } from '../jobs/dumps/index.js';
 
 /** Who the playground's own calls are made as (the role session name in moto). */
 const WORLD = 'playground-world';

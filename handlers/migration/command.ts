@@ -4,7 +4,7 @@ import type { BotDeps, CommandSpec, Outcome } from '../../bot/listeners.js';
 import type { RequestContext } from '../../bot/middleware.js';
 import { UserError } from '../../infra/errors.js';
 import { formatLocal } from '../../infra/times.js';
-import { formatBytes } from '../../jobs/dumps/alert-card.js';
+import { formatBytes } from '../../jobs/dumps/index.js';
 import {
   CRON_ORDER,
   cleanupSteps,

@@ -1,6 +1,6 @@
-// The dump check itself: does the day's object exist, and is its size within tolerance of the median
-// of the previous 7 days' objects? One ListObjectsV2 per check, never a scan of the bucket.
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+// The dump check itself, pure: does the day's object exist, and is its size within tolerance of the
+// median of the previous 7 days' objects? The one ListObjectsV2 request it needs (aws.ts sends it),
+// never a scan of the bucket.
 import { DateTime } from 'luxon';
 import type { Config } from '../../infra/config.js';
 import type { Finding, Verdict } from './store.js';
@@ -135,17 +135,4 @@ export function judge(
       seenSize: today?.size,
     },
   };
-}
-
-/** Lists the day's and the previous 7 days' objects of `job` with one ListObjectsV2 request. */
-export async function listDumpRange(
-  s3: S3Client,
-  bucket: string,
-  job: DumpJobConfig,
-  day: string,
-): Promise<ListedObject[]> {
-  const res = await s3.send(new ListObjectsV2Command(listRequest(bucket, job, day)));
-  return (res.Contents ?? [])
-    .filter((o) => o.Key !== undefined)
-    .map((o) => ({ key: o.Key as string, size: Number(o.Size ?? 0) }));
 }

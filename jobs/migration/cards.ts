@@ -8,7 +8,7 @@ import type { Config } from '../../infra/config.js';
 import type { Blocks } from '../../infra/notifier.js';
 import { escapeSlack, quoteSlack } from '../../infra/slack-text.js';
 import { formatDuration, formatLocal, slackDate } from '../../infra/times.js';
-import { formatBytes } from '../dumps/alert-card.js';
+import { formatBytes } from '../dumps/index.js';
 import type { CheckItem, Phase2Result } from './aws.js';
 import type { CleanupGate } from './gate.js';
 import { approverSet, countingApprovals, livePlan, planChanges, planHash } from './plan.js';

@@ -1,6 +1,6 @@
 // Phase 4's watches: after a cutover, the job's next two uploads under its prefix are looked for
 // (at its cron plus grace) and shown on the status card; a missing one is posted.
-import { dumpJob, renderKey } from '../dumps/check.js';
+import { dumpJob, renderKey } from '../dumps/index.js';
 import type { MigrationData, MigrationResult } from './data.js';
 import type { MigrationDeps } from './deps.js';
 import type { RunCtx } from './runner.js';

@@ -3,7 +3,7 @@
 // `/migration check 5`, the worker's re-check before it lists anything and the status card agree.
 import type { Config } from '../../infra/config.js';
 import { formatLocal } from '../../infra/times.js';
-import { type FailedCheck, latestFailure } from '../dumps/store.js';
+import { type FailedCheck, latestFailure } from '../dumps/index.js';
 import { type Cutover, cutovers, type MigrationStore } from './store.js';
 
 export const GATE_DAYS = 14;

@@ -3,7 +3,7 @@
 import type { Config } from '../../infra/config.js';
 import { nextFire } from '../../infra/cron.js';
 import { formatLocal } from '../../infra/times.js';
-import { dumpJob } from '../dumps/check.js';
+import { dumpJob } from '../dumps/index.js';
 
 /** The seed's cutover order: lowest risk first, the full dump last. */
 export const CRON_ORDER = [

@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { parseReport, signatureMatches, signDumpReport } from '../../../bot/dump-webhook.js';
-import { parseDumpsArgs } from '../../../handlers/dumps/index.js';
-import { UserError } from '../../../infra/errors.js';
 
 describe('dump webhook', () => {
   it('signs v0:<timestamp>:<body> with HMAC-SHA256 and checks it in constant time', () => {
@@ -38,17 +36,5 @@ describe('dump webhook', () => {
     ).toEqual({
       report: { job: 'ggh_datatransit', status: 'failed', exitCode: 1, message: 'm' },
     });
-  });
-});
-
-describe('/dumps arguments', () => {
-  it('parses status, check and check <job>; refuses the rest', () => {
-    expect(parseDumpsArgs('')).toEqual({ sub: 'status' });
-    expect(parseDumpsArgs('status')).toEqual({ sub: 'status' });
-    expect(parseDumpsArgs('check')).toEqual({ sub: 'check' });
-    expect(parseDumpsArgs(' check  TenantsALL ')).toEqual({ sub: 'check', job: 'TenantsALL' });
-    expect(() => parseDumpsArgs('check a b')).toThrow(UserError);
-    expect(() => parseDumpsArgs('check <!here>')).toThrow(/is not a dump job name/);
-    expect(() => parseDumpsArgs('purge')).toThrow(/unknown subcommand "purge"/);
   });
 });
