@@ -14,7 +14,7 @@ function alertIdOf(value: string): string {
 }
 
 /** Acknowledge: records who, drops the mention; the message is edited by a worker. */
-async function acknowledge(value: string, req: RequestContext, deps: BotDeps): Promise<Outcome> {
+export async function acknowledge(value: string, req: RequestContext, deps: BotDeps): Promise<Outcome> {
   const id = alertIdOf(value);
   const r = await ackAlert(dumpStore(deps), id, req.userId, deps.clock.now());
   if (r.result === 'already') {
@@ -51,7 +51,7 @@ async function acknowledge(value: string, req: RequestContext, deps: BotDeps): P
 }
 
 /** Re-check: runs the alert's check now; the alert message shows the outcome. */
-async function recheck(value: string, req: RequestContext, deps: BotDeps): Promise<Outcome> {
+export async function recheck(value: string, req: RequestContext, deps: BotDeps): Promise<Outcome> {
   const id = alertIdOf(value);
   const a = await getAlert(dumpStore(deps), id);
   if (!a)
