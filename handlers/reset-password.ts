@@ -3,7 +3,7 @@ import { type BotDeps, type CommandSpec, registerCommand } from '../bot/listener
 import { type Config, isAllowed, type Person } from '../infra/config.js';
 import { DeniedError, UserError } from '../infra/errors.js';
 import { parseMention, quoteSlack } from '../infra/slack-text.js';
-import { RESET_PASSWORD_QUEUE, type ResetPasswordData } from '../jobs/reset-password.js';
+import { RESET_PASSWORD_QUEUE, type ResetPasswordData } from '../jobs/reset-password/index.js';
 
 const USAGE = '`/reset-password [@person | iam-user-name] [account]`';
 

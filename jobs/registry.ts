@@ -6,7 +6,7 @@ import { DUMPS_QUEUE, dumpsJob } from './dumps/job.js';
 import { HOUSEKEEPING_QUEUE, housekeepingJob } from './housekeeping.js';
 import { MAINTENANCE_QUEUE, maintenanceJob } from './maintenance.js';
 import { MIGRATION_QUEUE, migrationJob } from './migration/job.js';
-import { RESET_PASSWORD_QUEUE, resetPasswordJob } from './reset-password.js';
+import { RESET_PASSWORD_QUEUE, resetPasswordJob } from './reset-password/index.js';
 
 /** The kinds people ask for (listed by /chatops jobs). */
 export const JOB_KINDS = {

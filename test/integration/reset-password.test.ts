@@ -6,7 +6,7 @@ import { type AwsClients, createAwsClients } from '../../infra/aws.js';
 import { TransientError } from '../../infra/errors.js';
 import { createSmtpMailer, type Mailer } from '../../infra/mailer.js';
 import { checkPassword, policyFromIam } from '../../infra/password.js';
-import { RESET_PASSWORD_QUEUE, resetStateKey, retryHorizonMs } from '../../jobs/reset-password.js';
+import { RESET_PASSWORD_QUEUE, resetStateKey, retryHorizonMs } from '../../jobs/reset-password/index.js';
 import { makeKey, makeKeys } from '../fixtures/keys.js';
 import {
   ACCOUNTS,

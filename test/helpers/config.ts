@@ -1,0 +1,22 @@
+// A small valid config for unit tests, built with the product's own parser.
+import { type Config, parseConfig } from '../../infra/config.js';
+
+/** Two accounts, the usual channels, admin and approver roles, no people; `extra` overrides any key. */
+export function testConfig(extra: Record<string, unknown> = {}): Config {
+  return parseConfig(
+    {
+      timezone: 'Asia/Tokyo',
+      accounts: {
+        'osio-dev': { id: '619539278362', region: 'us-east-1' },
+        osio: { id: '386414299200', region: 'us-east-1' },
+      },
+      channels: { alerts: 'C0ALERTS', approvals: 'C0APPROVE', maintenance: 'C0MAINT' },
+      roles: { admin: ['U0OPS'], approver: ['U0DAVE', 'U0ERIN'] },
+      people: [],
+      resetPassword: { defaultAccount: 'osio-dev', mailFrom: 'chatops@example.com' },
+      jobs: { attempts: 2, backoffMs: 10, lockMs: 5_000 },
+      ...extra,
+    },
+    '/tmp',
+  );
+}
