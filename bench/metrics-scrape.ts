@@ -14,7 +14,7 @@ import { parseConfig } from '../infra/config.js';
 import { createMetrics } from '../infra/metrics.js';
 import { touchHeartbeat } from '../infra/metrics-heartbeat.js';
 import { raiseAlert, saveLastCheck, setOpenAlert } from '../jobs/dumps/store.js';
-import { createWindow } from '../jobs/maintenance-store.js';
+import { createWindow } from '../jobs/maintenance/store.js';
 import { createQueues } from '../jobs/queues.js';
 
 const JOBS = Number(process.argv[2] ?? 1_000);

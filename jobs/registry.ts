@@ -4,7 +4,7 @@ import type { JobKind } from './common.js';
 import { DDB_EXPORT_QUEUE, ddbExportJob } from './ddb-export/index.js';
 import { DUMPS_QUEUE, dumpsJob } from './dumps/job.js';
 import { HOUSEKEEPING_QUEUE, housekeepingJob } from './housekeeping.js';
-import { MAINTENANCE_QUEUE, maintenanceJob } from './maintenance.js';
+import { MAINTENANCE_QUEUE, maintenanceJob } from './maintenance/job.js';
 import { MIGRATION_QUEUE, migrationJob } from './migration/job.js';
 import { RESET_PASSWORD_QUEUE, resetPasswordJob } from './reset-password/index.js';
 

@@ -4,8 +4,8 @@
 // window moves it).
 import { UserError } from '../../infra/errors.js';
 import { formatLocal } from '../../infra/times.js';
-import { scheduleWithNotice } from '../maintenance.js';
-import { getWindow, windowsEndingAfter } from '../maintenance-store.js';
+import { scheduleWithNotice } from '../maintenance/job.js';
+import { getWindow, windowsEndingAfter } from '../maintenance/store.js';
 import { isOurProfile } from './aws.js';
 import { refreshCard } from './card-sync.js';
 import { approvalCardOf } from './cards.js';

@@ -112,7 +112,7 @@ const watchKey = (s: MigrationStore) => `${s.prefix}:mig:watches`;
 const outboxKey = (s: MigrationStore) => `${s.prefix}:mig:outbox`;
 const statusKey = (s: MigrationStore) => `${s.prefix}:mig:status`;
 /**
- * The maintenance window's record (jobs/maintenance-store.ts keeps it there; the scripts read its
+ * The maintenance window's record (jobs/maintenance/store.ts keeps it there; the scripts read its
  * `state` and `end` in the same step as the request's, so a cancel or an extension cannot slip
  * between a check and the change it allows). test/unit/jobs/migration/store.test.ts holds the two
  * in step.

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createSlackClient, type FakeSlackMessage } from '../../devkit/index.js';
 import { createAwsClients } from '../../infra/aws.js';
 import { parseConfig } from '../../infra/config.js';
-import { createWindow } from '../../jobs/maintenance-store.js';
+import { createWindow } from '../../jobs/maintenance/store.js';
 import { postDumpReport } from '../helpers/dumps-world.js';
 import { ACCOUNTS, dumpRedis, SIGNING_SECRET, type Stack, startStack } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';

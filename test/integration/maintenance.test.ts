@@ -14,8 +14,8 @@ import {
   type MaintenanceDeps,
   noticeJobId,
   scheduleWithNotice,
-} from '../../jobs/maintenance.js';
-import { getWindow } from '../../jobs/maintenance-store.js';
+} from '../../jobs/maintenance/job.js';
+import { getWindow } from '../../jobs/maintenance/store.js';
 import { createQueues, type Queues } from '../../jobs/queues.js';
 import { SIGNING_SECRET, type Stack, startStack } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';

@@ -21,7 +21,7 @@ import {
   setOpenAlert,
 } from '../../../jobs/dumps/store.js';
 import { HOME_REFRESH_MS, HOUSEKEEPING_QUEUE, requestHomeRefresh } from '../../../jobs/housekeeping.js';
-import { cancelWindow, createWindow } from '../../../jobs/maintenance-store.js';
+import { cancelWindow, createWindow } from '../../../jobs/maintenance/store.js';
 import { migrationOverview, migrationSnapshot } from '../../../jobs/migration/index.js';
 import { planHash, planOf } from '../../../jobs/migration/plan.js';
 import { approve, createRequest, getRequest } from '../../../jobs/migration/store.js';

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../../infra/config.js';
-import { cancelWindow, createWindow, extendWindow, getWindow } from '../../../../jobs/maintenance-store.js';
+import { cancelWindow, createWindow, extendWindow, getWindow } from '../../../../jobs/maintenance/store.js';
 import { type Plan, planHash, planOf, STEP } from '../../../../jobs/migration/plan.js';
 import {
   approve,
@@ -346,7 +346,7 @@ describe("a window's fate is its request's", () => {
     });
   });
 
-  it("reads the maintenance window's own record (the key stays in step with jobs/maintenance-store.ts)", async () => {
+  it("reads the maintenance window's own record (the key stays in step with jobs/maintenance/store.ts)", async () => {
     const { s, w } = await world();
     expect(await redis.hget(windowRecordKey(s, w.id), 'state')).toBe((await getWindow(s, w.id))?.state);
     expect(Number(await redis.hget(windowRecordKey(s, w.id), 'end'))).toBe(w.end);

@@ -7,10 +7,10 @@ import {
   registerAction,
   registerCommand,
   registerView,
-} from '../bot/listeners.js';
-import type { RequestContext } from '../bot/middleware.js';
-import { UserError } from '../infra/errors.js';
-import { escapeSlack } from '../infra/slack-text.js';
+} from '../../bot/listeners.js';
+import type { RequestContext } from '../../bot/middleware.js';
+import { UserError } from '../../infra/errors.js';
+import { escapeSlack } from '../../infra/slack-text.js';
 import {
   formatDuration,
   formatLocal,
@@ -18,7 +18,7 @@ import {
   parseDuration,
   parseStart,
   startWordCount,
-} from '../infra/times.js';
+} from '../../infra/times.js';
 import {
   cancelWithNotice,
   extendWithNotice,
@@ -29,7 +29,7 @@ import {
   SCHEDULE_DEDUP_MS,
   scheduleDedupKey,
   scheduleWithNotice,
-} from '../jobs/maintenance.js';
+} from '../../jobs/maintenance/job.js';
 import {
   editWindow,
   getWindow,
@@ -38,8 +38,8 @@ import {
   WINDOW_ID,
   type WindowStore,
   windowsEndingAfter,
-} from '../jobs/maintenance-store.js';
-import { cancelRequestsOfWindow } from '../jobs/migration/index.js';
+} from '../../jobs/maintenance/store.js';
+import { cancelRequestsOfWindow } from '../../jobs/migration/index.js';
 
 const USAGE =
   '`/maintenance schedule <start> <duration> <title…> | list | cancel <id> | extend <id> <duration>`';

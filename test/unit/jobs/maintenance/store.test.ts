@@ -1,4 +1,4 @@
-// The notice claims of jobs/maintenance-store.ts on the real Redis: thread order, in flight versus
+// The notice claims of jobs/maintenance/store.ts on the real Redis: thread order, in flight versus
 // only being retried, takeover, skips, drops, and the job-first writes (extend, cancel) they rely on.
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -17,7 +17,7 @@ import {
   renewClaim,
   setAnnouncement,
   type WindowStore,
-} from '../../../jobs/maintenance-store.js';
+} from '../../../../jobs/maintenance/store.js';
 
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 const s: WindowStore = { redis, prefix: `test-claims-${randomUUID()}` };

@@ -1,4 +1,4 @@
-// A model-based test of a window's notice claims (jobs/maintenance-store.ts) on the real Redis:
+// A model-based test of a window's notice claims (jobs/maintenance/store.ts) on the real Redis:
 // random sequences of claims by several posters, posts that succeed or fail, lease lapses (time),
 // cancels and extensions; after every step the invariants hold: at most one notice of a window is in
 // flight, what is posted is in thread order, nothing but the cancellation follows a cancel, no
@@ -21,7 +21,7 @@ import {
   setAnnouncement,
   threadOrder,
   type WindowStore,
-} from '../../../jobs/maintenance-store.js';
+} from '../../../../jobs/maintenance/store.js';
 
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 const s: WindowStore = { redis, prefix: `test-mw-model-${randomUUID()}` };

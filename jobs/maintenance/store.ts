@@ -15,7 +15,7 @@
 //   drop:<why>             no longer relevant and never posted; the operators' alert not out yet
 //   dropped                ... and the alert is out
 import { randomBytes } from 'node:crypto';
-import type { Redis } from '../infra/redis.js';
+import type { Redis } from '../../infra/redis.js';
 
 export type WindowState = 'scheduled' | 'in-progress' | 'completed' | 'cancelled';
 export type NoticeKind = 'announce' | 'remind' | 'start' | 'end' | 'cancel' | 'extend' | 'edit';

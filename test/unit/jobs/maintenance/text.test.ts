@@ -2,16 +2,16 @@
 // fields, a bad argument quoted back) is escaped in every Slack rendering, fallback text included;
 // mail keeps the plain text. And the bounds of a schedule command's start.
 import { describe, expect, it } from 'vitest';
-import { parseMaintenanceArgs } from '../../../handlers/maintenance.js';
-import { UserError } from '../../../infra/errors.js';
+import { parseMaintenanceArgs } from '../../../../handlers/maintenance/command.js';
+import { UserError } from '../../../../infra/errors.js';
 import {
   announcementCard,
   droppedText,
   mailText,
   noticeLine,
   templateText,
-} from '../../../jobs/maintenance.js';
-import type { MaintenanceWindow, NoticeSpec } from '../../../jobs/maintenance-store.js';
+} from '../../../../jobs/maintenance/job.js';
+import type { MaintenanceWindow, NoticeSpec } from '../../../../jobs/maintenance/store.js';
 
 const INJECTIONS = ['<!channel>', '<!here>', '<@U0EVIL>', '<https://evil.example|re-approve here>'];
 const EVIL = `Patch ${INJECTIONS.join(' ')} & more`;

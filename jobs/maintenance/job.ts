@@ -6,22 +6,23 @@
 // what the command decided, then write the window; the job writes the same (idempotently) before it
 // posts, so a crash or a Redis error between the two leaves both or neither.
 //
-// Just before posting, a job claims its notice against the window's state (jobs/maintenance-store.ts):
+// Just before posting, a job claims its notice against the window's state (jobs/maintenance/store.ts):
 // nothing but the cancellation is posted after a cancel, even by a worker that had already picked the
 // notice up; the thread keeps its order (an earlier notice that is due but only being retried is
 // posted first, by whichever job gets there); a notice Slack does not take is retried with a backoff
 // capped at a minute, whatever `jobs.attempts` says, until it is posted or no longer relevant.
 import { createHash, randomUUID } from 'node:crypto';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
-import type { Clock } from '../infra/clock.js';
-import type { Config } from '../infra/config.js';
-import { UserError } from '../infra/errors.js';
-import type { Logger } from '../infra/logger.js';
-import { type Blocks, isSlackRefusal } from '../infra/notifier.js';
-import type { Redis } from '../infra/redis.js';
-import { escapeSlack } from '../infra/slack-text.js';
-import { formatDuration, formatLocal, parseDuration, slackDate } from '../infra/times.js';
-import { type BaseJobData, type JobContext, type JobKind, whileRenewing } from './common.js';
+import type { Clock } from '../../infra/clock.js';
+import type { Config } from '../../infra/config.js';
+import { UserError } from '../../infra/errors.js';
+import type { Logger } from '../../infra/logger.js';
+import { type Blocks, isSlackRefusal } from '../../infra/notifier.js';
+import type { Redis } from '../../infra/redis.js';
+import { escapeSlack } from '../../infra/slack-text.js';
+import { formatDuration, formatLocal, parseDuration, slackDate } from '../../infra/times.js';
+import { type BaseJobData, type JobContext, type JobKind, whileRenewing } from '../common.js';
+import type { Queues } from '../queues.js';
 import {
   cancelWindow,
   claimNotice,
@@ -50,10 +51,9 @@ import {
   type WindowState,
   type WindowStore,
   windowExists,
-} from './maintenance-store.js';
-import type { Queues } from './queues.js';
+} from './store.js';
 
-export { noticeKey } from './maintenance-store.js';
+export { noticeKey } from './store.js';
 
 export const MAINTENANCE_QUEUE = 'maintenance';
 
