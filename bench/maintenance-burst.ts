@@ -20,7 +20,7 @@ import { type FakeSlack, type FakeSlackCall, startFakeSlack } from '../devkit/fa
 import { type SmtpCapture, startSmtpCapture } from '../devkit/smtp-capture.js';
 import { systemClock } from '../infra/clock.js';
 import { loadConfig } from '../infra/config.js';
-import { MAINTENANCE_QUEUE, noticeJobId, scheduleWithNotice } from '../jobs/maintenance/job.js';
+import { MAINTENANCE_QUEUE, noticeJobId, scheduleWithNotice } from '../jobs/maintenance/index.js';
 import { createQueues } from '../jobs/queues.js';
 import { percentile } from './load.js';
 

@@ -12,7 +12,7 @@ import type { Logger } from '../infra/logger.js';
 import type { Redis } from '../infra/redis.js';
 import { type DumpAlert, openAlerts } from '../jobs/dumps/index.js';
 import { noteHomeViewer } from '../jobs/housekeeping.js';
-import { windowsEndingAfter } from '../jobs/maintenance/store.js';
+import { windowsEndingAfter } from '../jobs/maintenance/index.js';
 import { migrationOverview } from '../jobs/migration/index.js';
 import type { JobSummary, Queues } from '../jobs/queues.js';
 import type { BotDeps } from './listeners.js';

@@ -6,7 +6,7 @@ import type { ScrapeSources } from '../infra/metrics.js';
 import { readHeartbeat } from '../infra/metrics-heartbeat.js';
 import type { Redis } from '../infra/redis.js';
 import { dumpHealth } from '../jobs/dumps/index.js';
-import { windowsEndingAfter } from '../jobs/maintenance/store.js';
+import { windowsEndingAfter } from '../jobs/maintenance/index.js';
 import { migrationSnapshot } from '../jobs/migration/index.js';
 import type { Queues } from '../jobs/queues.js';
 import { ALL_QUEUE_NAMES } from '../jobs/registry.js';

@@ -4,7 +4,7 @@ import { registerUnknownActions } from '../bot/listeners.js';
 import { register as registerChatops } from './chatops.js';
 import { register as registerDdbExport } from './ddb-export.js';
 import { register as registerDumps } from './dumps/index.js';
-import { register as registerMaintenance } from './maintenance/command.js';
+import { register as registerMaintenance } from './maintenance/index.js';
 import { register as registerMigration } from './migration/index.js';
 import { register as registerResetPassword } from './reset-password.js';
 

@@ -70,3 +70,32 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
+
+/** A Lua script as ioredis `defineCommand` takes it: how many of its arguments are keys, and its text. */
+export interface LuaScript {
+  keys: number;
+  lua: string;
+}
+
+/**
+ * Runs the scripts of one set by name. The first call on a connection registers the whole set there
+ * with ioredis `defineCommand` (EVALSHA, with EVAL when Redis does not know the script yet). The names
+ * become commands of the connection, so each set names its scripts with its own prefix (`mig…`, `mw…`).
+ */
+export function scriptRunner<N extends string>(
+  scripts: Record<N, LuaScript>,
+): (redis: Redis, name: N, keys: string[], args: (string | number)[]) => Promise<unknown> {
+  const defined = new WeakSet<object>();
+  return async (redis, name, keys, args) => {
+    if (!defined.has(redis)) {
+      for (const [n, s] of Object.entries<LuaScript>(scripts))
+        redis.defineCommand(n, { numberOfKeys: s.keys, lua: s.lua });
+      defined.add(redis);
+    }
+    const { keys: count } = scripts[name];
+    if (keys.length !== count) throw new Error(`${name} takes ${count} keys`);
+    const command: unknown = Reflect.get(redis, name);
+    if (typeof command !== 'function') throw new Error(`script ${name} is not defined on this connection`);
+    return Reflect.apply(command, redis, [...keys, ...args]);
+  };
+}

@@ -3,7 +3,7 @@
 // talk to Slack); every edit re-renders the whole message from Redis.
 import type { JobContext, WorkerDeps } from '../common.js';
 import { whileRenewing } from '../common.js';
-import { activeWindows } from '../maintenance/store.js';
+import { activeWindows } from '../maintenance/index.js';
 import { alertCard, notifyReply, resolvedReply } from './alert-card.js';
 import { type DumpJobConfig, dayOf } from './check.js';
 import type { DumpsData } from './data.js';

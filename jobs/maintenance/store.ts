@@ -1,107 +1,37 @@
-// Maintenance windows in Redis: one hash per window (its state, times, texts, the announcement's
-// Slack ref, the notices of its thread and how far each got), an index by start time, and the
-// guarded transitions. Every transition is one Lua script, so two replicas clicking or firing at
-// once cannot both win.
-//
-// The thread plan: each notice a window will post is registered in its hash (`n:<key>`, its kind,
-// due time, lead and end) by the same script that makes it due (creation, extend, cancel), and its
-// progress is `sent:<key>`:
-//   absent                 not tried yet
-//   fly:<until>:<token>    in flight: a worker is posting it, its lease renewed while it waits
-//   unsure                 an attempt claimed it and did not record the post (failed, or died): it may
-//                          be in Slack, so the next poster looks in the thread first (`claimed` is the
-//                          same, from releases before the lease)
-//   <slack ts>             posted
-//   drop:<why>             no longer relevant and never posted; the operators' alert not out yet
-//   dropped                ... and the alert is out
-import { randomBytes } from 'node:crypto';
+// A maintenance window's record in Redis: one hash per window (its state, times, texts, the
+// announcement's Slack ref, the notices of its thread and how far each got), and an index by start
+// time. This module is the only writer of a window: every guarded transition is one Lua script of
+// scripts.ts (whose header describes the hash), so two replicas clicking or firing at once cannot
+// both win; the plain writes below touch only fields no script guards.
 import type { Redis } from '../../infra/redis.js';
-
-export type WindowState = 'scheduled' | 'in-progress' | 'completed' | 'cancelled';
-export type NoticeKind = 'announce' | 'remind' | 'start' | 'end' | 'cancel' | 'extend' | 'edit';
-/** The notices that are posts of the window's thread (or, for `announce`, its root). */
-export type ThreadNoticeKind = Exclude<NoticeKind, 'edit'>;
-
-export interface WindowTexts {
-  impact: string;
-  purpose: string;
-  rollback: string;
-  contact: string;
-}
-
-export interface MaintenanceWindow extends WindowTexts {
-  id: string;
-  title: string;
-  /** Epoch ms. */
-  start: number;
-  end: number;
-  state: WindowState;
-  createdBy: string;
-  createdAt: number;
-  /** The request that created it (a job re-creating it from its data recognises its own window). */
-  requestId?: string;
-  /** The announcement, once posted: every later notice is a reply in its thread. */
-  channel?: string;
-  ts?: string;
-  /** Progress of each notice by key (see the header): a Slack ts once posted. */
-  sent: Record<string, string>;
-  /** The thread plan: every notice registered for this window. */
-  notices: NoticeSpec[];
-  version: number;
-}
-
-/** One notice of a window's thread: what it is and when it is due. */
-export interface NoticeSpec {
-  notice: ThreadNoticeKind;
-  /** Epoch ms. */
-  due: number;
-  /** For a reminder: how long before the start (ms). */
-  lead?: number;
-  /** For end and extend: the end it is about (a moved end makes older end notices stale). */
-  end?: number;
-}
-
-/** What a new window is made of (the id is chosen by the store or the caller). */
-export type NewWindow = Omit<
-  MaintenanceWindow,
-  'id' | 'state' | 'sent' | 'notices' | 'version' | 'channel' | 'ts'
->;
+import { runScript } from './scripts.js';
+import {
+  type MaintenanceWindow,
+  type NewWindow,
+  type NoticeSpec,
+  newWindowId,
+  noticeFields,
+  noticeKey,
+  specField,
+  specOf,
+  standardNotices,
+  threadOrder,
+  WINDOW_ID,
+  type WindowState,
+  type WindowTexts,
+} from './window.js';
 
 export interface WindowStore {
   redis: Redis;
   prefix: string;
 }
 
-const windowKey = (s: WindowStore, id: string) => `${s.prefix}:mw:w:${id}`;
-const indexKey = (s: WindowStore) => `${s.prefix}:mw:index`;
+/** The window's hash (jobs/migration/store.ts reads it too, by the same key). */
+export const windowKey = (s: WindowStore, id: string) => `${s.prefix}:mw:w:${id}`;
+/** The windows by start time. */
+export const indexKey = (s: WindowStore) => `${s.prefix}:mw:index`;
 /** Windows are kept this long after their end, for list, audit and the alerts that read them. */
 const KEEP_AFTER_END_MS = 30 * 86_400_000;
-
-export const WINDOW_ID = /^mw-[0-9a-f]{4,8}$/;
-
-/** The notice's key within its window (BullMQ job ids are made of it, so no ':'). */
-export function noticeKey(d: { notice: NoticeKind; lead?: number; end?: number }): string {
-  if (d.notice === 'remind') return `remind-${d.lead}`;
-  if (d.notice === 'end' || d.notice === 'extend') return `${d.notice}-${d.end}`;
-  return d.notice;
-}
-
-const THREAD_KINDS = new Set<string>(['announce', 'remind', 'start', 'end', 'cancel', 'extend']);
-
-function specField(n: NoticeSpec): string {
-  return `${n.notice}|${n.due}|${n.lead ?? ''}|${n.end ?? ''}`;
-}
-
-function specOf(field: string): NoticeSpec | undefined {
-  const [notice, due, lead, end] = field.split('|');
-  if (!notice || !THREAD_KINDS.has(notice)) return undefined;
-  return {
-    notice: notice as ThreadNoticeKind,
-    due: Number(due),
-    ...(lead ? { lead: Number(lead) } : {}),
-    ...(end ? { end: Number(end) } : {}),
-  };
-}
 
 function fromHash(h: Record<string, string>): MaintenanceWindow | undefined {
   if (!h.id || !h.state) return undefined;
@@ -135,54 +65,6 @@ function fromHash(h: Record<string, string>): MaintenanceWindow | undefined {
   };
 }
 
-/** Rank among notices due at the same moment (the Lua below has the same table). */
-const RANK: Record<ThreadNoticeKind, number> = {
-  announce: 0,
-  remind: 1,
-  extend: 2,
-  start: 3,
-  cancel: 4,
-  end: 5,
-};
-
-/** The order of a window's thread: by due time, then by kind. */
-export function threadOrder(a: NoticeSpec, b: NoticeSpec): number {
-  return a.due - b.due || RANK[a.notice] - RANK[b.notice] || (b.lead ?? 0) - (a.lead ?? 0);
-}
-
-/** The notices every window has: its announcement, the reminders still ahead, the start and the end. */
-export function standardNotices(
-  w: Pick<NewWindow, 'start' | 'end' | 'createdAt'>,
-  leads: number[],
-): NoticeSpec[] {
-  return [
-    { notice: 'announce', due: w.createdAt },
-    // Leads already past when the window was scheduled collapse into the announcement.
-    ...leads
-      .filter((lead) => w.start - lead > w.createdAt)
-      .map((lead): NoticeSpec => ({ notice: 'remind', lead, due: w.start - lead })),
-    { notice: 'start', due: w.start },
-    { notice: 'end', due: w.end, end: w.end },
-  ];
-}
-
-function noticeFields(notices: NoticeSpec[]): string[] {
-  return notices.flatMap((n) => [`n:${noticeKey(n)}`, specField(n)]);
-}
-
-/**
- * KEYS[1] the window hash, KEYS[2] the index; ARGV[1] start, ARGV[2] expiry (epoch ms), ARGV[3] id,
- * ARGV[4] index entries older than this are trimmed, ARGV[5..] field/value pairs. Creates the window
- * unless the key exists. Returns 1 if created, else the existing window's requestId (or '').
- */
-const CREATE_WINDOW = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('HGET', KEYS[1], 'requestId') or '' end
-redis.call('HSET', KEYS[1], unpack(ARGV, 5))
-redis.call('PEXPIREAT', KEYS[1], ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[1], ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
-return 1`;
-
 function windowFields(id: string, w: NewWindow, leads: number[]): string[] {
   return [
     ...Object.entries({
@@ -205,22 +87,18 @@ function windowFields(id: string, w: NewWindow, leads: number[]): string[] {
 }
 
 async function createAs(s: WindowStore, id: string, w: NewWindow, leads: number[]): Promise<1 | string> {
-  return (await s.redis.eval(
-    CREATE_WINDOW,
-    2,
-    windowKey(s, id),
-    indexKey(s),
-    String(w.start),
-    String(w.end + KEEP_AFTER_END_MS),
-    id,
-    String(w.createdAt - 2 * KEEP_AFTER_END_MS - 31 * 86_400_000),
-    ...windowFields(id, w, leads),
+  return (await runScript(
+    s.redis,
+    'mwCreate',
+    [windowKey(s, id), indexKey(s)],
+    [
+      String(w.start),
+      String(w.end + KEEP_AFTER_END_MS),
+      id,
+      String(w.createdAt - 2 * KEEP_AFTER_END_MS - 31 * 86_400_000),
+      ...windowFields(id, w, leads),
+    ],
   )) as 1 | string;
-}
-
-/** A fresh short window id (not checked against Redis). */
-export function newWindowId(long = false): string {
-  return `mw-${randomBytes(long ? 4 : 2).toString('hex')}`;
 }
 
 /**
@@ -291,14 +169,7 @@ export async function activeWindows(s: WindowStore, at: number): Promise<Mainten
 /** Registers notices the window lacks (existing registrations are kept as they are). */
 export async function registerNotices(s: WindowStore, id: string, notices: NoticeSpec[]): Promise<void> {
   if (!notices.length) return;
-  await s.redis.eval(
-    `if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-     for i = 1, #ARGV, 2 do redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
-     return 1`,
-    1,
-    windowKey(s, id),
-    ...noticeFields(notices),
-  );
+  await runScript(s.redis, 'mwRegisterNotices', [windowKey(s, id)], noticeFields(notices));
 }
 
 /** Marks that the window's follow-up jobs (reminders, start, end) are queued. */
@@ -317,15 +188,7 @@ export async function setAnnouncement(
   channel: string,
   ts: string,
 ): Promise<void> {
-  await s.redis.eval(
-    `if redis.call('HGET', KEYS[1], 'ts') then return 0 end
-     redis.call('HSET', KEYS[1], 'channel', ARGV[1], 'ts', ARGV[2], 'sent:announce', ARGV[2])
-     return 1`,
-    1,
-    windowKey(s, id),
-    channel,
-    ts,
-  );
+  await runScript(s.redis, 'mwSetAnnouncement', [windowKey(s, id)], [channel, ts]);
 }
 
 /**
@@ -340,116 +203,7 @@ export type Claim =
   | { status: 'wait' | 'sent' | 'gone' }
   | { status: 'skip' | 'drop'; why: string };
 
-/**
- * KEYS[1] the window hash. ARGV[1] now, ARGV[2] the notice's key, ARGV[3] its spec
- * (`kind|due|lead|end`), ARGV[4] the claimant's token, ARGV[5] lease end (epoch ms), ARGV[6] grace
- * after the window's end (ms). Returns {status, key, spec, first, lookFirst} or {status, why}.
- *
- * Relevance, for every notice (the asked one and the earlier ones): after a cancel only the
- * cancellation goes out; a reminder only before the start; an end or extension only while its end is
- * the window's end; nothing once the window ended more than the grace ago (dropped). Order: the asked
- * notice waits while any other of the window is in flight (lease not expired; a slow edit of the
- * announcement can then never overwrite a later state), and an earlier relevant notice that is not
- * posted and not in flight (only being retried, or its worker died) is claimed instead, so the thread
- * keeps its order without waiting out another job's backoff. Claiming the start moves the window to
- * in-progress, the end to completed.
- */
-const CLAIM_NOTICE = `
-local k = KEYS[1]
-local state = redis.call('HGET', k, 'state')
-if not state then return {'gone'} end
-local now = tonumber(ARGV[1])
-local own = ARGV[2]
-local token = ARGV[4]
-local grace = tonumber(ARGV[6])
-redis.call('HSETNX', k, 'n:' .. own, ARGV[3])
-local h = redis.call('HGETALL', k)
-local f = {}
-for i = 1, #h, 2 do f[h[i]] = h[i + 1] end
-local wstart = tonumber(f['start'])
-local wend = tonumber(f['end'])
-local RANK = {announce = 0, remind = 1, extend = 2, start = 3, cancel = 4, ['end'] = 5}
-local function parse(s)
-  local kind, due, lead, e = string.match(s, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)$')
-  return {kind = kind, due = tonumber(due) or 0, lead = tonumber(lead) or 0, e = e}
-end
-local function posted(v) return v ~= nil and string.match(v, '^%d+%.%d+$') ~= nil end
-local function inflight(v)
-  if not v then return false end
-  local untilAt, who = string.match(v, '^fly:(%d+):(.*)$')
-  return untilAt ~= nil and tonumber(untilAt) > now, who
-end
-local function finished(v) return posted(v) or (v ~= nil and string.sub(v, 1, 4) == 'drop') end
--- nil when the notice is still to be posted; else 'skip', why or 'drop', why
-local function irrelevant(key, n)
-  local kind = n.kind
-  local attempted = f['sent:' .. key] ~= nil
-  if kind == 'cancel' then
-    if state ~= 'cancelled' then return 'skip', 'not-cancelled' end
-  elseif state == 'cancelled' and not (kind == 'announce' and attempted) then
-    if kind == 'announce' then return 'skip', 'cancelled before it was announced' end
-    return 'skip', 'cancelled'
-  elseif kind == 'remind' then
-    if state ~= 'scheduled' or now >= wstart then return 'skip', 'started' end
-    return nil
-  elseif (kind == 'end' or kind == 'extend') and n.e ~= f['end'] then
-    return 'skip', 'stale'
-  end
-  if now > wend + grace then return 'drop', 'the window ended more than the grace time ago' end
-  return nil
-end
-local function before(a, b)
-  if a.due ~= b.due then return a.due < b.due end
-  local ra, rb = RANK[a.kind] or 9, RANK[b.kind] or 9
-  if ra ~= rb then return ra < rb end
-  return a.lead > b.lead
-end
-local ownSpec = parse(f['n:' .. own])
-local ownSent = f['sent:' .. own]
-if posted(ownSent) then return {'sent'} end
-if ownSent == 'dropped' then return {'skip', 'dropped earlier'} end
-if ownSent and string.sub(ownSent, 1, 5) == 'drop:' then return {'drop', string.sub(ownSent, 6)} end
-local mode, why = irrelevant(own, ownSpec)
-if mode == 'drop' then
-  redis.call('HSET', k, 'sent:' .. own, 'drop:' .. why)
-  return {'drop', why}
-end
-if mode then return {mode, why} end
--- Anything of this window in flight (this notice included, held by another poster): wait for it.
-for field, v in pairs(f) do
-  if string.sub(field, 1, 5) == 'sent:' then
-    local fly, who = inflight(v)
-    if fly and who ~= token then return {'wait'} end
-  end
-end
--- The earliest notice before this one that is due to be posted and is not.
-local best, bestKey
-for field, v in pairs(f) do
-  if string.sub(field, 1, 2) == 'n:' then
-    local key = string.sub(field, 3)
-    if key ~= own and not finished(f['sent:' .. key]) then
-      local n = parse(v)
-      if n.kind and RANK[n.kind] and before(n, ownSpec) and not irrelevant(key, n) then
-        if not best or before(n, best) then best, bestKey = n, key end
-      end
-    end
-  end
-end
-if ownSpec.kind ~= 'announce' and not posted(f['sent:announce']) and bestKey ~= 'announce' then
-  -- Nothing can be posted in a thread that has no root.
-  if state == 'cancelled' and ownSpec.kind == 'cancel' then return {'skip', 'cancelled before it was announced'} end
-  return {'skip', 'never announced'}
-end
-local key, spec, first = own, ownSpec, '0'
-if best then key, spec, first = bestKey, best, '1' end
-local prev = f['sent:' .. key]
-if spec.kind == 'start' and state == 'scheduled' then redis.call('HSET', k, 'state', 'in-progress') end
-if spec.kind == 'end' then redis.call('HSET', k, 'state', 'completed') end
-redis.call('HSET', k, 'sent:' .. key, 'fly:' .. ARGV[5] .. ':' .. token)
-redis.call('HINCRBY', k, 'version', 1)
-return {'post', key, f['n:' .. key], first, prev and '1' or '0'}`;
-
-/** Claims the notice `spec` (or an earlier one of its thread) for posting; see CLAIM_NOTICE. */
+/** Claims the notice `spec` (or an earlier one of its thread) for posting; see mwClaim in scripts.ts. */
 export async function claimNotice(
   s: WindowStore,
   id: string,
@@ -457,16 +211,18 @@ export async function claimNotice(
   now: number,
   opts: { token: string; leaseMs: number; graceMs: number },
 ): Promise<Claim> {
-  const r = (await s.redis.eval(
-    CLAIM_NOTICE,
-    1,
-    windowKey(s, id),
-    String(now),
-    noticeKey(spec),
-    specField(spec),
-    opts.token,
-    String(now + opts.leaseMs),
-    String(opts.graceMs),
+  const r = (await runScript(
+    s.redis,
+    'mwClaim',
+    [windowKey(s, id)],
+    [
+      String(now),
+      noticeKey(spec),
+      specField(spec),
+      opts.token,
+      String(now + opts.leaseMs),
+      String(opts.graceMs),
+    ],
   )) as string[];
   const [status, a, b, first, look] = r;
   if (status === 'post') {
@@ -478,16 +234,6 @@ export async function claimNotice(
   return { status: status as 'wait' | 'sent' | 'gone' };
 }
 
-/**
- * KEYS[1] the window hash; ARGV[1] the notice key, ARGV[2] the token, ARGV[3] the new lease end.
- * Extends the claim while it is still this token's; returns 1 if it was.
- */
-const RENEW_CLAIM = `
-local v = redis.call('HGET', KEYS[1], 'sent:' .. ARGV[1])
-if not v or string.match(v, '^fly:%d+:(.*)$') ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], 'sent:' .. ARGV[1], 'fly:' .. ARGV[3] .. ':' .. ARGV[2])
-return 1`;
-
 /** Keeps a claim in flight until `until` (a poster waiting out a rate limit). False if it is no longer ours. */
 export async function renewClaim(
   s: WindowStore,
@@ -496,23 +242,12 @@ export async function renewClaim(
   token: string,
   until: number,
 ): Promise<boolean> {
-  return (await s.redis.eval(RENEW_CLAIM, 1, windowKey(s, id), key, token, String(until))) === 1;
+  return (await runScript(s.redis, 'mwRenewClaim', [windowKey(s, id)], [key, token, String(until)])) === 1;
 }
 
 /** Gives up this token's claim after a failed attempt: the notice may be in Slack ('unsure'). */
 export async function releaseClaim(s: WindowStore, id: string, key: string, token: string): Promise<void> {
-  await s.redis.eval(
-    `local v = redis.call('HGET', KEYS[1], 'sent:' .. ARGV[1])
-     if v and string.match(v, '^fly:%d+:(.*)$') == ARGV[2] then
-       redis.call('HSET', KEYS[1], 'sent:' .. ARGV[1], 'unsure')
-       return 1
-     end
-     return 0`,
-    1,
-    windowKey(s, id),
-    key,
-    token,
-  );
+  await runScript(s.redis, 'mwReleaseClaim', [windowKey(s, id)], [key, token]);
 }
 
 /** Marks a claimed notice as posted. */
@@ -546,24 +281,10 @@ export async function cancelWindow(
   by = '',
   at = 0,
 ): Promise<{ found: WindowState | 'gone'; cancelled: boolean }> {
-  const [found, cancelled] = (await s.redis.eval(
-    `local state = redis.call('HGET', KEYS[1], 'state')
-     if not state then return {'gone', 0} end
-     if state == 'scheduled' or state == 'in-progress' then
-       redis.call('HSET', KEYS[1], 'state', 'cancelled', 'cancelledBy', ARGV[1], 'cancelledFrom', state,
-         'n:cancel', 'cancel|' .. ARGV[2] .. '||')
-       redis.call('HINCRBY', KEYS[1], 'version', 1)
-       return {state, 1}
-     end
-     if state == 'cancelled' and ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'cancelledBy') == ARGV[1] then
-       return {redis.call('HGET', KEYS[1], 'cancelledFrom') or state, 1}
-     end
-     return {state, 0}`,
-    1,
-    windowKey(s, id),
-    by,
-    String(at),
-  )) as [WindowState | 'gone', number];
+  const [found, cancelled] = (await runScript(s.redis, 'mwCancel', [windowKey(s, id)], [by, String(at)])) as [
+    WindowState | 'gone',
+    number,
+  ];
   return { found, cancelled: cancelled === 1 };
 }
 
@@ -579,24 +300,11 @@ export async function extendWindow(
   id: string,
   move: { from: number; to: number; at: number },
 ): Promise<ExtendResult> {
-  return (await s.redis.eval(
-    `local state = redis.call('HGET', KEYS[1], 'state')
-     if not state then return 'gone' end
-     local e = redis.call('HGET', KEYS[1], 'end')
-     if e == ARGV[2] and redis.call('HEXISTS', KEYS[1], 'n:extend-' .. ARGV[2]) == 1 then return 'already' end
-     if state ~= 'scheduled' and state ~= 'in-progress' then return state end
-     if e ~= ARGV[1] then return 'stale' end
-     redis.call('HSET', KEYS[1], 'end', ARGV[2], 'n:extend-' .. ARGV[2], 'extend|' .. ARGV[4] .. '||' .. ARGV[2],
-       'n:end-' .. ARGV[2], 'end|' .. ARGV[2] .. '||' .. ARGV[2])
-     redis.call('HINCRBY', KEYS[1], 'version', 1)
-     redis.call('PEXPIREAT', KEYS[1], ARGV[3])
-     return 'applied'`,
-    1,
-    windowKey(s, id),
-    String(move.from),
-    String(move.to),
-    String(move.to + KEEP_AFTER_END_MS),
-    String(move.at),
+  return (await runScript(
+    s.redis,
+    'mwExtend',
+    [windowKey(s, id)],
+    [String(move.from), String(move.to), String(move.to + KEEP_AFTER_END_MS), String(move.at)],
   )) as ExtendResult;
 }
 
@@ -606,19 +314,10 @@ export async function editWindow(
   id: string,
   texts: WindowTexts,
 ): Promise<WindowState | 'gone'> {
-  return (await s.redis.eval(
-    `local state = redis.call('HGET', KEYS[1], 'state')
-     if not state then return 'gone' end
-     if state == 'scheduled' or state == 'in-progress' then
-       redis.call('HSET', KEYS[1], 'impact', ARGV[1], 'purpose', ARGV[2], 'rollback', ARGV[3], 'contact', ARGV[4])
-       redis.call('HINCRBY', KEYS[1], 'version', 1)
-     end
-     return state`,
-    1,
-    windowKey(s, id),
-    texts.impact,
-    texts.purpose,
-    texts.rollback,
-    texts.contact,
+  return (await runScript(
+    s.redis,
+    'mwEdit',
+    [windowKey(s, id)],
+    [texts.impact, texts.purpose, texts.rollback, texts.contact],
   )) as WindowState | 'gone';
 }

@@ -2,7 +2,7 @@
 // marked with the version it shows), and each failure posted once in the card's thread. Both are
 // done right after the change and, when Slack was away then, again by the watchdog.
 import { escapeSlack, quoteSlack } from '../../infra/slack-text.js';
-import { getWindow } from '../maintenance/store.js';
+import { getWindow } from '../maintenance/index.js';
 import { approvalCardOf } from './cards.js';
 import type { MigrationCore } from './deps.js';
 import { cardShown, failurePosted, type MigrationRequest, readRequest } from './store.js';

@@ -4,8 +4,7 @@
 // window moves it).
 import { UserError } from '../../infra/errors.js';
 import { formatLocal } from '../../infra/times.js';
-import { scheduleWithNotice } from '../maintenance/job.js';
-import { getWindow, windowsEndingAfter } from '../maintenance/store.js';
+import { getWindow, scheduleWithNotice, windowsEndingAfter } from '../maintenance/index.js';
 import { isOurProfile } from './aws.js';
 import { refreshCard } from './card-sync.js';
 import { approvalCardOf } from './cards.js';

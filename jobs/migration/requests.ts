@@ -9,7 +9,7 @@ import type { Config } from '../../infra/config.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Blocks, Notifier } from '../../infra/notifier.js';
 import type { Redis } from '../../infra/redis.js';
-import { cancelWithNotice } from '../maintenance/job.js';
+import { cancelWithNotice } from '../maintenance/index.js';
 import type { Queues } from '../queues.js';
 import { refreshCard } from './card-sync.js';
 import { expireJobId, type MigrationData } from './data.js';

@@ -6,7 +6,7 @@
 import { DelayedError, UnrecoverableError } from 'bullmq';
 import { UserError, userMessage } from '../../infra/errors.js';
 import { quoteSlack } from '../../infra/slack-text.js';
-import { getWindow } from '../maintenance/store.js';
+import { getWindow } from '../maintenance/index.js';
 import { isOurProfile } from './aws.js';
 import { postFailure, refreshCard } from './card-sync.js';
 import type { MigrationResult } from './data.js';

@@ -9,7 +9,7 @@
 // longer act or write), stop (why a running request must stop), failures (how many times it failed),
 // windowId, expiresAt, version. The phase-3 window is the maintenance window's own hash, read here
 // (state, end) so a check and a cancel or extend cannot interleave.
-import type { Redis } from '../../infra/redis.js';
+import { scriptRunner } from '../../infra/redis.js';
 
 /** Lua helpers shared by the scripts below (inlined into each). */
 const HELPERS = `
@@ -526,29 +526,5 @@ return 1`,
 
 export type ScriptName = keyof typeof SCRIPTS;
 
-type Arg = string | number;
-type Caller = (...args: Arg[]) => Promise<unknown>;
-
-const defined = new WeakSet<object>();
-
-/**
- * Runs a script by name, registering all of them on this connection the first time (ioredis
- * defineCommand: EVALSHA, with EVAL when Redis does not know the script yet).
- */
-export async function runScript(
-  redis: Redis,
-  name: ScriptName,
-  keys: string[],
-  args: Arg[],
-): Promise<unknown> {
-  if (!defined.has(redis)) {
-    for (const [n, s] of Object.entries(SCRIPTS))
-      redis.defineCommand(n, { numberOfKeys: s.keys, lua: s.lua });
-    defined.add(redis);
-  }
-  if (keys.length !== SCRIPTS[name].keys) throw new Error(`${name} takes ${SCRIPTS[name].keys} keys`);
-  const command: unknown = Reflect.get(redis, name);
-  if (typeof command !== 'function') throw new Error(`script ${name} is not defined on this connection`);
-  const call: Caller = (...a) => Reflect.apply(command, redis, a);
-  return call(...keys, ...args);
-}
+/** Runs a script by name, registering all of them on this connection the first time. */
+export const runScript = scriptRunner(SCRIPTS);

@@ -11,7 +11,7 @@
 // - a card or a failure post that Slack missed is done again;
 // - a cutover's follow-ups (its watches, the status card) that were recorded but not queued are queued.
 
-import { getWindow } from '../maintenance/store.js';
+import { getWindow } from '../maintenance/index.js';
 import { postFailure, refreshCard } from './card-sync.js';
 import type { MigrationResult } from './data.js';
 import { expireJobId } from './data.js';

@@ -14,7 +14,7 @@ import {
   type MaintenanceDeps,
   noticeJobId,
   scheduleWithNotice,
-} from '../../jobs/maintenance/job.js';
+} from '../../jobs/maintenance/index.js';
 import { getWindow } from '../../jobs/maintenance/store.js';
 import { createQueues, type Queues } from '../../jobs/queues.js';
 import { SIGNING_SECRET, type Stack, startStack } from '../helpers/stack.js';

@@ -3,10 +3,8 @@
 // cancels and extensions; after every step the invariants hold: at most one notice of a window is in
 // flight, what is posted is in thread order, nothing but the cancellation follows a cancel, no
 // reminder after the start, nothing posted twice.
-import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   cancelWindow,
   claimNotice,
@@ -15,24 +13,13 @@ import {
   getWindow,
   markDropped,
   markSent,
-  type NoticeSpec,
-  noticeKey,
   releaseClaim,
   setAnnouncement,
-  threadOrder,
-  type WindowStore,
 } from '../../../../jobs/maintenance/store.js';
+import { type NoticeSpec, noticeKey, threadOrder } from '../../../../jobs/maintenance/window.js';
+import { LEASE, newWindow, T0, useStore } from './world.js';
 
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-const s: WindowStore = { redis, prefix: `test-mw-model-${randomUUID()}` };
-afterAll(async () => {
-  const keys = await redis.keys(`${s.prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
-});
-
-const T0 = 1_800_000_000_000;
-const LEASE = 10_000;
+const s = useStore('mw-model');
 const GRACE = 30_000;
 const TOKENS = ['A', 'B', 'C'] as const;
 type Token = (typeof TOKENS)[number];
@@ -71,21 +58,7 @@ describe('notice claims, model-based', () => {
   it('keep the invariants under any sequence of claims, failures, lapses, cancels and extensions', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(action, { minLength: 5, maxLength: 40 }), async (actions) => {
-        const w = await createWindow(
-          s,
-          {
-            title: 'Model',
-            start: T0 + 60_000,
-            end: T0 + 120_000,
-            createdBy: 'U0OPS',
-            createdAt: T0,
-            impact: 'i',
-            purpose: 'p',
-            rollback: 'r',
-            contact: 'c',
-          },
-          [40_000, 20_000],
-        );
+        const w = await createWindow(s, newWindow('Model'), [40_000, 20_000]);
         let now = T0;
         let cancelledAt: number | undefined;
         // What each poster holds: the key and spec it was granted, until it posts or fails.

@@ -1,45 +1,39 @@
-// The notice claims of jobs/maintenance/store.ts on the real Redis: thread order, in flight versus
+// A window's record (jobs/maintenance/store.ts) on the real Redis: what is stored is what is read, the
+// reads other features use, the plain writes; and the notice claims: thread order, in flight versus
 // only being retried, takeover, skips, drops, and the job-first writes (extend, cancel) they rely on.
-import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+// Each outcome of each script on its own: scripts.test.ts.
+import { describe, expect, it } from 'vitest';
 import {
+  activeWindows,
   cancelWindow,
   claimNotice,
   createWindow,
   createWindowAs,
+  editWindow,
   extendWindow,
+  followUpsQueued,
   getWindow,
+  isMailed,
   markDropped,
+  markFollowUpsQueued,
+  markMailed,
   markSent,
-  type NoticeSpec,
+  registerNotices,
   releaseClaim,
   renewClaim,
   setAnnouncement,
-  type WindowStore,
+  windowExists,
+  windowKey,
+  windowsEndingAfter,
 } from '../../../../jobs/maintenance/store.js';
+import type { NoticeSpec } from '../../../../jobs/maintenance/window.js';
+import { announce, cancel, END, end, LEASE, newWindow, remind, START, start, T0, useStore } from './world.js';
 
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-const s: WindowStore = { redis, prefix: `test-claims-${randomUUID()}` };
-afterAll(async () => {
-  const keys = await redis.keys(`${s.prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
-});
-
-const T0 = 1_800_000_000_000;
-const START = T0 + 60_000;
-const END = T0 + 120_000;
-const LEASE = 10_000;
+const s = useStore('mw-store');
+/** A store of its own for the lists, which read every window of it. */
+const listed = useStore('mw-store-list');
 const GRACE = 60_000;
-const texts = { impact: 'i', purpose: 'p', rollback: 'r', contact: 'c' };
-const spec = { title: 'Claims', start: START, end: END, createdBy: 'U0OPS', createdAt: T0, ...texts };
-
-const announce: NoticeSpec = { notice: 'announce', due: T0 };
-const remind: NoticeSpec = { notice: 'remind', lead: 30_000, due: START - 30_000 };
-const start: NoticeSpec = { notice: 'start', due: START };
-const end = (e = END): NoticeSpec => ({ notice: 'end', due: e, end: e });
-const cancel = (at: number): NoticeSpec => ({ notice: 'cancel', due: at });
+const spec = newWindow('Claims');
 
 const claim = (id: string, n: NoticeSpec, now: number, token = 'A') =>
   claimNotice(s, id, n, now, { token, leaseMs: LEASE, graceMs: GRACE });
@@ -195,5 +189,85 @@ describe('notice claims', () => {
     expect(await createWindowAs(s, id, w)).toBe('created');
     expect(await createWindowAs(s, id, w)).toBe('exists');
     expect(await createWindowAs(s, id, { ...w, requestId: 'req-b' })).toBe('taken');
+  });
+});
+
+describe('the window record', () => {
+  it('reads back what it stored, the thread plan in order', async () => {
+    const w = await createWindow(s, { ...spec, requestId: 'req-r' }, [30_000]);
+    expect(w.id).toMatch(/^mw-[0-9a-f]{4}$/);
+    expect(await getWindow(s, w.id)).toEqual(w);
+    expect(w.notices).toEqual([announce, remind, start, end()]);
+  });
+
+  it('reads no window for an id that is not one, or one that is not stored', async () => {
+    await s.redis.hset(`${s.prefix}:mw:w:x`, { id: 'x', state: 'scheduled' });
+    expect(await getWindow(s, 'x')).toBeUndefined();
+    expect(await getWindow(s, 'mw-00000000')).toBeUndefined();
+  });
+
+  it('says whether an id, or any other key asked with it, is taken', async () => {
+    const w = await createWindow(s, spec);
+    expect(await windowExists(s, w.id)).toBe(true);
+    expect(await windowExists(s, 'mw-00000001')).toBe(false);
+    expect(await windowExists(s, 'mw-00000001', [windowKey(s, w.id)])).toBe(true);
+  });
+
+  it('lists the windows ending after a time, and those active at a time (not cancelled, not completed)', async () => {
+    const own = listed;
+    const at = START + 1;
+    const past = await createWindow(own, newWindow('past', { start: T0, end: START }));
+    const running = await createWindow(own, newWindow('running'));
+    const cancelled = await createWindow(own, newWindow('cancelled'));
+    await cancelWindow(own, cancelled.id);
+    const completed = await createWindow(own, newWindow('completed'));
+    await own.redis.hset(windowKey(own, completed.id), 'state', 'completed');
+    const later = await createWindow(own, newWindow('later', { start: END, end: END + 60_000 }));
+    const ending = (await windowsEndingAfter(own, at)).map((w) => w.title);
+    expect(ending.sort()).toEqual(['cancelled', 'completed', 'later', 'running']);
+    expect((await activeWindows(own, at)).map((w) => w.id)).toEqual([running.id]);
+    expect((await windowsEndingAfter(own, T0)).map((w) => w.id)).toContain(past.id);
+    expect((await activeWindows(own, END)).map((w) => w.id)).toEqual([later.id]);
+  });
+
+  it('registers the notices a window lacks, keeping those it has; none for a window not stored', async () => {
+    const w = await createWindow(s, spec);
+    await registerNotices(s, w.id, [{ ...start, due: START + 9 }, remind]);
+    expect((await getWindow(s, w.id))?.notices).toEqual([announce, remind, start, end()]);
+    await registerNotices(s, 'mw-00000002', [remind]);
+    expect(await s.redis.exists(windowKey(s, 'mw-00000002'))).toBe(0);
+  });
+
+  it('keeps the announcement first recorded', async () => {
+    const w = await createWindow(s, spec);
+    await setAnnouncement(s, w.id, 'C0MAINT', '1.000100');
+    await setAnnouncement(s, w.id, 'C0OTHER', '1.000200');
+    expect(await getWindow(s, w.id)).toMatchObject({
+      channel: 'C0MAINT',
+      ts: '1.000100',
+      sent: { announce: '1.000100' },
+    });
+  });
+
+  it('remembers that the follow-ups are queued and which notices were mailed', async () => {
+    const w = await createWindow(s, spec);
+    expect(await followUpsQueued(s, w.id)).toBe(false);
+    await markFollowUpsQueued(s, w.id);
+    expect(await followUpsQueued(s, w.id)).toBe(true);
+    expect(await isMailed(s, w.id, 'start')).toBe(false);
+    await markMailed(s, w.id, 'start');
+    expect(await isMailed(s, w.id, 'start')).toBe(true);
+    expect(await isMailed(s, w.id, 'announce')).toBe(false);
+  });
+
+  it('edits the texts of a window that has not ended, and only those', async () => {
+    const w = await createWindow(s, spec);
+    const texts = { impact: 'I', purpose: 'P', rollback: 'R', contact: 'C' };
+    expect(await editWindow(s, w.id, texts)).toBe('scheduled');
+    expect(await getWindow(s, w.id)).toMatchObject({ ...texts, version: 2 });
+    await cancelWindow(s, w.id);
+    expect(await editWindow(s, w.id, { ...texts, impact: 'later' })).toBe('cancelled');
+    expect((await getWindow(s, w.id))?.impact).toBe('I');
+    expect(await editWindow(s, 'mw-00000003', texts)).toBe('gone');
   });
 });

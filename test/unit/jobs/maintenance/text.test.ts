@@ -1,17 +1,15 @@
-// What a window looks like in Slack and in mail: everything a person typed (the title, the Edit modal's
-// fields, a bad argument quoted back) is escaped in every Slack rendering, fallback text included;
-// mail keeps the plain text. And the bounds of a schedule command's start.
+// What a window looks like in Slack and in mail (jobs/maintenance/text.ts): everything a person typed
+// (the title, the Edit modal's fields) is escaped in every Slack rendering, fallback text included;
+// mail keeps the plain text.
 import { describe, expect, it } from 'vitest';
-import { parseMaintenanceArgs } from '../../../../handlers/maintenance/command.js';
-import { UserError } from '../../../../infra/errors.js';
 import {
   announcementCard,
   droppedText,
   mailText,
   noticeLine,
   templateText,
-} from '../../../../jobs/maintenance/job.js';
-import type { MaintenanceWindow, NoticeSpec } from '../../../../jobs/maintenance/store.js';
+} from '../../../../jobs/maintenance/text.js';
+import type { MaintenanceWindow, NoticeSpec } from '../../../../jobs/maintenance/window.js';
 
 const INJECTIONS = ['<!channel>', '<!here>', '<@U0EVIL>', '<https://evil.example|re-approve here>'];
 const EVIL = `Patch ${INJECTIONS.join(' ')} & more`;
@@ -85,54 +83,5 @@ describe('a window in Slack', () => {
       /^Started: Maintenance Patch .* has started\. Planned end 2026-12-01 11:00 JST\. \(late: due/,
     );
     expect(templateText(window, ZONE, false)).toContain(`Impact: impact ${EVIL}`);
-  });
-});
-
-describe('/maintenance arguments', () => {
-  const refusal = (text: string, maxLeadDays = 365): UserError => {
-    try {
-      parseMaintenanceArgs(text, ZONE, NOW, maxLeadDays);
-    } catch (err) {
-      if (err instanceof UserError) return err;
-      throw err;
-    }
-    throw new Error(`accepted: ${text}`);
-  };
-
-  it('quotes a bad argument back escaped', () => {
-    for (const text of [
-      'reboot<!channel>',
-      'cancel <!here>',
-      'schedule <!channel> 30m Title',
-      'schedule +1h <@U0EVIL> Title',
-    ]) {
-      const message = refusal(text).message;
-      expect(message).not.toMatch(/<!channel>|<!here>|<@U0EVIL>/);
-      expect(message).toMatch(/&lt;/);
-    }
-  });
-
-  it('refuses a start further ahead than maintenance.maxLeadDays, and says which setting', () => {
-    expect(refusal('schedule 2027-12-10 10:00 1h Far', 365).message).toMatch(
-      /more than 365 days ahead.*maintenance\.maxLeadDays/,
-    );
-    expect(refusal('schedule +11d 1h Soon', 10).message).toMatch(/more than 10 days ahead/);
-    expect(parseMaintenanceArgs('schedule +9d 1h Soon', ZONE, NOW, 10)).toMatchObject({ sub: 'schedule' });
-    expect(parseMaintenanceArgs('schedule 2027-11-30 10:00 1h Near', ZONE, NOW, 365)).toMatchObject({
-      start: Date.UTC(2027, 10, 30, 1, 0),
-    });
-  });
-
-  it('refuses offsets beyond ±14:00 and accepts those within', () => {
-    expect(refusal('schedule 2026-12-06T02:00+15:00 1h Off').message).toMatch(/-14:00 to \+14:00/);
-    expect(refusal('schedule 2026-12-06T02:00-14:30 1h Off').message).toMatch(/-14:00 to \+14:00/);
-    expect(parseMaintenanceArgs('schedule 2026-12-06T02:00+14:00 1h Kiribati', ZONE, NOW, 365)).toMatchObject(
-      {
-        start: Date.UTC(2026, 11, 5, 12, 0),
-      },
-    );
-    expect(parseMaintenanceArgs('schedule 2026-12-06T02:00-12:00 1h Baker', ZONE, NOW, 365)).toMatchObject({
-      start: Date.UTC(2026, 11, 6, 14, 0),
-    });
   });
 });

@@ -14,7 +14,7 @@ import { type Config, isAllowed, parseConfig } from '../../../../infra/config.js
 import { TransientError, UserError } from '../../../../infra/errors.js';
 import { createLogger } from '../../../../infra/logger.js';
 import type { Blocks, MessageRef, Notifier, OnceKey, OutgoingMessage } from '../../../../infra/notifier.js';
-import { cancelWithNotice, extendWithNotice } from '../../../../jobs/maintenance/job.js';
+import { cancelWithNotice, extendWithNotice } from '../../../../jobs/maintenance/index.js';
 import { createWindow, getWindow } from '../../../../jobs/maintenance/store.js';
 import type { Association, InstanceInfo, MigrationAws } from '../../../../jobs/migration/aws.js';
 import type { MigrationData } from '../../../../jobs/migration/data.js';
