@@ -1,8 +1,9 @@
 // Dump alerts in Redis: one hash per job per day (its state, failure count, what was last seen, the
 // Slack message, who acknowledged), and one small hash per job with its last check for /dumps status.
-// Every transition is one Lua script, so two workers checking (or two people clicking) at once
-// cannot both win: one posts the alert, the other edits it.
+// Every transition is one Lua script (scripts.ts), so two workers checking (or two people clicking)
+// at once cannot both win: one posts the alert, the other edits it.
 import type { Redis } from '../../infra/redis.js';
+import { RAISE_ARGV, type RaiseArgs, runScript } from './scripts.js';
 
 export type AlertState = 'open' | 'acked' | 'resolved';
 
@@ -151,66 +152,26 @@ export async function raiseAlert(
   now: number,
   checkId: string,
 ): Promise<Raised> {
-  const [change, action] = (await s.redis.eval(
-    `local k = KEYS[1]
-     local now = tonumber(ARGV[5])
-     local stale = tonumber(ARGV[11])
-     local state = redis.call('HGET', k, 'state')
-     local change
-     if not state then
-       redis.call('HSET', k, 'id', ARGV[1], 'job', ARGV[2], 'day', ARGV[3], 'fireAt', ARGV[4],
-         'state', 'open', 'count', 1, 'firstAt', ARGV[5], 'version', 0, 'mentioned', '0')
-       change = 'new'
-     elseif redis.call('HGET', k, 'checkId') == ARGV[12] then
-       change = 'updated'
-     elseif state == 'resolved' then
-       redis.call('HSET', k, 'state', 'open', 'mentioned', '0')
-       redis.call('HDEL', k, 'ackedBy', 'ackedAt', 'resolvedAt', 'resolved', 'resolvePost')
-       redis.call('HINCRBY', k, 'count', 1)
-       change = 'reopened'
-     else
-       redis.call('HINCRBY', k, 'count', 1)
-       change = 'updated'
-     end
-     redis.call('HSET', k, 'lastAt', ARGV[5], 'last', ARGV[6], 'windowId', ARGV[7], 'windowTitle', ARGV[8],
-       'windowEnd', ARGV[9], 'checkId', ARGV[12])
-     redis.call('HINCRBY', k, 'version', 1)
-     redis.call('PEXPIRE', k, ARGV[10])
-     redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
-     redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[13])
-     local action = 'edit'
-     if not redis.call('HGET', k, 'ts') then
-       if now - tonumber(redis.call('HGET', k, 'posting') or '0') > stale then
-         redis.call('HSET', k, 'posting', ARGV[5])
-         action = 'post'
-       else
-         action = 'wait'
-       end
-     elseif redis.call('HGET', k, 'state') == 'open' and ARGV[7] == '' then
-       local m = redis.call('HGET', k, 'mentioned') or '0'
-       local pending = tonumber(string.match(m, '^p:(%d+)$') or '')
-       if m ~= '1' and (not pending or now - pending > stale) then
-         redis.call('HSET', k, 'mentioned', 'p:' .. ARGV[5])
-         action = 'notify'
-       end
-     end
-     return {change, action}`,
-    2,
-    alertKey(s, a.id),
-    failedKey(s),
-    a.id,
-    a.job,
-    a.day,
-    String(a.fireAt),
-    String(now),
-    JSON.stringify(finding),
-    window?.id ?? '',
-    window?.title ?? '',
-    window ? String(window.end) : '',
-    String(KEEP_MS),
-    String(CLAIM_STALE_MS),
+  const args: RaiseArgs = {
+    id: a.id,
+    job: a.job,
+    day: a.day,
+    fireAt: String(a.fireAt),
+    now: String(now),
+    last: JSON.stringify(finding),
+    windowId: window?.id ?? '',
+    windowTitle: window?.title ?? '',
+    windowEnd: window ? String(window.end) : '',
+    keepMs: String(KEEP_MS),
+    staleMs: String(CLAIM_STALE_MS),
     checkId,
-    String(now - FAILED_KEEP_MS),
+    failedBefore: String(now - FAILED_KEEP_MS),
+  };
+  const [change, action] = (await runScript(
+    s.redis,
+    'dumpRaise',
+    [alertKey(s, a.id), failedKey(s)],
+    RAISE_ARGV.map((name) => args[name]),
   )) as [Raised['change'], RaiseAction];
   return { change, action };
 }
@@ -222,16 +183,11 @@ export async function setAlertMessage(
   ref: { channel: string; ts: string },
   mentioned: boolean,
 ): Promise<boolean> {
-  const set = await s.redis.eval(
-    `if redis.call('HGET', KEYS[1], 'ts') then return 0 end
-     redis.call('HSET', KEYS[1], 'channel', ARGV[1], 'ts', ARGV[2], 'mentioned', ARGV[3])
-     redis.call('HDEL', KEYS[1], 'posting')
-     return 1`,
-    1,
-    alertKey(s, id),
-    ref.channel,
-    ref.ts,
-    mentioned ? '1' : '0',
+  const set = await runScript(
+    s.redis,
+    'dumpSetMessage',
+    [alertKey(s, id)],
+    [ref.channel, ref.ts, mentioned ? '1' : '0'],
   );
   return set === 1;
 }
@@ -244,7 +200,7 @@ export async function markMentioned(s: DumpStore, id: string, done: boolean): Pr
 /**
  * Keeps a claim taken by raiseAlert (`post`: the alert message; `notify`: the normal alert in its
  * thread) or resolveAlert (`resolve`) fresh while its worker is still at it (e.g. waiting out a 429),
- * so it never looks stale to another worker. Returns 1 if there was such a claim to renew.
+ * so it never looks stale to another worker. True when there was such a claim to renew.
  */
 export async function renewClaim(
   s: DumpStore,
@@ -252,25 +208,7 @@ export async function renewClaim(
   claim: 'post' | 'notify' | 'resolve',
   now: number,
 ): Promise<boolean> {
-  const renewed = await s.redis.eval(
-    `local k = KEYS[1]
-     if ARGV[1] == 'post' then
-       if redis.call('HGET', k, 'ts') or not redis.call('HGET', k, 'posting') then return 0 end
-       redis.call('HSET', k, 'posting', ARGV[2])
-     elseif ARGV[1] == 'notify' then
-       if not string.match(redis.call('HGET', k, 'mentioned') or '', '^p:%d+$') then return 0 end
-       redis.call('HSET', k, 'mentioned', 'p:' .. ARGV[2])
-     else
-       local c = redis.call('HGET', k, 'resolvePost') or ''
-       if c == 'claimed:0' or not string.match(c, '^claimed:%d+$') then return 0 end
-       redis.call('HSET', k, 'resolvePost', 'claimed:' .. ARGV[2])
-     end
-     return 1`,
-    1,
-    alertKey(s, id),
-    claim,
-    String(now),
-  );
+  const renewed = await runScript(s.redis, 'dumpRenewClaim', [alertKey(s, id)], [claim, String(now)]);
   return renewed === 1;
 }
 
@@ -286,19 +224,10 @@ export type AckResult =
 
 /** open -> acked, recording who. A second click finds it acked and changes nothing. */
 export async function ackAlert(s: DumpStore, id: string, user: string, now: number): Promise<AckResult> {
-  const [result, by] = (await s.redis.eval(
-    `local state = redis.call('HGET', KEYS[1], 'state')
-     if not state then return {'gone', ''} end
-     if state == 'acked' then return {'already', redis.call('HGET', KEYS[1], 'ackedBy') or ''} end
-     if state ~= 'open' then return {state, ''} end
-     redis.call('HSET', KEYS[1], 'state', 'acked', 'ackedBy', ARGV[1], 'ackedAt', ARGV[2])
-     redis.call('HINCRBY', KEYS[1], 'version', 1)
-     return {'ok', ''}`,
-    1,
-    alertKey(s, id),
-    user,
-    String(now),
-  )) as [string, string];
+  const [result, by] = (await runScript(s.redis, 'dumpAck', [alertKey(s, id)], [user, String(now)])) as [
+    string,
+    string,
+  ];
   if (result === 'already') return { result, by };
   return { result: result === 'ok' ? 'ok' : result === 'resolved' ? 'resolved' : 'gone' };
 }
@@ -313,27 +242,11 @@ export async function resolveAlert(
   finding: Finding,
   now: number,
 ): Promise<'post' | 'none'> {
-  return (await s.redis.eval(
-    `local state = redis.call('HGET', KEYS[1], 'state')
-     if not state then return 'none' end
-     local now = tonumber(ARGV[2])
-     if state == 'open' or state == 'acked' then
-       redis.call('HSET', KEYS[1], 'state', 'resolved', 'resolvedAt', ARGV[2], 'resolved', ARGV[1], 'resolvePost', 'claimed:' .. ARGV[2])
-       redis.call('HINCRBY', KEYS[1], 'version', 1)
-       return 'post'
-     end
-     local claim = redis.call('HGET', KEYS[1], 'resolvePost') or ''
-     local at = tonumber(string.match(claim, '^claimed:(%d+)$') or '')
-     if at and now - at > tonumber(ARGV[3]) then
-       redis.call('HSET', KEYS[1], 'resolvePost', 'claimed:' .. ARGV[2])
-       return 'post'
-     end
-     return 'none'`,
-    1,
-    alertKey(s, id),
-    JSON.stringify(finding),
-    String(now),
-    String(CLAIM_STALE_MS),
+  return (await runScript(
+    s.redis,
+    'dumpResolve',
+    [alertKey(s, id)],
+    [JSON.stringify(finding), String(now), String(CLAIM_STALE_MS)],
   )) as 'post' | 'none';
 }
 
@@ -378,15 +291,9 @@ export async function setOpenAlert(s: DumpStore, job: string, id: string): Promi
   await s.redis.hset(lastKey(s, job), 'alertId', id);
 }
 
-/** Clears the job's open alert when it is `id` (a newer day's alert stays). */
-export async function clearOpenAlert(s: DumpStore, job: string, id: string): Promise<void> {
-  await s.redis.eval(
-    `if redis.call('HGET', KEYS[1], 'alertId') == ARGV[1] then redis.call('HDEL', KEYS[1], 'alertId') end
-     return 1`,
-    1,
-    lastKey(s, job),
-    id,
-  );
+/** Clears the job's open alert when it is `id` (a newer day's alert stays); true when cleared. */
+export async function clearOpenAlert(s: DumpStore, job: string, id: string): Promise<boolean> {
+  return (await runScript(s.redis, 'dumpClearOpen', [lastKey(s, job)], [id])) === 1;
 }
 
 /** The job's last check and open alert; undefined when it was never checked nor alerted. */
