@@ -62,7 +62,9 @@ export function recorderPlugin(record: ActionRecorder): Pluggable<object, object
           if (action === 'sts:AssumeRole' && input?.SourceIdentity) record('sts:SetSourceIdentity');
           return next(args);
         },
-        { step: 'initialize', name: 'chatopsActionRecorder' },
+        // override: fromTemporaryCredentials applies its clientPlugins again to the same STS client
+        // at every refresh; a second add of this name would throw and no credentials would come.
+        { step: 'initialize', name: 'chatopsActionRecorder', override: true },
       );
     },
   };

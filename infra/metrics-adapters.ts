@@ -109,7 +109,8 @@ export function awsMetricsPlugin<I extends object = object, O extends object = o
           }
         },
         // High priority: outside the SDK's deserializer, so a service error arrives parsed, with its status.
-        { step: 'deserialize', priority: 'high', name: 'chatopsAwsCallMetrics' },
+        // override: applied again to the same STS client at every refresh of assumed-role credentials.
+        { step: 'deserialize', priority: 'high', name: 'chatopsAwsCallMetrics', override: true },
       );
     },
   };
