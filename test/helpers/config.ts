@@ -1,5 +1,6 @@
 // A small valid config for unit tests, built with the product's own parser.
 import { type Config, parseConfig } from '../../infra/config.js';
+import { ConfigError } from '../../infra/errors.js';
 
 /** Two accounts, the usual channels, admin and approver roles, no people; `extra` overrides any key. */
 export function testConfig(extra: Record<string, unknown> = {}): Config {
@@ -19,4 +20,15 @@ export function testConfig(extra: Record<string, unknown> = {}): Config {
     },
     '/tmp',
   );
+}
+
+/** The problems of the ConfigError `parse` throws, or none when it passes; any other error is thrown. */
+export function configProblems(parse: () => unknown): string[] {
+  try {
+    parse();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
 }

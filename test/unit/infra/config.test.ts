@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isAllowed, loadConfig, parseConfig } from '../../../infra/config.js';
-import { ConfigError } from '../../../infra/errors.js';
+import { configProblems } from '../../helpers/config.js';
 
 const good = {
   accounts: {
@@ -16,15 +16,7 @@ const good = {
   resetPassword: { defaultAccount: 'osio' },
 };
 
-function problems(raw: unknown): string[] {
-  try {
-    parseConfig(raw, '/tmp');
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
+const problems = (raw: unknown): string[] => configProblems(() => parseConfig(raw, '/tmp'));
 
 describe('config', () => {
   it('accepts the example file shipped in the repository', () => {

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TransientError, UserError } from '../../../infra/errors.js';
-import { createSmtpMailer, type Mailer, maskEmail, redactUrl } from '../../../infra/mailer.js';
+import { createSmtpMailer, type Mailer } from '../../../infra/mailer.js';
 
 type Received = { from: string; to: string[]; body: string };
 
@@ -161,31 +161,5 @@ describe('createSmtpMailer configuration', () => {
       expect((err as UserError).code).toBe('smtp_url_invalid');
       expect(err.message).not.toContain(PASSWORD);
     }
-  });
-});
-
-describe('maskEmail', () => {
-  it.each([
-    ['alice@example.com', 'a***@example.com'],
-    ['a@example.com', 'a***@example.com'],
-    ['Bob.Smith+aws@corp.example.org', 'B***@corp.example.org'],
-    ['@example.com', '***@example.com'],
-    ['weird"@"local@example.com', 'w***@example.com'],
-    ['not-an-address', '***'],
-    ['', '***'],
-  ])('%s → %s', (input, masked) => {
-    expect(maskEmail(input)).toBe(masked);
-  });
-});
-
-describe('redactUrl', () => {
-  it('drops credentials, query and fragment', () => {
-    expect(redactUrl(`smtp://user:${PASSWORD}@mail.example.com:587`)).toBe('smtp://mail.example.com:587');
-    expect(redactUrl(`smtps://mail.example.com/?pass=${PASSWORD}#x`)).toBe('smtps://mail.example.com');
-    expect(redactUrl('smtp://mail.example.com')).toBe('smtp://mail.example.com');
-  });
-
-  it('shows nothing of an unparseable value', () => {
-    expect(redactUrl(PASSWORD)).toBe('[unparseable URL]');
   });
 });

@@ -1,17 +1,15 @@
 // infra/metrics.ts: names, types and labels of every metric, bounded labels, the scrape-time reads
 // (real BullMQ queues on the real Redis, cached), promtool's lint of the output, the HTTP endpoint,
-// refusals counted at Bolt's HTTP receiver, and the Slack and AWS adapters against loopback servers.
+// refusals counted at Bolt's HTTP receiver. The Slack and AWS adapters and the heartbeat have their
+// own files (metrics-adapters.test.ts, metrics-heartbeat.test.ts).
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HeadBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { HTTPReceiver } from '@slack/bolt';
-import { WebClient } from '@slack/web-api';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startFakeSlack } from '../../../devkit/fake-slack.js';
 import { signSlackRequest } from '../../../devkit/slack-signer.js';
 import type { Clock } from '../../../infra/clock.js';
 import {
@@ -24,8 +22,6 @@ import {
   metricsRoute,
   startMetricsServer,
 } from '../../../infra/metrics.js';
-import { awsMetricsPlugin, awsResultOf, slackFetch, slackMethodOf } from '../../../infra/metrics-adapters.js';
-import { heartbeatKey, readHeartbeat, touchHeartbeat } from '../../../infra/metrics-heartbeat.js';
 
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 const prefix = `test-metrics-${randomUUID()}`;
@@ -371,20 +367,6 @@ describe('metrics', () => {
     }
   });
 
-  it('keeps the worker heartbeat in Redis, only ever moving forward', async () => {
-    const clock = manualClock(1_800_000_000_000);
-    expect(await readHeartbeat(redis, prefix)).toBeUndefined();
-    await touchHeartbeat(redis, prefix, clock);
-    await touchHeartbeat(redis, prefix, { now: () => 1_700_000_000_000 });
-    expect(await readHeartbeat(redis, prefix)).toBe(1_800_000_000_000);
-    expect(await redis.get(heartbeatKey(prefix))).toBe('1800000000000');
-    const m = createMetrics({
-      defaultMetrics: false,
-      sources: { heartbeat: () => readHeartbeat(redis, prefix) },
-    });
-    expect(value(await m.render(), 'chatops_worker_heartbeat_timestamp_seconds')).toBe(1_800_000_000);
-  });
-
   it('passes promtool check metrics, with every source and with none', async () => {
     const m = createMetrics({ role: 'worker', sources: fixedSources().sources });
     m.commandDone('/dumps', 'queued', 0.05);
@@ -471,11 +453,7 @@ describe('metrics', () => {
     }
   });
 
-  it('names response URLs apart from Web API methods, and counts an unconfirmed ack as not queued', async () => {
-    const api = 'https://slack.com/api/';
-    expect(slackMethodOf('https://slack.com/api/chat.postMessage', api)).toBe('chat.postMessage');
-    expect(slackMethodOf('https://hooks.slack.com/actions/T0/123/abc', api)).toBe('response_url');
-    expect(slackMethodOf(new URL('https://hooks.slack.com/actions/T0/1/abc'))).toBe('response_url');
+  it('counts response URL calls, an unconfirmed ack as not queued, and a late notice', async () => {
     const m = createMetrics({ defaultMetrics: false });
     m.slackCall('response_url', 'ok');
     m.commandDone('/dumps', 'unconfirmed', 2.6);
@@ -485,74 +463,5 @@ describe('metrics', () => {
     expect(value(text, 'chatops_commands_total{command="dumps",outcome="not-queued"}')).toBe(1);
     expect(value(text, 'chatops_ack_duration_seconds_bucket{le="2.5",kind="command"}')).toBe(0);
     expect(value(text, 'chatops_notices_late_total{kind="start"}')).toBe(1);
-  });
-
-  it('counts Slack Web API requests by method and result through the WebClient fetch option', async () => {
-    const slack = await startFakeSlack();
-    const m = createMetrics({ defaultMetrics: false });
-    try {
-      const client = new WebClient('xoxb-test', {
-        slackApiUrl: slack.url,
-        fetch: slackFetch(m),
-        retryConfig: { retries: 0 },
-        rejectRateLimitedCalls: true,
-      });
-      await client.chat.postMessage({ channel: 'C1', text: 'hi' });
-      slack.failNext('chat.postMessage', 'ratelimited');
-      await expect(client.chat.postMessage({ channel: 'C1', text: 'hi' })).rejects.toThrow();
-      slack.failNext('chat.update', 'message_not_found');
-      await expect(client.chat.update({ channel: 'C1', ts: '1.0', text: 'x' })).rejects.toThrow();
-      const text = await m.render();
-      expect(value(text, 'chatops_slack_api_calls_total{method="chat.postMessage",result="ok"}')).toBe(1);
-      expect(value(text, 'chatops_slack_api_calls_total{method="chat.postMessage",result="429"}')).toBe(1);
-      expect(value(text, 'chatops_slack_api_calls_total{method="chat.update",result="error"}')).toBe(1);
-    } finally {
-      await slack.close();
-    }
-  });
-
-  it('counts every AWS HTTP attempt by service and result with an SDK plugin', async () => {
-    // A loopback S3: ListBuckets answers, HeadBucket on "missing" 404, on "busy" 503 SlowDown.
-    const s3 = createServer((req, res) => {
-      if (req.url?.startsWith('/missing')) {
-        res.writeHead(404).end();
-      } else if (req.url?.startsWith('/busy')) {
-        res.writeHead(503, { 'x-amz-error-code': 'SlowDown' }).end();
-      } else if (req.url?.startsWith('/broken')) {
-        res.writeHead(500).end();
-      } else {
-        res.writeHead(200, { 'content-type': 'application/xml' });
-        res.end('<?xml version="1.0"?><ListAllMyBucketsResult><Buckets></Buckets></ListAllMyBucketsResult>');
-      }
-    });
-    await new Promise<void>((r) => s3.listen(0, '127.0.0.1', r));
-    const m = createMetrics({ defaultMetrics: false });
-    try {
-      const client = new S3Client({
-        region: 'us-east-1',
-        endpoint: `http://127.0.0.1:${(s3.address() as AddressInfo).port}`,
-        forcePathStyle: true,
-        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-        maxAttempts: 2,
-      });
-      client.middlewareStack.use(awsMetricsPlugin(m));
-      await client.send(new ListBucketsCommand({}));
-      await expect(client.send(new HeadBucketCommand({ Bucket: 'missing' }))).rejects.toThrow();
-      await expect(client.send(new HeadBucketCommand({ Bucket: 'broken' }))).rejects.toThrow();
-      const text = await m.render();
-      expect(value(text, 'chatops_aws_api_calls_total{service="s3",result="ok"}')).toBe(1);
-      expect(value(text, 'chatops_aws_api_calls_total{service="s3",result="4xx"}')).toBe(1);
-      // A 5xx is retried by the SDK: both attempts count.
-      expect(value(text, 'chatops_aws_api_calls_total{service="s3",result="5xx"}')).toBe(2);
-      client.destroy();
-    } finally {
-      s3.closeAllConnections();
-      await new Promise((r) => s3.close(r));
-    }
-    expect(awsResultOf({ name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } })).toBe(
-      'throttled',
-    );
-    expect(awsResultOf({ name: 'SlowDown', $metadata: { httpStatusCode: 503 } })).toBe('throttled');
-    expect(awsResultOf(new Error('connect ECONNREFUSED'))).toBe('error');
   });
 });
