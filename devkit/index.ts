@@ -1,3 +1,4 @@
+export * from './chatops-process.js';
 export * from './fake-slack.js';
 export * from './fake-socket-mode.js';
 export * from './free-port.js';

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const OUTPUT_TAIL_CHARS = 8192;
@@ -15,14 +16,34 @@ export interface ManagedProcessOptions {
   /** Resolves true once the service answers; must not throw. */
   ready: () => Promise<boolean>;
   timeoutMs: number;
+  /** Exactly this environment (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Appends stdout and stderr to this file instead of keeping their tail in memory. */
+  logPath?: string;
+  /** Between SIGTERM and SIGKILL in close() (default 5 s). */
+  stopGraceMs?: number;
 }
 
 export interface ManagedProcess {
   readonly pid: number | undefined;
-  /** Last few KB of combined stdout/stderr, for diagnostics. */
+  /** Resolves once the process has exited, with how (`exit code 0`, `signal SIGKILL`). */
+  readonly exited: Promise<string>;
+  running(): boolean;
+  /** Last few KB of combined stdout/stderr (of the log file with `logPath`), for diagnostics. */
   output(): string;
-  /** Stops the process (SIGTERM, then SIGKILL after a grace period). Idempotent. */
-  close(): Promise<void>;
+  /** Stops the process (SIGTERM, then SIGKILL after `graceMs`). Idempotent. */
+  close(graceMs?: number): Promise<void>;
+  /** SIGKILL, as a crash would; resolves once the process is gone. */
+  kill(): Promise<void>;
+}
+
+function fileTail(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').slice(-OUTPUT_TAIL_CHARS);
+  } catch {
+    return '(no output)';
+  }
 }
 
 /**
@@ -33,46 +54,62 @@ export interface ManagedProcess {
 export async function startManagedProcess(opts: ManagedProcessOptions): Promise<ManagedProcess> {
   let tail = '';
   let spawnError: Error | undefined;
-  let exited = false;
-  let exitInfo = '';
+  let exitInfo: string | undefined;
 
-  const child: ChildProcess = spawn(opts.bin, opts.args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const keepTail = (chunk: Buffer): void => {
-    tail = (tail + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
-  };
-  // Pipes must be drained or a chatty server blocks once the pipe buffer fills.
-  child.stdout?.on('data', keepTail);
-  child.stderr?.on('data', keepTail);
+  let child: ChildProcess;
+  if (opts.logPath) {
+    const log = openSync(opts.logPath, 'a');
+    try {
+      child = spawn(opts.bin, opts.args, { env: opts.env, cwd: opts.cwd, stdio: ['ignore', log, log] });
+    } finally {
+      closeSync(log);
+    }
+  } else {
+    child = spawn(opts.bin, opts.args, { env: opts.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const keepTail = (chunk: Buffer): void => {
+      tail = (tail + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
+    };
+    // Pipes must be drained or a chatty server blocks once the pipe buffer fills.
+    child.stdout?.on('data', keepTail);
+    child.stderr?.on('data', keepTail);
+  }
+  const output = () => (opts.logPath ? fileTail(opts.logPath) : tail);
 
-  const exitPromise = new Promise<void>((resolve) => {
+  const exited = new Promise<string>((resolve) => {
     child.once('exit', (code, signal) => {
-      exited = true;
-      exitInfo = signal ? `signal ${signal}` : `code ${code}`;
-      resolve();
+      exitInfo = signal ? `signal ${signal}` : `exit code ${code}`;
+      resolve(exitInfo);
     });
-  });
-  child.once('error', (err: NodeJS.ErrnoException) => {
-    spawnError = err.code === 'ENOENT' ? new Error(opts.missingMessage) : err;
-    // 'exit' is not emitted when spawning itself failed.
-    exited = true;
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      spawnError = err.code === 'ENOENT' ? new Error(opts.missingMessage) : err;
+      // 'exit' is not emitted when spawning itself failed.
+      exitInfo = `could not start: ${err.message}`;
+      resolve(exitInfo);
+    });
   });
 
   const killOnExit = (): void => {
-    if (!exited) child.kill('SIGKILL');
+    if (exitInfo === undefined) child.kill('SIGKILL');
   };
   process.once('exit', killOnExit);
 
   let closing: Promise<void> | undefined;
-  const close = (): Promise<void> => {
+  const close = (graceMs = opts.stopGraceMs ?? STOP_GRACE_MS): Promise<void> => {
     closing ??= (async () => {
+      if (exitInfo === undefined) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        await exited;
+        clearTimeout(timer);
+      }
       process.removeListener('exit', killOnExit);
-      if (exited) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-      await exitPromise;
-      clearTimeout(timer);
     })();
     return closing;
+  };
+  const kill = async (): Promise<void> => {
+    if (exitInfo === undefined) child.kill('SIGKILL');
+    await exited;
+    process.removeListener('exit', killOnExit);
   };
 
   const deadline = Date.now() + opts.timeoutMs;
@@ -81,17 +118,24 @@ export async function startManagedProcess(opts: ManagedProcessOptions): Promise<
       process.removeListener('exit', killOnExit);
       throw spawnError;
     }
-    if (exited) {
+    if (exitInfo !== undefined) {
       process.removeListener('exit', killOnExit);
-      throw new Error(`${opts.name} exited before it became ready (${exitInfo}). Output:\n${tail}`);
+      throw new Error(`${opts.name} exited before it became ready (${exitInfo}). Output:\n${output()}`);
     }
     if (await opts.ready()) break;
     if (Date.now() > deadline) {
       await close();
-      throw new Error(`${opts.name} did not become ready within ${opts.timeoutMs} ms. Output:\n${tail}`);
+      throw new Error(`${opts.name} did not become ready within ${opts.timeoutMs} ms. Output:\n${output()}`);
     }
     await sleep(POLL_INTERVAL_MS);
   }
 
-  return { pid: child.pid, output: () => tail, close };
+  return {
+    pid: child.pid,
+    exited,
+    running: () => exitInfo === undefined,
+    output,
+    close,
+    kill,
+  };
 }

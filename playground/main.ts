@@ -8,20 +8,22 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import {
+  type ChatopsProcess,
   createSlackClient,
   type EnsuredRedis,
   ensureRedis,
   type FakeSlack,
+  followLog,
   freePort,
   type MotoServer,
   type SmtpCapture,
+  startChatopsProcess,
   startFakeSlack,
   startMoto,
   startSmtpCapture,
 } from '../devkit/index.js';
 import { createAwsClients } from '../infra/aws.js';
 import { createRedis } from '../infra/redis.js';
-import { type BotProcess, followLog, startBot } from './bot-process.js';
 import { CHANNELS, ensureKeys, PEOPLE, writeDemoConfig } from './demo-config.js';
 import { type JobsWatch, watchJobs } from './jobs-watch.js';
 import { createMailbox } from './mail.js';
@@ -185,7 +187,7 @@ async function main(): Promise<number> {
   let moto: MotoServer | undefined;
   let smtp: SmtpCapture | undefined;
   let slack: FakeSlack | undefined;
-  let bot: BotProcess | undefined;
+  let bot: ChatopsProcess | undefined;
   let jobs: JobsWatch | undefined;
   let session: Session | undefined;
   let worldCommands: WorldCommands | undefined;
@@ -207,7 +209,7 @@ async function main(): Promise<number> {
       };
       logFollower?.stop();
       session?.dispose();
-      if (bot) await step('bot', () => (bot as BotProcess).stop());
+      if (bot) await step('bot', () => (bot as ChatopsProcess).stop());
       if (jobs) await step('queue reader', () => (jobs as JobsWatch).close());
       if (redis && !redis.started) {
         const url = redis.url;
@@ -310,9 +312,9 @@ async function main(): Promise<number> {
     const keys = await ensureKeys(dirs.keys, PEOPLE);
     checkpoint();
     const world = await seedWorld({
+      endpoint: motoUrl,
       people: PEOPLE,
       policyPath: join(REPO_ROOT, 'infra/iam/chatops-bot-policy.json'),
-      baseDir: dirs.run,
     });
     say(`  aws    ${moto ? 'private' : 'your'} moto_server ${motoUrl}, seeded:`);
     say(world.summary.map((l) => `           ${l}`));
@@ -375,7 +377,14 @@ async function main(): Promise<number> {
       AWS_EC2_METADATA_DISABLED: 'true',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
     });
-    bot = await startBot({ repoRoot: REPO_ROOT, env, port, logPath });
+    bot = await startChatopsProcess({
+      name: 'the bot',
+      role: 'all',
+      env,
+      port,
+      logPath,
+      stopGraceMs: 15_000,
+    });
     checkpoint();
     say(`  slack  fake Web API ${slack.url} (the bot's SLACK_API_URL)`);
     say(

@@ -1,24 +1,18 @@
 // Fault 2: SIGKILL of one of two bot processes in the middle of a burst of commands. A command the
 // bot answered "Queued" must run exactly once; one that got no answer (the process was gone) may
 // have run or not, but never twice.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { createSlackClient } from '../../devkit/index.js';
 import { makeKey } from '../fixtures/keys.js';
-import { SIGNING_SECRET, type Stack, type StackPerson, seedIamUser, startStack } from '../helpers/stack.js';
+import { SIGNING_SECRET, type StackPerson, seedIamUser } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
-import { faultLine, Lanes, queueIdle, sleep } from './harness.js';
-
-let stack: Stack | undefined;
-const lanes = new Lanes(() => stack as Stack);
-
-afterEach(async () => {
-  await lanes.close();
-  await stack?.close();
-  stack = undefined;
-});
+import { faultLine, it, queueIdle, sleep } from './harness.js';
 
 describe('SIGKILL of a bot process during a burst', () => {
-  it('two bots, one killed after 10 answers of 30 resets: every command acked as queued runs once, none twice', async () => {
+  it('two bots, one killed after 10 answers of 30 resets: every command acked as queued runs once, none twice', async ({
+    startStack,
+    lanes,
+  }) => {
     const people: StackPerson[] = [];
     for (let i = 0; i < 30; i++) {
       const name = `burst${i}`;
@@ -29,8 +23,7 @@ describe('SIGKILL of a bot process during a burst', () => {
         iamUsers: { 'osio-dev': name },
       });
     }
-    stack = await startStack({ people, topology: { bots: 1, workers: 0 } });
-    const s = stack;
+    const s = await startStack({ people, topology: { bots: 1, workers: 0 } });
     for (const p of people) await seedIamUser(s.iam('osio-dev'), p.name);
     const [botA, botB] = await lanes.startMany(['bot-a', 'bot-b'], 'bot');
     await lanes.start('worker', 'worker');

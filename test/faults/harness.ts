@@ -5,7 +5,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import { type ChatopsProcess, processEnv, startChatopsProcess } from '../helpers/chatops-process.js';
+import { type ChatopsProcess, startChatopsProcess } from '../../devkit/index.js';
 import {
   awsActionOf,
   type HttpFaultProxy,
@@ -15,7 +15,7 @@ import {
   type TcpFaultProxy,
 } from '../helpers/fault-proxy.js';
 import { motoUrl as workerMotoUrl } from '../helpers/moto-url.js';
-import type { Stack } from '../helpers/stack.js';
+import { processEnv, type Stack, test as stackTest } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
 
 export const SUMMARY_FILE = '.artifacts/faults-summary.txt';
@@ -57,7 +57,7 @@ export class Lanes {
     lane.proc = await startChatopsProcess({
       name,
       role,
-      dir: this.dir,
+      logPath: join(this.dir, `${name}.log`),
       env: processEnv(s.env, {
         AWS_ENDPOINT_URL: moto.url,
         SLACK_API_URL: `${slack.url}/api/`,
@@ -93,6 +93,23 @@ export class Lanes {
     this.dir = undefined;
   }
 }
+
+/**
+ * The stack fixtures plus `lanes` for the stack the test started last: every lane's process is
+ * killed and its proxies closed before the stacks close.
+ */
+export const test = stackTest.extend<{ lanes: Lanes }>({
+  lanes: async ({ stacks }, use) => {
+    const lanes = new Lanes(() => {
+      const s = stacks.at(-1);
+      if (!s) throw new Error('start a stack before a lane');
+      return s;
+    });
+    await use(lanes);
+    await lanes.close();
+  },
+});
+export const it = test;
 
 /** Prints the scenario's line for the issue's table (and keeps it in .artifacts for .ci/run). */
 export function faultLine(r: {

@@ -9,27 +9,24 @@ import {
   UpdateContinuousBackupsCommand,
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { createAwsClients } from '../../infra/aws.js';
-import { type Stack, startStack } from '../helpers/stack.js';
+import {
+  cardText,
+  instance,
+  instanceIdOf,
+  requestAndApprove,
+  withMigrationWorld,
+} from '../helpers/migration.js';
 import { until } from '../helpers/wait.js';
-import { faultLine, jobsIn, Lanes, sleep } from './harness.js';
-import { cardText, instance, instanceIdOf, migrationStack, requestAndApprove } from './migration-world.js';
+import { faultLine, it, jobsIn, sleep } from './harness.js';
 
 const DOWN_MS = 30_000;
 const BUCKET = 'dynamodb-migration-backups-osio';
-let stack: Stack | undefined;
-const lanes = new Lanes(() => stack as Stack);
-
-afterEach(async () => {
-  await lanes.close();
-  await stack?.close();
-  stack = undefined;
-});
 
 describe(`moto unreachable for ${DOWN_MS / 1000} s`, () => {
-  it('during an export watch: the watch resumes and the export finishes', async () => {
-    stack = await startStack({
+  it('during an export watch: the watch resumes and the export finishes', async ({ startStack, lanes }) => {
+    const s = await startStack({
       topology: { bots: 1, workers: 0 },
       extraConfig: {
         ddbExport: {
@@ -42,7 +39,6 @@ describe(`moto unreachable for ${DOWN_MS / 1000} s`, () => {
         },
       },
     });
-    const s = stack;
     const seed = createAwsClients(s.config);
     const ddb = seed.client(DynamoDBClient, 'osio', 'test-seed');
     await ddb.send(
@@ -93,10 +89,14 @@ describe(`moto unreachable for ${DOWN_MS / 1000} s`, () => {
     expect(failedChecks).toBeGreaterThanOrEqual(2);
   });
 
-  it('during a phase-3 wait for the stop: the run resumes and finishes', async () => {
+  it('during a phase-3 wait for the stop: the run resumes and finishes', async ({ startStack, lanes }) => {
     // The wait itself may last minutes (waitTimeoutSeconds); only AWS being away is the fault here.
-    stack = await migrationStack({ migration: { waitTimeoutSeconds: 120, pollSeconds: 1 } });
-    const s = stack;
+    const s = await startStack(
+      withMigrationWorld(
+        { migration: { waitTimeoutSeconds: 120, pollSeconds: 1 } },
+        { topology: { bots: 1, workers: 0 } },
+      ),
+    );
     const instanceId = instanceIdOf(s);
     const worker = await lanes.start('worker', 'worker');
     let stopped = false;

@@ -1,27 +1,16 @@
 // Fault 3: Redis (appendonly yes, fsync at every write) SIGKILLed and started again on the same port
 // and directory, during a burst of commands and while a maintenance window's notices are pending.
 // The bot and two workers run as their own processes and must reconnect by themselves.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, onTestFinished } from 'vitest';
 import { createSlackClient } from '../../devkit/index.js';
 import { makeKey } from '../fixtures/keys.js';
-import { type AofRedis, startAofRedis } from '../helpers/aof-redis.js';
-import { SIGNING_SECRET, type Stack, type StackPerson, seedIamUser, startStack } from '../helpers/stack.js';
+import { startAofRedis } from '../helpers/aof-redis.js';
+import { SIGNING_SECRET, type StackPerson, seedIamUser } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
-import { faultLine, Lanes, queueIdle, sleep } from './harness.js';
+import { faultLine, it, queueIdle, sleep } from './harness.js';
 
 const OUTAGE_MS = 4_000;
 const CHANNEL = 'C0MAINT';
-let stack: Stack | undefined;
-let redis: AofRedis | undefined;
-const lanes = new Lanes(() => stack as Stack);
-
-afterEach(async () => {
-  await lanes.close();
-  await stack?.close();
-  stack = undefined;
-  await redis?.close();
-  redis = undefined;
-});
 
 async function readyz(url: string): Promise<number> {
   try {
@@ -34,9 +23,13 @@ async function readyz(url: string): Promise<number> {
 }
 
 describe('a Redis restart', () => {
-  it('during a burst and with notices pending: every queued command runs once, nothing refused runs, every notice goes out once; /readyz 503 then 200', async () => {
-    redis = await startAofRedis();
-    const aof = redis;
+  it('during a burst and with notices pending: every queued command runs once, nothing refused runs, every notice goes out once; /readyz 503 then 200', async ({
+    startStack,
+    lanes,
+  }) => {
+    const aof = await startAofRedis();
+    // After the stack is closed: it deletes its keys from this Redis.
+    onTestFinished(() => aof.close());
     const people: StackPerson[] = [
       { slack: 'U0OPS', name: 'ops', key: await makeKey('ops@example.com'), iamUsers: {} },
     ];
@@ -50,13 +43,12 @@ describe('a Redis restart', () => {
       });
     }
     const users = people.slice(1);
-    stack = await startStack({
+    const s = await startStack({
       people,
       redisUrl: aof.url,
       topology: { bots: 1, workers: 0 },
       extraConfig: { maintenance: { emailTo: ['stakeholders@example.com'], remindBefore: ['1d'] } },
     });
-    const s = stack;
     // The test's own reader connection: its reconnect errors while Redis is away are expected.
     s.redis.on('error', () => {});
     for (const p of users) await seedIamUser(s.iam('osio-dev'), p.name);

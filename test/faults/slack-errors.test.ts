@@ -2,22 +2,13 @@
 // in front of a worker process posting maintenance notices. Notices go out through Notifier.postOnce:
 // a 429 is retried after its Retry-After (Slack did not take the post); after a 500 the thread is
 // searched for the notice's metadata key before posting again; a notice waits for the one before it.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { FakeSlackMessage } from '../../devkit/index.js';
-import type { Stack } from '../helpers/stack.js';
-import { startStack } from '../helpers/stack.js';
+import type { Stack, StackOptions } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
-import { faultLine, Lanes, queueIdle, sleep } from './harness.js';
+import { faultLine, it, queueIdle, sleep } from './harness.js';
 
 const CHANNEL = 'C0MAINT';
-let stack: Stack | undefined;
-const lanes = new Lanes(() => stack as Stack);
-
-afterEach(async () => {
-  await lanes.close();
-  await stack?.close();
-  stack = undefined;
-});
 
 const RATELIMITED = {
   status: 429,
@@ -30,13 +21,13 @@ const SERVER_ERROR = {
   body: 'Internal Server Error',
 };
 
-function maintenanceStack(remindBefore: string[]) {
-  return startStack({
+function maintenanceOptions(remindBefore: string[]): StackOptions {
+  return {
     topology: { bots: 1, workers: 0 },
     // As in production: five attempts (here 0.5 s apart, doubling).
     jobs: { attempts: 5, backoffMs: 500 },
     extraConfig: { maintenance: { emailTo: ['stakeholders@example.com'], remindBefore } },
-  });
+  };
 }
 
 async function schedule(s: Stack, args: string): Promise<string> {
@@ -53,9 +44,11 @@ const replies = (s: Stack, ts: string): FakeSlackMessage[] =>
 const kindOf = (text: string) => /Reminder|has started|is complete/.exec(text)?.[0];
 
 describe('the Slack Web API answering 429 and 500', () => {
-  it('429 with Retry-After to every other call and 500 to one in six: every notice and edit arrives once, in order within its thread', async () => {
-    stack = await maintenanceStack(['8s']);
-    const s = stack;
+  it('429 with Retry-After to every other call and 500 to one in six: every notice and edit arrives once, in order within its thread', async ({
+    startStack,
+    lanes,
+  }) => {
+    const s = await startStack(maintenanceOptions(['8s']));
     const [worker] = await lanes.startMany(['worker'], 'worker');
     let n = 0;
     const refused = { 429: 0, 500: 0 };
@@ -120,9 +113,11 @@ describe('the Slack Web API answering 429 and 500', () => {
     );
   }, 150_000);
 
-  it('a 500 answered after Slack has posted the notice: the notice is still posted once', async () => {
-    stack = await maintenanceStack(['1d']);
-    const s = stack;
+  it('a 500 answered after Slack has posted the notice: the notice is still posted once', async ({
+    startStack,
+    lanes,
+  }) => {
+    const s = await startStack(maintenanceOptions(['1d']));
     const [worker] = await lanes.startMany(['worker'], 'worker');
     let failed = false;
     (worker as (typeof lanes.all)[number]).slack.rule = (c) => {

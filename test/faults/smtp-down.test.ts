@@ -2,26 +2,23 @@
 // later (the issue says a minute; 25 s keeps the suite short, and the job's backoff is scaled to
 // match: 5 attempts 2 s apart, doubling, span 30 s). With the product's defaults (5 attempts, 5 s
 // doubling) the same retries span 75 s, so a one-minute outage is covered the same way.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { createGpgHome } from '../../devkit/index.js';
-import { ACCOUNTS, type Stack, seedIamUser, startStack } from '../helpers/stack.js';
+import { ACCOUNTS, seedIamUser } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
-import { faultLine, Lanes, queueIdle, sleep } from './harness.js';
+import { faultLine, it, queueIdle, sleep } from './harness.js';
 
 const DOWN_MS = 25_000;
-let stack: Stack | undefined;
-const lanes = new Lanes(() => stack as Stack);
-
-afterEach(async () => {
-  await lanes.close();
-  await stack?.close();
-  stack = undefined;
-});
 
 describe('SMTP down after the IAM change of a reset', () => {
-  it(`SMTP refuses connections for ${DOWN_MS / 1000} s: the mail is retried and delivered once; the password is changed once`, async () => {
-    stack = await startStack({ topology: { bots: 1, workers: 0 }, jobs: { attempts: 5, backoffMs: 2_000 } });
-    const s = stack;
+  it(`SMTP refuses connections for ${DOWN_MS / 1000} s: the mail is retried and delivered once; the password is changed once`, async ({
+    startStack,
+    lanes,
+  }) => {
+    const s = await startStack({
+      topology: { bots: 1, workers: 0 },
+      jobs: { attempts: 5, backoffMs: 2_000 },
+    });
     await seedIamUser(s.iam('osio-dev'), 'alice');
     const worker = await lanes.start('worker', 'worker');
     let downAt = 0;

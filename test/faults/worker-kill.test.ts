@@ -9,25 +9,25 @@ import {
   ListPipelinesCommand,
 } from '@aws-sdk/client-data-pipeline';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { type CapturedMail, createGpgHome, type FakeSlackMessage } from '../../devkit/index.js';
 import { createAwsClients } from '../../infra/aws.js';
-import { seedMissingTodaysDump } from '../helpers/dumps-world.js';
-import { ACCOUNTS, type Stack, seedIamUser, startStack } from '../helpers/stack.js';
+import { seedMissingTodaysDump } from '../helpers/dumps.js';
+import {
+  cardText,
+  instance,
+  instanceIdOf,
+  requestAndApprove,
+  withMigrationWorld,
+} from '../helpers/migration.js';
+import { ACCOUNTS, type Stack, type StackFixtures, seedIamUser } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
-import { faultLine, jobsIn, type Lane, Lanes, queueIdle, sleep } from './harness.js';
-import { cardText, instance, instanceIdOf, migrationStack, requestAndApprove } from './migration-world.js';
+import { faultLine, it, jobsIn, type Lane, type Lanes, queueIdle, sleep } from './harness.js';
+
+type Fixtures = { startStack: StackFixtures['startStack']; lanes: Lanes };
 
 const LOCK_MS = 2_000;
 const DEV = ACCOUNTS['osio-dev'].id;
-let stack: Stack | undefined;
-const lanes = new Lanes(() => stack as Stack);
-
-afterEach(async () => {
-  await lanes.close();
-  await stack?.close();
-  stack = undefined;
-});
 
 async function decrypt(mail: CapturedMail, privateKey: string): Promise<string> {
   const armored = /-----BEGIN PGP MESSAGE-----[\s\S]+?-----END PGP MESSAGE-----/.exec(mail.text)?.[0];
@@ -44,7 +44,7 @@ async function decrypt(mail: CapturedMail, privateKey: string): Promise<string> 
 const passwordIn = (plaintext: string) => /^Password:\s+(\S+)$/m.exec(plaintext)?.[1];
 
 /** Kills the lane's worker and resets every lane's rules, so the others work normally. */
-async function killVictim(victim: Lane): Promise<number> {
+async function killVictim(lanes: Lanes, victim: Lane): Promise<number> {
   for (const l of lanes.all) {
     l.moto.rule = () => 'pass';
     l.slack.rule = () => 'pass';
@@ -57,15 +57,15 @@ async function killVictim(victim: Lane): Promise<number> {
 }
 
 describe('SIGKILL of a worker in the middle of a job', () => {
-  async function resetStack() {
-    stack = await startStack({ topology: { bots: 1, workers: 0 }, jobs: { lockMs: LOCK_MS } });
+  async function resetStack({ startStack, lanes }: Fixtures) {
+    const stack = await startStack({ topology: { bots: 1, workers: 0 }, jobs: { lockMs: LOCK_MS } });
     await seedIamUser(stack.iam('osio-dev'), 'alice');
     await lanes.startMany(['worker-a', 'worker-b'], 'worker');
     return stack;
   }
 
   /** `reapplied`: UpdateLoginProfile calls that set the same password again (not a second change). */
-  async function resetOutcome(s: Stack, killedAt: number, fault: string, reapplied = 0) {
+  async function resetOutcome(lanes: Lanes, s: Stack, killedAt: number, fault: string, reapplied = 0) {
     const mail = await s.smtp.waitForMessage((m) => m.to.includes('alice@example.com'), 30_000);
     const recoveryMs = mail.receivedAt.getTime() - killedAt;
     await queueIdle(s, 'reset-password');
@@ -85,8 +85,11 @@ describe('SIGKILL of a worker in the middle of a job', () => {
     return changes;
   }
 
-  it('a reset killed after the IAM change and its saved progress, while the mail is being sent: the other worker only mails, once', async () => {
-    const s = await resetStack();
+  it('a reset killed after the IAM change and its saved progress, while the mail is being sent: the other worker only mails, once', async ({
+    startStack,
+    lanes,
+  }) => {
+    const s = await resetStack({ startStack, lanes });
     // From the moment a worker changes the password, its SMTP connections hang: it is killed sending.
     for (const l of lanes.all) {
       l.moto.onForwarded = (c) => {
@@ -97,8 +100,9 @@ describe('SIGKILL of a worker in the middle of a job', () => {
     const victim = await lanes.waitForLane('a worker sending the mail', (l) => l.smtp.hanging() > 0);
     const [job] = await jobsIn(s, 'reset-password', ['active']);
     expect(job?.data.pending, 'the change is saved before the mail').toBeTruthy();
-    const killedAt = await killVictim(victim);
+    const killedAt = await killVictim(lanes, victim);
     const changes = await resetOutcome(
+      lanes,
       s,
       killedAt,
       'worker SIGKILL in a reset, after the IAM change (saved), during the mail',
@@ -109,8 +113,11 @@ describe('SIGKILL of a worker in the middle of a job', () => {
   // IAM cannot tell whether a change it never answered was applied: the next worker re-derives the
   // same password from the saved nonce and CHATOPS_STATE_KEY and sets it again, so the password
   // changes once (to the value mailed), though IAM is asked twice.
-  it('a reset killed right after IAM applied the new password, before the worker saw the answer: the same password is set again, not a second one; one mail', async () => {
-    const s = await resetStack();
+  it('a reset killed right after IAM applied the new password, before the worker saw the answer: the same password is set again, not a second one; one mail', async ({
+    startStack,
+    lanes,
+  }) => {
+    const s = await resetStack({ startStack, lanes });
     // IAM applies the change; the answer never reaches that worker.
     for (const l of lanes.all)
       l.moto.rule = (c) => (c.name === 'UpdateLoginProfile' ? 'hold-answer' : 'pass');
@@ -118,8 +125,9 @@ describe('SIGKILL of a worker in the middle of a job', () => {
     const victim = await lanes.waitForLane('IAM to have applied the change', (l) => l.moto.held().length > 0);
     const first = await s.motoPassword(DEV, 'alice');
     expect(first).not.toBe('Initial-Passw0rd!');
-    const killedAt = await killVictim(victim);
+    const killedAt = await killVictim(lanes, victim);
     const changes = await resetOutcome(
+      lanes,
       s,
       killedAt,
       'worker SIGKILL in a reset, right after IAM applied the change (not yet saved)',
@@ -130,8 +138,11 @@ describe('SIGKILL of a worker in the middle of a job', () => {
     expect(await s.motoPassword(DEV, 'alice')).toBe(first);
   });
 
-  it('an export killed between creating its pipeline and activating it: the other worker defines and activates the same pipeline once', async () => {
-    stack = await startStack({
+  it('an export killed between creating its pipeline and activating it: the other worker defines and activates the same pipeline once', async ({
+    startStack,
+    lanes,
+  }) => {
+    const s = await startStack({
       topology: { bots: 1, workers: 0 },
       jobs: { lockMs: LOCK_MS },
       extraConfig: {
@@ -144,7 +155,6 @@ describe('SIGKILL of a worker in the middle of a job', () => {
         },
       },
     });
-    const s = stack;
     const seed = createAwsClients(s.config);
     await seed.client(DynamoDBClient, 'osio', 'test-seed').send(
       new CreateTableCommand({
@@ -161,7 +171,7 @@ describe('SIGKILL of a worker in the middle of a job', () => {
     expect((await s.command('U0CAROL', '/ddb-export', 'prod_txlog')).text).toMatch(/Queued: exporting/);
     const victim = await lanes.waitForLane('a worker defining the pipeline', (l) => l.moto.held().length > 0);
     expect(await pipelines()).toHaveLength(1);
-    const killedAt = await killVictim(victim);
+    const killedAt = await killVictim(lanes, victim);
     const activated = await until(
       'the pipeline activated',
       () => lanes.all.flatMap((l) => l.moto.calls).find((c) => c.name === 'ActivatePipeline'),
@@ -191,8 +201,13 @@ describe('SIGKILL of a worker in the middle of a job', () => {
     expect(cards).toHaveLength(1);
   });
 
-  it('a phase-3 run killed after StopInstances, while it waits for the stop: the other worker resumes without a second stop', async () => {
-    stack = await migrationStack({ lockMs: LOCK_MS });
+  it('a phase-3 run killed after StopInstances, while it waits for the stop: the other worker resumes without a second stop', async ({
+    startStack,
+    lanes,
+  }) => {
+    const stack = await startStack(
+      withMigrationWorld({}, { topology: { bots: 1, workers: 0 }, jobs: { lockMs: LOCK_MS } }),
+    );
     const s = stack;
     const instanceId = instanceIdOf(s);
     await lanes.startMany(['worker-a', 'worker-b'], 'worker');
@@ -210,7 +225,7 @@ describe('SIGKILL of a worker in the middle of a job', () => {
       40_000,
     );
     expect((await instance(instanceId)).state).not.toBe('running');
-    const killedAt = await killVictim(victim);
+    const killedAt = await killVictim(lanes, victim);
     await until('the card says done', () => (/Done/.test(cardText(s)) ? true : undefined), 40_000);
     const doneAt = Date.now();
     await sleep(1_000);
@@ -247,13 +262,12 @@ describe('SIGKILL of a worker in the middle of a job', () => {
     const replies = (s: Stack, ts: string): FakeSlackMessage[] =>
       s.slack.messages(CHANNEL).filter((m) => m.thread_ts === ts);
 
-    async function noticeKill(how: 'hold' | 'hold-answer', fault: string) {
-      stack = await startStack({
+    async function noticeKill({ startStack, lanes }: Fixtures, how: 'hold' | 'hold-answer', fault: string) {
+      const s = await startStack({
         topology: { bots: 1, workers: 0 },
         jobs: { lockMs: LOCK_MS },
         extraConfig: { maintenance: { emailTo: ['stakeholders@example.com'], remindBefore: ['1d'] } },
       });
-      const s = stack;
       await lanes.startMany(['worker-a', 'worker-b'], 'worker');
       for (const l of lanes.all) {
         l.slack.rule = (c) =>
@@ -264,7 +278,7 @@ describe('SIGKILL of a worker in the middle of a job', () => {
       expect(id, res.text).toBeTruthy();
       const ann = await until('the announcement', () => announcement(s, id), 20_000);
       const victim = await lanes.waitForLane('a worker posting the start', (l) => l.slack.held().length > 0);
-      const killedAt = await killVictim(victim);
+      const killedAt = await killVictim(lanes, victim);
       // Done by the other worker once it edits the announcement to "in progress" (after posting the
       // start, or after finding it in the thread).
       const started = await until(
@@ -292,30 +306,43 @@ describe('SIGKILL of a worker in the middle of a job', () => {
       expect(mails).toEqual(['Announcement', 'Started', 'Completed']);
     }
 
-    it('killed before Slack has the post: the other worker posts and mails it once, in order', async () => {
-      await noticeKill('hold', 'worker SIGKILL while posting a maintenance notice (before Slack has it)');
+    it('killed before Slack has the post: the other worker posts and mails it once, in order', async ({
+      startStack,
+      lanes,
+    }) => {
+      await noticeKill(
+        { startStack, lanes },
+        'hold',
+        'worker SIGKILL while posting a maintenance notice (before Slack has it)',
+      );
     });
 
-    it('killed after Slack took the post, before the worker recorded it: the notice is still posted once', async () => {
+    it('killed after Slack took the post, before the worker recorded it: the notice is still posted once', async ({
+      startStack,
+      lanes,
+    }) => {
       await noticeKill(
+        { startStack, lanes },
         'hold-answer',
         'worker SIGKILL while posting a maintenance notice (Slack has it, answer not yet seen)',
       );
     });
   });
 
-  it('a dump check killed while it lists the bucket: the other worker checks once; one alert, counted once', async () => {
-    stack = await startStack({
+  it('a dump check killed while it lists the bucket: the other worker checks once; one alert, counted once', async ({
+    startStack,
+    lanes,
+  }) => {
+    const s = await startStack({
       topology: { bots: 1, workers: 0 },
       jobs: { lockMs: LOCK_MS },
       seed: seedMissingTodaysDump,
     });
-    const s = stack;
     await lanes.startMany(['worker-a', 'worker-b'], 'worker');
     for (const l of lanes.all) l.moto.rule = (c) => (c.name === 'ListObjectsV2' ? 'hold' : 'pass');
     expect((await s.command('U0ALICE', '/dumps', 'check ggh_datatransit')).text).toMatch(/Checking/);
     const victim = await lanes.waitForLane('a worker listing the bucket', (l) => l.moto.held().length > 0);
-    const killedAt = await killVictim(victim);
+    const killedAt = await killVictim(lanes, victim);
     const report = await until(
       'the check result in the DM',
       () => s.slack.messages('D0ALICE').find((m) => /Dump check/.test(m.text)),

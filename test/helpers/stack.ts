@@ -1,13 +1,8 @@
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CreateLoginProfileCommand,
-  CreateUserCommand,
-  IAMClient,
-  UpdateAccountPasswordPolicyCommand,
-} from '@aws-sdk/client-iam';
-import { inject } from 'vitest';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { test as base, inject } from 'vitest';
 import { stringify } from 'yaml';
 import { type Chatops, type StartOptions, startChatops } from '../../bot/start.js';
 import {
@@ -18,6 +13,7 @@ import {
   startFakeSlack,
   startSmtpCapture,
 } from '../../devkit/index.js';
+import { seedPasswordPolicy, seedIamUser as seedUser, type WorldTarget } from '../../devkit/worlds/index.js';
 import { createRedisAuditLog } from '../../infra/audit.js';
 import { createAwsClients } from '../../infra/aws.js';
 import { type Config, loadConfig } from '../../infra/config.js';
@@ -54,7 +50,7 @@ export interface StackOptions {
   /** Extra top-level config keys. */
   extraConfig?: Record<string, unknown>;
   /** Seeds moto after its reset and before the config is written; returns more config keys (e.g. an instance id). */
-  seed?: () => Promise<Record<string, unknown>>;
+  seed?: (world: WorldTarget) => Promise<Record<string, unknown>>;
   jobs?: { attempts?: number; backoffMs?: number; lockMs?: number };
   /** Start the stack with no SMTP_URL. */
   noSmtp?: boolean;
@@ -92,6 +88,8 @@ export interface Stack {
     text?: string,
     botIndex?: number,
   ): Promise<{ status: number; text: string; headers: Record<string, string> }>;
+  /** This worker's moto and the test accounts, for devkit/worlds (not recorded as bot actions). */
+  world: WorldTarget;
   /** An IAM client for seeding an account alias in moto (not recorded as a bot action). */
   iam(alias: keyof typeof ACCOUNTS): IAMClient;
   /** The console password moto stores for a user, read from moto's model data. */
@@ -114,6 +112,27 @@ export async function defaultPeople(): Promise<StackPerson[]> {
     },
     { slack: 'U0OPS', name: 'ops', key: await makeKey('ops@example.com'), iamUsers: { 'osio-dev': 'ops' } },
   ];
+}
+
+/** The environment of a chatops process of its own: the stack's, plus AWS through `extra.AWS_ENDPOINT_URL`. */
+export function processEnv(
+  stackEnv: Record<string, string>,
+  extra: Record<string, string> & { AWS_ENDPOINT_URL: string },
+): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    ...stackEnv,
+    LOG_LEVEL: 'info',
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    AWS_REGION: 'us-east-1',
+    ...extra,
+  };
+}
+
+/** This worker's moto and the test accounts: where devkit/worlds seed for a test. */
+export function testWorld(): WorldTarget {
+  return { endpoint: workerMotoUrl(), accounts: ACCOUNTS, requester: 'test-seed' };
 }
 
 let stackCount = 0;
@@ -161,7 +180,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       ...(opts.jobs?.lockMs ? { lockMs: opts.jobs.lockMs } : {}),
     },
     ...opts.extraConfig,
-    ...(opts.seed ? await opts.seed() : {}),
+    ...(opts.seed ? await opts.seed(testWorld()) : {}),
   };
   const configPath = join(dir, 'chatops.yaml');
   writeFileSync(configPath, stringify(rawConfig));
@@ -240,6 +259,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     instances,
     env: baseEnv,
     startInstance,
+    world: testWorld(),
     baseUrl: `http://127.0.0.1:${botPorts[0]}`,
     async command(user, command, text = '', botIndex = 0) {
       const client = clients[botIndex];
@@ -286,36 +306,13 @@ export function saveActions(actions: Iterable<string>): void {
   appendFileSync(join(ACTIONS_DIR_ABS, `${process.pid}.txt`), [...actions].map((a) => `${a}\n`).join(''));
 }
 
-/** Creates an IAM user with a login profile in an account, and optionally sets a password policy. */
-export async function seedIamUser(
-  iam: IAMClient,
-  userName: string,
-  opts: { loginProfile?: boolean } = {},
-): Promise<void> {
-  await iam.send(new CreateUserCommand({ UserName: userName }));
-  if (opts.loginProfile ?? true) {
-    await iam.send(
-      new CreateLoginProfileCommand({
-        UserName: userName,
-        Password: 'Initial-Passw0rd!',
-        PasswordResetRequired: false,
-      }),
-    );
-  }
+/** Creates an IAM user, with a login profile (password Initial-Passw0rd!) unless told otherwise. */
+export function seedIamUser(iam: IAMClient, userName: string, opts: { loginProfile?: boolean } = {}) {
+  return seedUser(iam, userName, { ...opts, password: 'Initial-Passw0rd!' });
 }
 
 /** A stricter-than-default password policy, so the test proves the bot reads it. */
-export async function seedStrictPolicy(iam: IAMClient): Promise<void> {
-  await iam.send(
-    new UpdateAccountPasswordPolicyCommand({
-      MinimumPasswordLength: 32,
-      RequireSymbols: true,
-      RequireNumbers: true,
-      RequireUppercaseCharacters: true,
-      RequireLowercaseCharacters: true,
-    }),
-  );
-}
+export const seedStrictPolicy = (iam: IAMClient) => seedPasswordPolicy(iam, 32);
 
 /** Deletes every key under `prefix` (on every master of a Redis Cluster). */
 export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
@@ -364,3 +361,36 @@ export async function dumpRedis(redis: Redis, prefix?: string): Promise<string> 
   } while (cursor !== '0');
   return out.join('\n');
 }
+
+export interface StackFixtures {
+  /** The stacks this test started, closed after it, the last first (after every fixture that uses them). */
+  stacks: Stack[];
+  /** Starts a stack with `options`; it is closed after the test. */
+  startStack: (options?: StackOptions) => Promise<Stack>;
+  /** A stack with the default options. */
+  stack: Stack;
+}
+
+/** vitest's `test` with the running stack as fixtures: `it('…', async ({ stack }) => …)`. */
+export const test = base.extend<StackFixtures>({
+  // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this pattern
+  stacks: async ({}, use) => {
+    const started: Stack[] = [];
+    await use(started);
+    const errors: unknown[] = [];
+    for (const s of started.reverse()) await s.close().catch((err: unknown) => errors.push(err));
+    if (errors.length)
+      throw errors.length === 1 ? errors[0] : new AggregateError(errors, 'closing the stacks');
+  },
+  startStack: async ({ stacks }, use) => {
+    await use(async (options) => {
+      const s = await startStack(options);
+      stacks.push(s);
+      return s;
+    });
+  },
+  stack: async ({ startStack }, use) => {
+    await use(await startStack());
+  },
+});
+export const it = test;

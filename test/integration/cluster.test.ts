@@ -3,9 +3,9 @@
 // one slot. The end-to-end path: a reset, an export, a maintenance window, a phase-3 run with two
 // approvals, a dump alert.
 import { ActivatePipelineCommand } from '@aws-sdk/client-data-pipeline';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { createSlackClient, slashCommandBody } from '../../devkit/index.js';
-import { seedMissingTodaysDump } from '../helpers/dumps-world.js';
+import { seedMissingTodaysDump } from '../helpers/dumps.js';
 import {
   activity,
   cluster as emrCluster,
@@ -17,15 +17,14 @@ import {
   cardText,
   instance,
   instanceIdOf,
-  migrationStack,
   requestAndApprove,
-} from '../helpers/migration-world.js';
+  withMigrationWorld,
+} from '../helpers/migration.js';
 import { type RedisCluster, startRedisCluster } from '../helpers/redis-cluster.js';
-import { SIGNING_SECRET, type Stack, seedIamUser, startStack } from '../helpers/stack.js';
+import { it, SIGNING_SECRET, type Stack, type StackOptions, seedIamUser } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
 
 let cluster: RedisCluster;
-let stack: Stack | undefined;
 
 beforeAll(async () => {
   cluster = await startRedisCluster(3);
@@ -33,25 +32,25 @@ beforeAll(async () => {
 afterAll(async () => {
   await cluster?.close();
 });
-afterEach(async () => {
-  await stack?.close();
-  stack = undefined;
-});
 
 const onCluster = () => ({ redisUrl: cluster.url, env: { REDIS_CLUSTER_NODES: cluster.nodes } });
 
-function clusterStack(topology = { bots: 1, workers: 1 }, extraConfig: Record<string, unknown> = {}) {
-  return startStack({
+function clusterOptions(
+  topology = { bots: 1, workers: 1 },
+  extraConfig: Record<string, unknown> = {},
+): StackOptions {
+  return {
     ...onCluster(),
     topology,
     extraConfig: { maintenance: { emailTo: ['ops-list@example.com'], remindBefore: ['3s'] }, ...extraConfig },
-  });
+  };
 }
 
 describe('on a Redis Cluster', () => {
-  it('runs a password reset end to end, refuses a duplicate in the ack and a replayed request with 401', async () => {
-    stack = await clusterStack({ bots: 2, workers: 2 });
-    const s = stack;
+  it('runs a password reset end to end, refuses a duplicate in the ack and a replayed request with 401', async ({
+    startStack,
+  }) => {
+    const s = await startStack(clusterOptions({ bots: 2, workers: 2 }));
     expect(s.prefix).toMatch(/^\{.+\}$/);
     await seedIamUser(s.iam('osio-dev'), 'alice');
     const body = slashCommandBody({
@@ -81,9 +80,8 @@ describe('on a Redis Cluster', () => {
     expect(jobs).toMatch(/alice@osio-dev: \*completed\*/);
   });
 
-  it('posts a maintenance window notices once each, in order', async () => {
-    stack = await clusterStack();
-    const s = stack;
+  it('posts a maintenance window notices once each, in order', async ({ startStack }) => {
+    const s = await startStack(clusterOptions());
     const res = await s.command('U0OPS', '/maintenance', 'schedule +6s 3s Cluster window');
     expect(res.text).toMatch(/Scheduled `mw-/);
     await until(
@@ -100,22 +98,27 @@ describe('on a Redis Cluster', () => {
     expect(s.smtp.messages.map((m) => m.subject)).toEqual(Array(4).fill('[MAINTENANCE] Cluster window'));
   }, 60_000);
 
-  it('runs a DynamoDB export to FINISHED on one card (Data Pipeline faked: moto never finishes one)', async () => {
+  it('runs a DynamoDB export to FINISHED on one card (Data Pipeline faked: moto never finishes one)', async ({
+    startStack,
+  }) => {
     const dp = new FakeDataPipeline();
     const ddb = fakeDynamoDb({ ExportStatus: 'COMPLETED' });
     dp.scripts.set('prod_txlog', (n) =>
       n < 2 ? [emrCluster('RUNNING'), activity('RUNNING')] : [activity('FINISHED')],
     );
+    let stack: Stack | undefined;
     try {
-      stack = await clusterStack(undefined, {
-        ddbExport: {
-          sourceAccount: 'osio',
-          targetAccount: 'osio-dev',
-          bucket: 'dynamodb-migration-backups-osio',
-          pollStartSeconds: 0.05,
-          pollMaxSeconds: 0.1,
-        },
-      });
+      stack = await startStack(
+        clusterOptions(undefined, {
+          ddbExport: {
+            sourceAccount: 'osio',
+            targetAccount: 'osio-dev',
+            bucket: 'dynamodb-migration-backups-osio',
+            pollStartSeconds: 0.05,
+            pollMaxSeconds: 0.1,
+          },
+        }),
+      );
       const s = stack;
       expect((await s.command('U0CAROL', '/ddb-export', 'prod_txlog')).text).toMatch(/Queued: exporting/);
       await until(
@@ -137,9 +140,10 @@ describe('on a Redis Cluster', () => {
     }
   });
 
-  it('runs phase 3 after two approvals: stopped, associated, started once; notices in the window thread; card done', async () => {
-    stack = await migrationStack({}, { ...onCluster(), topology: { bots: 1, workers: 1 } });
-    const s = stack;
+  it('runs phase 3 after two approvals: stopped, associated, started once; notices in the window thread; card done', async ({
+    startStack,
+  }) => {
+    const s = await startStack(withMigrationWorld({}, { ...onCluster(), topology: { bots: 1, workers: 1 } }));
     expect(s.prefix).toMatch(/^\{.+\}$/);
     const instanceId = instanceIdOf(s);
     await requestAndApprove(s, '+2s 60s');
@@ -157,13 +161,12 @@ describe('on a Redis Cluster', () => {
     expect(steps.length).toBeGreaterThanOrEqual(5);
   }, 60_000);
 
-  it('raises one dump alert for a missing dump, with its buttons', async () => {
-    stack = await startStack({
+  it('raises one dump alert for a missing dump, with its buttons', async ({ startStack }) => {
+    const s = await startStack({
       ...onCluster(),
       topology: { bots: 1, workers: 1 },
       seed: seedMissingTodaysDump,
     });
-    const s = stack;
     expect(s.prefix).toMatch(/^\{.+\}$/);
     expect((await s.command('U0ALICE', '/dumps', 'check ggh_datatransit')).text).toMatch(/Checking/);
     const alert = await until(

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-data-pipeline';
 import { ExportTableToPointInTimeCommand } from '@aws-sdk/client-dynamodb';
 import { Queue } from 'bullmq';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject } from 'vitest';
 import { startChatops } from '../../bot/start.js';
 import { parseEnv } from '../../infra/env.js';
 import { createLogger } from '../../infra/logger.js';
@@ -21,35 +21,37 @@ import {
   fakeDynamoDb,
   recordFakedActions,
 } from '../helpers/fake-data-pipeline.js';
-import { BOT_TOKEN, type Stack, type StackOptions, startStack } from '../helpers/stack.js';
+import { BOT_TOKEN, type Stack, type StackOptions, test } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
 
 const BUCKET = 'dynamodb-migration-backups-osio';
 const FAST = { pollStartSeconds: 0.05, pollMaxSeconds: 0.1 };
 
-let stack: Stack | undefined;
 let dp: FakeDataPipeline | undefined;
 let ddb: ReturnType<typeof fakeDynamoDb> | undefined;
 
-afterEach(async () => {
-  if (stack) {
-    recordFakedActions(stack, { dp, ddb });
-    await stack.close();
-  }
-  dp?.mock.restore();
-  ddb?.mock.restore();
-  stack = undefined;
-  dp = undefined;
-  ddb = undefined;
+// Torn down before the stacks close: the fakes' answers join each stack's record of AWS actions.
+const it = test.extend<{ fakes: undefined }>({
+  fakes: [
+    async ({ stacks }, use) => {
+      await use(undefined);
+      for (const stack of stacks) recordFakedActions(stack, { dp, ddb });
+      dp?.mock.restore();
+      ddb?.mock.restore();
+      dp = undefined;
+      ddb = undefined;
+    },
+    { auto: true },
+  ],
 });
 
-function startWatchStack(ddbExport: Record<string, unknown> = {}, opts: StackOptions = {}) {
-  return startStack({
+function watchOptions(ddbExport: Record<string, unknown> = {}, opts: StackOptions = {}): StackOptions {
+  return {
     ...opts,
     extraConfig: {
       ddbExport: { sourceAccount: 'osio', targetAccount: 'osio-dev', bucket: BUCKET, ...FAST, ...ddbExport },
     },
-  });
+  };
 }
 
 function card(s: Stack, user: string, pattern: RegExp) {
@@ -76,7 +78,9 @@ function alert(s: Stack) {
 }
 
 describe('watching a Data Pipeline export', () => {
-  it('follows the run to FINISHED on one card, edited through each state, then sends the follow-up', async () => {
+  it('follows the run to FINISHED on one card, edited through each state, then sends the follow-up', async ({
+    startStack,
+  }) => {
     dp = new FakeDataPipeline(5);
     ddb ??= fakeDynamoDb({ ExportStatus: 'COMPLETED' });
     dp.scripts.set('prod_txlog', (n) =>
@@ -86,8 +90,7 @@ describe('watching a Data Pipeline export', () => {
           ? [cluster('RUNNING'), activity('RUNNING')]
           : [cluster('SHUTTING_DOWN'), activity('FINISHED')],
     );
-    stack = await startWatchStack();
-    const s = stack;
+    const s = await startStack(watchOptions());
     await s.command('U0CAROL', '/ddb-export', 'prod_txlog');
     const done = await card(s, 'U0CAROL', /prod_txlog finished/);
     expect(JSON.stringify(done.blocks)).toMatch(
@@ -138,7 +141,9 @@ describe('watching a Data Pipeline export', () => {
     expect(s.slack.messages('C0ALERTS')).toHaveLength(0);
   });
 
-  it('reports a failed run on the card and alerts the channel with the table, the error and the logs', async () => {
+  it('reports a failed run on the card and alerts the channel with the table, the error and the logs', async ({
+    startStack,
+  }) => {
     dp = new FakeDataPipeline();
     ddb ??= fakeDynamoDb({ ExportStatus: 'COMPLETED' });
     dp.scripts.set('prod_txlog', (n) =>
@@ -150,8 +155,7 @@ describe('watching a Data Pipeline export', () => {
             { ...cluster('FAILED'), error: 'EMR: Insufficient capacity <@U0BOB>' },
           ],
     );
-    stack = await startWatchStack();
-    const s = stack;
+    const s = await startStack(watchOptions());
     await s.command('U0OPS', '/ddb-export', 'prod_txlog');
     const failed = await card(s, 'U0OPS', /prod_txlog failed/);
     expect(JSON.stringify(failed.blocks)).toMatch(
@@ -170,7 +174,9 @@ describe('watching a Data Pipeline export', () => {
     expect(dp.count(ActivatePipelineCommand)).toBe(1);
   });
 
-  it('fails with the validation errors and never activates; warnings alone are accepted', async () => {
+  it('fails with the validation errors and never activates; warnings alone are accepted', async ({
+    startStack,
+  }) => {
     dp = new FakeDataPipeline();
     ddb ??= fakeDynamoDb({ ExportStatus: 'COMPLETED' });
     dp.putResult = {
@@ -178,8 +184,7 @@ describe('watching a Data Pipeline export', () => {
       validationErrors: [{ id: 'EmrClusterForBackup', errors: ['releaseLabel emr-5.23.0 is not supported'] }],
       validationWarnings: [{ id: 'S3BackupLocation', warnings: ['cannot validate bucket'] }],
     };
-    stack = await startWatchStack();
-    const s = stack;
+    const s = await startStack(watchOptions());
     await s.command('U0CAROL', '/ddb-export', 'prod_txlog');
     const failed = await card(s, 'U0CAROL', /prod_txlog failed/);
     expect(JSON.stringify(failed.blocks)).toMatch(
@@ -189,25 +194,23 @@ describe('watching a Data Pipeline export', () => {
     expect(String((await alert(s)).args.text)).toMatch(/failed \[pipeline_invalid\]/);
   });
 
-  it('keeps watching through a throttled status check', async () => {
+  it('keeps watching through a throttled status check', async ({ startStack }) => {
     dp = new FakeDataPipeline();
     ddb ??= fakeDynamoDb({ ExportStatus: 'COMPLETED' });
     dp.throttleNextQuery = 2;
     dp.scripts.set('prod_txlog', () => [activity('FINISHED')]);
-    stack = await startWatchStack();
-    const s = stack;
+    const s = await startStack(watchOptions());
     await s.command('U0CAROL', '/ddb-export', 'prod_txlog');
     await card(s, 'U0CAROL', /prod_txlog finished/);
     expect(s.logs.filter((l) => l.includes('status check failed'))).toHaveLength(2);
     expect(s.logs.filter((l) => l.includes('job attempt failed'))).toHaveLength(0);
   });
 
-  it('stops watching after the timeout, leaves the run alone and alerts', async () => {
+  it('stops watching after the timeout, leaves the run alone and alerts', async ({ startStack }) => {
     dp = new FakeDataPipeline();
     ddb ??= fakeDynamoDb({ ExportStatus: 'COMPLETED' });
     dp.scripts.set('prod_txlog', () => [cluster('RUNNING'), activity('RUNNING')]);
-    stack = await startWatchStack({ watchTimeoutMinutes: 0.01 });
-    const s = stack;
+    const s = await startStack(watchOptions({ watchTimeoutMinutes: 0.01 }));
     await s.command('U0CAROL', '/ddb-export', 'prod_txlog');
     const failed = await card(s, 'U0CAROL', /prod_txlog failed/);
     expect(JSON.stringify(failed.blocks)).toMatch(
@@ -228,15 +231,14 @@ describe('watching a Data Pipeline export', () => {
     );
   });
 
-  it('shows several tables on one card; the follow-up names the finished ones', async () => {
+  it('shows several tables on one card; the follow-up names the finished ones', async ({ startStack }) => {
     dp = new FakeDataPipeline();
     ddb ??= fakeDynamoDb({ ExportStatus: 'COMPLETED' });
     dp.scripts.set('users_prod', (n) => (n < 2 ? [activity('RUNNING')] : [activity('FINISHED')]));
     dp.scripts.set('orders_prod', (n) =>
       n < 1 ? [activity('RUNNING')] : [activity('FAILED', 'table throttled')],
     );
-    stack = await startWatchStack();
-    const s = stack;
+    const s = await startStack(watchOptions());
     const ack = await s.command('U0CAROL', '/ddb-export', 'users_prod orders_prod');
     expect(ack.text).toMatch(/Queued: exporting `users_prod`, `orders_prod`/);
     await card(s, 'U0CAROL', /users_prod finished, orders_prod failed/);
@@ -258,15 +260,16 @@ describe('watching a Data Pipeline export', () => {
 });
 
 describe('watching survives a worker restart', () => {
-  it('a new worker resumes the parked watch and finishes it, without creating or activating again', async () => {
+  it('a new worker resumes the parked watch and finishes it, without creating or activating again', async ({
+    startStack,
+  }) => {
     dp = new FakeDataPipeline();
     ddb ??= fakeDynamoDb({ ExportStatus: 'COMPLETED' });
     let finished = false;
     dp.scripts.set('prod_txlog', () =>
       finished ? [activity('FINISHED')] : [cluster('RUNNING'), activity('RUNNING')],
     );
-    stack = await startWatchStack({}, { topology: { bots: 1, workers: 1 } });
-    const s = stack;
+    const s = await startStack(watchOptions({}, { topology: { bots: 1, workers: 1 } }));
     await s.command('U0CAROL', '/ddb-export', 'prod_txlog');
     const id = await until('a pipeline', () => dp?.byName('prod_txlog')[0]?.id);
     await until('two status checks', () => (dp?.polls.get(id) ?? 0) >= 2);
@@ -328,10 +331,11 @@ describe('watching survives a worker restart', () => {
 });
 
 describe('watching a native export', () => {
-  it('follows DescribeExport to COMPLETED and sends the follow-up with the import manual', async () => {
+  it('follows DescribeExport to COMPLETED and sends the follow-up with the import manual', async ({
+    startStack,
+  }) => {
     ddb = fakeDynamoDb({ ExportStatus: 'COMPLETED' });
-    stack = await startWatchStack();
-    const s = stack;
+    const s = await startStack(watchOptions());
     await s.command('U0CAROL', '/ddb-export', 'prod_txlog --native');
     const done = await card(s, 'U0CAROL', /prod_txlog finished/);
     expect(JSON.stringify(done.blocks)).toMatch(/export finished \(42 items\)/);
@@ -350,14 +354,15 @@ describe('watching a native export', () => {
     expect(follow.text).toContain('S3DataImport.HowItWorks.html');
   });
 
-  it('reports a failed export with its code, and alerts with the export to look at', async () => {
+  it('reports a failed export with its code, and alerts with the export to look at', async ({
+    startStack,
+  }) => {
     ddb = fakeDynamoDb({
       ExportStatus: 'FAILED',
       FailureCode: 'S3NoSuchBucket',
       FailureMessage: 'The specified bucket does not exist',
     });
-    stack = await startWatchStack();
-    const s = stack;
+    const s = await startStack(watchOptions());
     await s.command('U0CAROL', '/ddb-export', 'prod_txlog --native');
     const failed = await card(s, 'U0CAROL', /prod_txlog failed/);
     expect(JSON.stringify(failed.blocks)).toMatch(

@@ -9,35 +9,26 @@ import {
   CreatePipelineCommand as SeedCreatePipeline,
 } from '@aws-sdk/client-data-pipeline';
 import {
-  CreateTableCommand,
   DescribeContinuousBackupsCommand,
   DescribeExportCommand,
   DynamoDBClient,
   ListExportsCommand,
-  PutItemCommand,
-  UpdateContinuousBackupsCommand,
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { Queue } from 'bullmq';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
+import { seedTable } from '../../devkit/worlds/index.js';
 import { createAwsClients } from '../../infra/aws.js';
-import { ACCOUNTS, type Stack, startStack } from '../helpers/stack.js';
+import { ACCOUNTS, it, type Stack, type StackOptions } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
 
 const BUCKET = 'dynamodb-migration-backups-osio';
 const DDB = { sourceAccount: 'osio', targetAccount: 'osio-dev', bucket: BUCKET };
 const POST_STEP = `aws s3 cp s3://${BUCKET}/backups/prod_txlog/ s3://${BUCKET}/backups/prod_txlog/ --recursive --acl bucket-owner-full-control --storage-class STANDARD`;
 
-let stack: Stack | undefined;
-
-afterEach(async () => {
-  await stack?.close();
-  stack = undefined;
-});
-
 /** A stack whose Data Pipeline watch never checks during the test (moto would not answer QueryObjects). */
-function startDdbStack(ddb: Record<string, unknown> = {}) {
-  return startStack({ extraConfig: { ddbExport: { ...DDB, pollStartSeconds: 3600, ...ddb } } });
+function ddbOptions(ddb: Record<string, unknown> = {}): StackOptions {
+  return { extraConfig: { ddbExport: { ...DDB, pollStartSeconds: 3600, ...ddb } } };
 }
 
 // Seeding and inspecting clients: not recorded as bot actions.
@@ -55,27 +46,9 @@ function card(s: Stack, user: string, pattern: RegExp) {
   );
 }
 
-async function createTable(s: Stack, table: string, opts: { pitr?: boolean; items?: number } = {}) {
-  const ddb = seed(s, DynamoDBClient, 'osio');
-  await ddb.send(
-    new CreateTableCommand({
-      TableName: table,
-      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-  for (let i = 0; i < (opts.items ?? 0); i++) {
-    await ddb.send(new PutItemCommand({ TableName: table, Item: { id: { S: `item-${i}` } } }));
-  }
-  if (opts.pitr) {
-    await ddb.send(
-      new UpdateContinuousBackupsCommand({
-        TableName: table,
-        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-      }),
-    );
-  }
+/** A table in osio, devkit's /ddb-export world. */
+function createTable(s: Stack, table: string, opts: { pitr?: boolean; items?: number } = {}) {
+  return seedTable(s.world, 'osio', { name: table, ...opts });
 }
 
 async function pipelines(s: Stack, alias: 'osio' | 'osio-dev' = 'osio') {
@@ -110,9 +83,10 @@ async function jobKeys(s: Stack) {
 }
 
 describe('/ddb-export with Data Pipeline, against moto', () => {
-  it("creates the table's pipeline in the source account with the export definition, and activates it", async () => {
-    stack = await startDdbStack();
-    const s = stack;
+  it("creates the table's pipeline in the source account with the export definition, and activates it", async ({
+    startStack,
+  }) => {
+    const s = await startStack(ddbOptions());
     await createTable(s, 'prod_txlog');
     const ack = await s.command('U0CAROL', '/ddb-export', 'prod_txlog');
     expect(ack.text).toMatch(
@@ -163,9 +137,10 @@ describe('/ddb-export with Data Pipeline, against moto', () => {
     expect(audit.map((r) => `${r.user}:${r.action}:${r.outcome}`)).toEqual(['U0CAROL:ddb-export:queued']);
   });
 
-  it('refuses a second export of the same table while one runs; once it ended, reuses the pipeline', async () => {
-    stack = await startDdbStack();
-    const s = stack;
+  it('refuses a second export of the same table while one runs; once it ended, reuses the pipeline', async ({
+    startStack,
+  }) => {
+    const s = await startStack(ddbOptions());
     await createTable(s, 'prod_txlog');
     await s.command('U0OPS', '/ddb-export', 'prod_txlog');
     await card(s, 'U0OPS', /prod_txlog running/);
@@ -211,9 +186,8 @@ describe('/ddb-export with Data Pipeline, against moto', () => {
     expect(audit[1]?.detail).toMatch(/duplicates 1$/);
   });
 
-  it('activates a pipeline made by hand as in the runbook, without redefining it', async () => {
-    stack = await startDdbStack();
-    const s = stack;
+  it('activates a pipeline made by hand as in the runbook, without redefining it', async ({ startStack }) => {
+    const s = await startStack(ddbOptions());
     await createTable(s, 'prod_txlog');
     const made = await seed(s, DataPipelineClient, 'osio').send(
       new SeedCreatePipeline({ name: 'prod_txlog', uniqueId: 'console-token-1' }),
@@ -227,9 +201,8 @@ describe('/ddb-export with Data Pipeline, against moto', () => {
     expect(s.actions).not.toContain('datapipeline:PutPipelineDefinition');
   });
 
-  it('says so when the table does not exist, and creates no pipeline', async () => {
-    stack = await startDdbStack();
-    const s = stack;
+  it('says so when the table does not exist, and creates no pipeline', async ({ startStack }) => {
+    const s = await startStack(ddbOptions());
     await s.command('U0CAROL', '/ddb-export', 'no_such_table');
     const failed = await card(s, 'U0CAROL', /no_such_table failed/);
     expect(JSON.stringify(failed.blocks)).toMatch(
@@ -250,9 +223,8 @@ describe('/ddb-export with Data Pipeline, against moto', () => {
 });
 
 describe('/ddb-export --native, against moto', () => {
-  it('exports to the bucket owned by the target account and sends the follow-up', async () => {
-    stack = await startDdbStack({ pollStartSeconds: 0.1, pollMaxSeconds: 0.2 });
-    const s = stack;
+  it('exports to the bucket owned by the target account and sends the follow-up', async ({ startStack }) => {
+    const s = await startStack(ddbOptions({ pollStartSeconds: 0.1, pollMaxSeconds: 0.2 }));
     await createTable(s, 'prod_txlog', { pitr: true, items: 3 });
     await seed(s, S3Client, 'osio-dev').send(new CreateBucketCommand({ Bucket: BUCKET }));
 
@@ -300,9 +272,8 @@ describe('/ddb-export --native, against moto', () => {
     expect(s.slack.messages('C0ALERTS')).toHaveLength(0);
   });
 
-  it('says point-in-time recovery is off and how to turn it on, changing nothing', async () => {
-    stack = await startDdbStack({ pollStartSeconds: 0.1 });
-    const s = stack;
+  it('says point-in-time recovery is off and how to turn it on, changing nothing', async ({ startStack }) => {
+    const s = await startStack(ddbOptions({ pollStartSeconds: 0.1 }));
     await createTable(s, 'prod_txlog');
     await s.command('U0CAROL', '/ddb-export', 'prod_txlog --native');
     const failed = await card(s, 'U0CAROL', /prod_txlog failed/);
@@ -323,9 +294,10 @@ describe('/ddb-export --native, against moto', () => {
 });
 
 describe('/ddb-export input and permissions', () => {
-  it('refuses shell characters, $(…), a 300-character name and no name, creating nothing', async () => {
-    stack = await startDdbStack();
-    const s = stack;
+  it('refuses shell characters, $(…), a 300-character name and no name, creating nothing', async ({
+    startStack,
+  }) => {
+    const s = await startStack(ddbOptions());
     await createTable(s, 'prod_txlog');
     const answers = [
       await s.command('U0CAROL', '/ddb-export', '"a;rm -rf /"'),
@@ -348,9 +320,8 @@ describe('/ddb-export input and permissions', () => {
     expect(audit.map((r) => `${r.action}:${r.outcome}`)).toEqual(Array(4).fill('ddb-export:invalid'));
   });
 
-  it('denies a user without the role: audited, nothing created', async () => {
-    stack = await startDdbStack();
-    const s = stack;
+  it('denies a user without the role: audited, nothing created', async ({ startStack }) => {
+    const s = await startStack(ddbOptions());
     const ack = await s.command('U0ALICE', '/ddb-export', 'prod_txlog');
     expect(ack.text).toMatch(/not allowed.*ddb-export.*admin, interrupt-catcher/);
     await new Promise((r) => setTimeout(r, 300));

@@ -3,16 +3,14 @@
 // BullMQ job schedulers and cron library as a 5-field production cron), with graceMinutes 0.
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Queue } from 'bullmq';
 import { DateTime } from 'luxon';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { createSlackClient, type FakeSlackMessage } from '../../devkit/index.js';
-import { createAwsClients } from '../../infra/aws.js';
-import { parseConfig } from '../../infra/config.js';
+import { dumpObjectKey, putDump as putWorldDump, seedDumpsWorld } from '../../devkit/worlds/index.js';
 import { createWindow } from '../../jobs/maintenance/store.js';
-import { postDumpReport } from '../helpers/dumps-world.js';
-import { ACCOUNTS, dumpRedis, SIGNING_SECRET, type Stack, startStack } from '../helpers/stack.js';
+import { postDumpReport } from '../helpers/dumps.js';
+import { dumpRedis, it, SIGNING_SECRET, type Stack, type StackOptions, testWorld } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -21,14 +19,6 @@ const BUCKET = 'jram-gghouse';
 const SECRET = 'dump-webhook-secret-Qv93-not-real';
 const JOB = 'ggh_datatransit';
 const BASE_SIZE = 10_000;
-const seedAws = createAwsClients(parseConfig({ accounts: ACCOUNTS }, '/tmp'));
-const s3 = () => seedAws.client(S3Client, 'osio', 'test-seed');
-
-let stack: Stack | undefined;
-afterEach(async () => {
-  await stack?.close();
-  stack = undefined;
-});
 
 /** A fixed-offset zone where it is about noon now, so "today" cannot change while a test runs. */
 function noonZone(): string {
@@ -44,19 +34,22 @@ function day(daysAgo: number): string {
 }
 
 async function putDump(job: string, daysAgo: number, size: number): Promise<void> {
-  await s3().send(
-    new PutObjectCommand({
-      Bucket: BUCKET,
-      Key: `dumps/${job}_${day(daysAgo)}.sql.gz`,
-      Body: Buffer.alloc(size, 1),
-    }),
-  );
+  const key = dumpObjectKey('dumps/', job, day(daysAgo));
+  await putWorldDump({ ...testWorld(), account: 'osio', bucket: BUCKET, key, bytes: size });
 }
 
-/** The bucket with the previous 7 days' dumps of each job (sizes around BASE_SIZE). */
+/** The bucket with the previous 7 days' dumps of each job (sizes around BASE_SIZE): devkit's dumps world. */
 async function seedWeek(jobs: string[]): Promise<void> {
-  await s3().send(new CreateBucketCommand({ Bucket: BUCKET }));
-  for (const job of jobs) for (let d = 1; d <= 7; d++) await putDump(job, d, BASE_SIZE + d * 10);
+  await seedDumpsWorld({
+    ...testWorld(),
+    account: 'osio',
+    bucket: BUCKET,
+    jobs,
+    days: 7,
+    from: 1,
+    zone: ZONE,
+    size: (d) => BASE_SIZE + d.daysAgo * 10,
+  });
 }
 
 /** A seconds-field cron that fires at these many seconds from now (and then once a minute at those seconds). */
@@ -78,12 +71,12 @@ function dumpsConfig(jobs: { name: string; cron: string }[]) {
   };
 }
 
-function dumpStack(opts: {
+function dumpOptions(opts: {
   jobs: () => { name: string; cron: string }[];
   seed?: () => Promise<void>;
   topology?: { bots: number; workers: number };
-}): Promise<Stack> {
-  return startStack({
+}): StackOptions {
+  return {
     env: { DUMP_WEBHOOK_SECRET: SECRET },
     ...(opts.topology ? { topology: opts.topology } : {}),
     // The cron is computed after the seeding, right before the bot starts, so "in 5 s" holds.
@@ -91,7 +84,7 @@ function dumpStack(opts: {
       await opts.seed?.();
       return dumpsConfig(opts.jobs());
     },
-  });
+  };
 }
 
 const topLevel = (s: Stack) => s.slack.messages(ALERTS).filter((m) => !m.thread_ts && !m.ephemeral);
@@ -129,12 +122,15 @@ async function checkRows(s: Stack, pattern: RegExp): Promise<Record<string, stri
 }
 
 describe('scheduled dump checks and the alert of the day', () => {
-  it('a missing dump: one alert with both buttons, edited by the second check; Acknowledge shows who; Re-check after the upload resolves it in place and in the thread', async () => {
-    stack = await dumpStack({
-      seed: () => seedWeek([JOB]),
-      jobs: () => [{ name: JOB, cron: cronIn(5, 10) }],
-    });
-    const s = stack;
+  it('a missing dump: one alert with both buttons, edited by the second check; Acknowledge shows who; Re-check after the upload resolves it in place and in the thread', async ({
+    startStack,
+  }) => {
+    const s = await startStack(
+      dumpOptions({
+        seed: () => seedWeek([JOB]),
+        jobs: () => [{ name: JOB, cron: cronIn(5, 10) }],
+      }),
+    );
     const first = await until('the alert', () => alertFor(s, JOB), 20_000);
     const body = shown(first);
     expect(body).toContain('<!here>');
@@ -202,20 +198,23 @@ describe('scheduled dump checks and the alert of the day', () => {
     ).toBe(true);
   }, 60_000);
 
-  it('half the median: an alert naming the expected range; within tolerance: no alert; /dumps check replies with the result', async () => {
+  it('half the median: an alert naming the expected range; within tolerance: no alert; /dumps check replies with the result', async ({
+    startStack,
+  }) => {
     const other = 'TenantsALL';
-    stack = await dumpStack({
-      seed: async () => {
-        await seedWeek([JOB, other]);
-        await putDump(JOB, 0, BASE_SIZE / 2);
-        await putDump(other, 0, Math.round(BASE_SIZE * 1.1));
-      },
-      jobs: () => [
-        { name: JOB, cron: cronIn(5) },
-        { name: other, cron: cronIn(5) },
-      ],
-    });
-    const s = stack;
+    const s = await startStack(
+      dumpOptions({
+        seed: async () => {
+          await seedWeek([JOB, other]);
+          await putDump(JOB, 0, BASE_SIZE / 2);
+          await putDump(other, 0, Math.round(BASE_SIZE * 1.1));
+        },
+        jobs: () => [
+          { name: JOB, cron: cronIn(5) },
+          { name: other, cron: cronIn(5) },
+        ],
+      }),
+    );
     const alert = await until('the alert', () => alertFor(s, JOB), 20_000);
     const body = shown(alert);
     expect(body).toMatch(/too small/);
@@ -246,16 +245,19 @@ describe('scheduled dump checks and the alert of the day', () => {
     );
   }, 60_000);
 
-  it('two workers: each scheduled check runs once per fire; a worker start drops schedulers of jobs no longer configured', async () => {
-    stack = await dumpStack({
-      seed: async () => {
-        await seedWeek([JOB]);
-        await putDump(JOB, 0, BASE_SIZE);
-      },
-      jobs: () => [{ name: JOB, cron: '*/2 * * * * *' }],
-      topology: { bots: 1, workers: 2 },
-    });
-    const s = stack;
+  it('two workers: each scheduled check runs once per fire; a worker start drops schedulers of jobs no longer configured', async ({
+    startStack,
+  }) => {
+    const s = await startStack(
+      dumpOptions({
+        seed: async () => {
+          await seedWeek([JOB]);
+          await putDump(JOB, 0, BASE_SIZE);
+        },
+        jobs: () => [{ name: JOB, cron: '*/2 * * * * *' }],
+        topology: { bots: 1, workers: 2 },
+      }),
+    );
     const q = new Queue('dumps', { connection: s.redis, prefix: s.prefix });
     try {
       await q.upsertJobScheduler(
@@ -294,9 +296,12 @@ describe('scheduled dump checks and the alert of the day', () => {
 });
 
 describe('POST /hooks/dumps', () => {
-  it('a signed failed report raises the alert within 2 s; refused requests (401, 413, 400) change nothing; ok triggers the check; the secret is nowhere', async () => {
-    stack = await dumpStack({ seed: () => seedWeek([JOB]), jobs: () => [{ name: JOB, cron: '0 3 * * *' }] });
-    const s = stack;
+  it('a signed failed report raises the alert within 2 s; refused requests (401, 413, 400) change nothing; ok triggers the check; the secret is nowhere', async ({
+    startStack,
+  }) => {
+    const s = await startStack(
+      dumpOptions({ seed: () => seedWeek([JOB]), jobs: () => [{ name: JOB, cron: '0 3 * * *' }] }),
+    );
     const state = async () =>
       JSON.stringify([
         await dumpRedis(s.redis, `${s.prefix}:dump`),
@@ -377,9 +382,12 @@ describe('POST /hooks/dumps', () => {
     expect(s.logs.join('\n')).toMatch(/dump report refused/);
   }, 60_000);
 
-  it('infra/cron/report-dump.sh (curl + openssl) is accepted; with a wrong secret it is refused', async () => {
-    stack = await dumpStack({ seed: () => seedWeek([JOB]), jobs: () => [{ name: JOB, cron: '0 3 * * *' }] });
-    const s = stack;
+  it('infra/cron/report-dump.sh (curl + openssl) is accepted; with a wrong secret it is refused', async ({
+    startStack,
+  }) => {
+    const s = await startStack(
+      dumpOptions({ seed: () => seedWeek([JOB]), jobs: () => [{ name: JOB, cron: '0 3 * * *' }] }),
+    );
     const run = (secret: string, ...args: string[]) =>
       new Promise<{ code: number | null; stderr: string }>((done) => {
         const child = spawn('bash', [resolve(ROOT, 'infra/cron/report-dump.sh'), ...args], {
@@ -406,9 +414,12 @@ describe('POST /hooks/dumps', () => {
 });
 
 describe('maintenance windows', () => {
-  it('during an active window the alert is labelled and mentions nobody; at the window end it is checked again and alerts normally', async () => {
-    stack = await dumpStack({ seed: () => seedWeek([JOB]), jobs: () => [{ name: JOB, cron: '0 3 * * *' }] });
-    const s = stack;
+  it('during an active window the alert is labelled and mentions nobody; at the window end it is checked again and alerts normally', async ({
+    startStack,
+  }) => {
+    const s = await startStack(
+      dumpOptions({ seed: () => seedWeek([JOB]), jobs: () => [{ name: JOB, cron: '0 3 * * *' }] }),
+    );
     const start = Date.now() - 1_000;
     const w = await createWindow(
       { redis: s.redis, prefix: s.prefix },

@@ -4,19 +4,14 @@
 // everyone; the request's Approve / Reject only for an approver who did not ask for it. A click on a
 // Home button (no channel, message or response URL) goes through the same authorised, audited listener
 // as the channel card's, is answered by DM, and every open Home tab is refreshed after the change.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { createSlackClient, type FakeSlackCall, type SlackRequestClient } from '../../devkit/index.js';
-import { postDumpReport } from '../helpers/dumps-world.js';
-import { card, JOB, migrationStack } from '../helpers/migration-world.js';
-import { SIGNING_SECRET, type Stack } from '../helpers/stack.js';
+import { postDumpReport } from '../helpers/dumps.js';
+import { card, JOB, withMigrationWorld } from '../helpers/migration.js';
+import { it, SIGNING_SECRET, type Stack } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
 
 const SECRET = 'dump-webhook-secret-for-home-0123456789';
-let stack: Stack | undefined;
-afterEach(async () => {
-  await stack?.close();
-  stack = undefined;
-});
 
 type Block = { type: string; block_id?: string; elements?: { action_id?: string; value?: string }[] };
 
@@ -42,9 +37,10 @@ async function openHome(s: Stack, client: SlackRequestClient, user: string): Pro
 }
 
 describe('App Home', () => {
-  it('shows each person what concerns them, and a click on it is authorised, audited and refreshes it', async () => {
-    const s = await migrationStack({}, { env: { DUMP_WEBHOOK_SECRET: SECRET } });
-    stack = s;
+  it('shows each person what concerns them, and a click on it is authorised, audited and refreshes it', async ({
+    startStack,
+  }) => {
+    const s = await startStack(withMigrationWorld({}, { env: { DUMP_WEBHOOK_SECRET: SECRET } }));
     const client = createSlackClient({ url: `${s.baseUrl}/slack/events`, signingSecret: SIGNING_SECRET });
 
     // Nothing open yet: the Messages tab publishes nothing; the Home tab says so.

@@ -3,22 +3,16 @@
 // message) must reach Slack escaped, so no mention, link or broadcast can be injected. Each test
 // types the injection strings in, lets the feature do its work, and searches every captured Slack
 // call and every ack for them raw.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { createSlackClient, type FakeSlackMessage } from '../../devkit/index.js';
-import { postDumpReport, seedMissingTodaysDump } from '../helpers/dumps-world.js';
-import { APPROVALS, cardText, migrationStack } from '../helpers/migration-world.js';
-import { SIGNING_SECRET, type Stack, startStack } from '../helpers/stack.js';
+import { postDumpReport, seedMissingTodaysDump } from '../helpers/dumps.js';
+import { APPROVALS, cardText, withMigrationWorld } from '../helpers/migration.js';
+import { it, SIGNING_SECRET, type Stack } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
 
 const INJECTIONS = ['<!channel>', '<!here>', '<@U0EVIL>', '<https://x|y>'];
 const EVIL = INJECTIONS.join(' ');
 const MAINT = 'C0MAINT';
-
-let stack: Stack | undefined;
-afterEach(async () => {
-  await stack?.close();
-  stack = undefined;
-});
 
 /**
  * Every string Slack reads as formatted text in `v`: message text, mrkdwn, fields. Plain-text
@@ -93,9 +87,11 @@ function buttonValue(m: FakeSlackMessage | undefined, actionId: string): string 
 }
 
 describe('injection strings typed into every user-text field reach Slack escaped', () => {
-  it('bad arguments of every command are quoted back escaped', async () => {
-    stack = await startStack({ env: { DUMP_WEBHOOK_SECRET: 'not-used-here' }, seed: seedMissingTodaysDump });
-    const s = stack;
+  it('bad arguments of every command are quoted back escaped', async ({ startStack }) => {
+    const s = await startStack({
+      env: { DUMP_WEBHOOK_SECRET: 'not-used-here' },
+      seed: seedMissingTodaysDump,
+    });
     const acks: { what: string; text: string }[] = [];
     const type = typer(s, acks);
     for (const inj of INJECTIONS) {
@@ -128,9 +124,8 @@ describe('injection strings typed into every user-text field reach Slack escaped
     expect(leaks(s, acks)).toEqual([]);
   });
 
-  it('/maintenance: the title, the Edit modal fields, list, extend and cancel', async () => {
-    stack = await startStack({ extraConfig: { maintenance: { remindBefore: ['1d'] } } });
-    const s = stack;
+  it('/maintenance: the title, the Edit modal fields, list, extend and cancel', async ({ startStack }) => {
+    const s = await startStack({ extraConfig: { maintenance: { remindBefore: ['1d'] } } });
     const acks: { what: string; text: string }[] = [];
     const type = typer(s, acks);
     expect(await type('U0OPS', '/maintenance', `schedule +2h 30m ${EVIL} & more`)).toMatch(/Scheduled/);
@@ -188,9 +183,8 @@ describe('injection strings typed into every user-text field reach Slack escaped
     expect(leaks(s, acks)).toEqual([]);
   }, 60_000);
 
-  it('/migration: the Reject reason typed in the modal', async () => {
-    stack = await migrationStack();
-    const s = stack;
+  it('/migration: the Reject reason typed in the modal', async ({ startStack }) => {
+    const s = await startStack(withMigrationWorld());
     const acks: { what: string; text: string }[] = [];
     const type = typer(s, acks);
     expect(await type('U0OPS', '/migration', 'phase3 request +1h 20m')).toMatch(/Queued/);
@@ -229,10 +223,11 @@ describe('injection strings typed into every user-text field reach Slack escaped
     expect(leaks(s, acks)).toEqual([]);
   }, 60_000);
 
-  it('/hooks/dumps: the webhook message on the alert, its fallback text and /dumps status', async () => {
+  it('/hooks/dumps: the webhook message on the alert, its fallback text and /dumps status', async ({
+    startStack,
+  }) => {
     const secret = 'dump-webhook-secret-injection-test';
-    stack = await startStack({ env: { DUMP_WEBHOOK_SECRET: secret }, seed: seedMissingTodaysDump });
-    const s = stack;
+    const s = await startStack({ env: { DUMP_WEBHOOK_SECRET: secret }, seed: seedMissingTodaysDump });
     const acks: { what: string; text: string }[] = [];
     const body = JSON.stringify({
       job: 'ggh_datatransit',

@@ -2,7 +2,7 @@
 // windows (seconds) through the production code paths: delayed BullMQ jobs posting notices.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect } from 'vitest';
 import { createSlackClient, type FakeSlackMessage } from '../../devkit/index.js';
 import { systemClock } from '../../infra/clock.js';
 import type { Config } from '../../infra/config.js';
@@ -17,28 +17,28 @@ import {
 } from '../../jobs/maintenance/index.js';
 import { getWindow } from '../../jobs/maintenance/store.js';
 import { createQueues, type Queues } from '../../jobs/queues.js';
-import { SIGNING_SECRET, type Stack, startStack } from '../helpers/stack.js';
+import { it, SIGNING_SECRET, type Stack, type StackOptions } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CHANNEL = 'C0MAINT';
-let stack: Stack | undefined;
 const children: ChildProcess[] = [];
 
 afterEach(async () => {
   for (const c of children.splice(0)) c.kill('SIGKILL');
-  await stack?.close();
-  stack = undefined;
 });
 
-function maintStack(extra: Record<string, unknown> = {}, topology?: { bots: number; workers: number }) {
-  return startStack({
+function maintOptions(
+  extra: Record<string, unknown> = {},
+  topology?: { bots: number; workers: number },
+): StackOptions {
+  return {
     extraConfig: {
       maintenance: { emailTo: ['stakeholders@example.com'], remindBefore: ['10s'] },
       ...extra,
     },
     ...(topology ? { topology } : {}),
-  });
+  };
 }
 
 async function schedule(s: Stack, args: string): Promise<string> {
@@ -65,9 +65,10 @@ function postedAt(s: Stack, re: RegExp): number[] {
 }
 
 describe('/maintenance notices', () => {
-  it('posts announcement, reminder, start and completion once each, on time, with two workers; edits the announcement; mails each', async () => {
-    stack = await maintStack({}, { bots: 1, workers: 2 });
-    const s = stack;
+  it('posts announcement, reminder, start and completion once each, on time, with two workers; edits the announcement; mails each', async ({
+    startStack,
+  }) => {
+    const s = await startStack(maintOptions({}, { bots: 1, workers: 2 }));
     const t0 = Date.now();
     const id = await schedule(s, '+25s 20s Demo window');
     const ann = await until('the announcement', () => announcement(s, id));
@@ -116,9 +117,10 @@ describe('/maintenance notices', () => {
     expect(rows.filter((r) => / mail-/.test(r.target ?? ''))).toHaveLength(4);
   }, 90_000);
 
-  it('a worker SIGKILLed before the start and restarted after it: start once, marked late; missed reminder skipped; completion on time', async () => {
-    stack = await maintStack({}, { bots: 1, workers: 0 });
-    const s = stack;
+  it('a worker SIGKILLed before the start and restarted after it: start once, marked late; missed reminder skipped; completion on time', async ({
+    startStack,
+  }) => {
+    const s = await startStack(maintOptions({}, { bots: 1, workers: 0 }));
     const startWorker = () => {
       const child = spawn(process.execPath, ['--import', 'tsx', 'bot/main.ts'], {
         cwd: ROOT,
@@ -157,9 +159,10 @@ describe('/maintenance notices', () => {
     expect(second.output()).toMatch(/"why":"started"/); // the reminder, skipped
   }, 90_000);
 
-  it('cancel between the reminder and the start: cancellation posted and mailed, nothing after, gone from list', async () => {
-    stack = await maintStack();
-    const s = stack;
+  it('cancel between the reminder and the start: cancellation posted and mailed, nothing after, gone from list', async ({
+    startStack,
+  }) => {
+    const s = await startStack(maintOptions());
     const id = await schedule(s, '+12s 10s Cancel test');
     const ann = await until('the announcement', () => announcement(s, id));
     await until('the reminder', () => replies(s, ann.ts).find((m) => /Reminder/.test(m.text)), 20_000);
@@ -177,9 +180,8 @@ describe('/maintenance notices', () => {
     ]);
   }, 60_000);
 
-  it('extend moves the completion notice', async () => {
-    stack = await maintStack({ maintenance: { remindBefore: ['1d'] } });
-    const s = stack;
+  it('extend moves the completion notice', async ({ startStack }) => {
+    const s = await startStack(maintOptions({ maintenance: { remindBefore: ['1d'] } }));
     const t0 = Date.now();
     const id = await schedule(s, '+2s 6s Extend test');
     const ann = await until('the announcement', () => announcement(s, id));
@@ -192,8 +194,10 @@ describe('/maintenance notices', () => {
     expect(replies(s, ann.ts).filter((m) => /is complete/.test(m.text))).toHaveLength(1);
   }, 60_000);
 
-  it('loses no notice, doubles none and keeps thread order when Slack answers 429 to every third message', async () => {
-    stack = await maintStack();
+  it('loses no notice, doubles none and keeps thread order when Slack answers 429 to every third message', async ({
+    startStack,
+  }) => {
+    const stack = await startStack(maintOptions());
     const s = stack;
     let posts = 0;
     s.slack.onCall((c) => {
@@ -261,9 +265,10 @@ function newWindow(s: Stack, title: string, startInMs: number, durationMs: numbe
 }
 
 describe('state and its follow-up written together (a Redis error injected between them)', () => {
-  it('schedule: the announce job is queued first; the window it carries is stored by the job, then announced', async () => {
-    stack = await maintStack({}, { bots: 0, workers: 1 });
-    const s = stack;
+  it('schedule: the announce job is queued first; the window it carries is stored by the job, then announced', async ({
+    startStack,
+  }) => {
+    const s = await startStack(maintOptions({}, { bots: 0, workers: 1 }));
     const deps = faultyDeps(s, /return redis\.call\('HGET', KEYS\[1\], 'requestId'\)/);
     const done = await scheduleWithNotice(deps, newWindow(s, 'Fault after enqueue', 20_000, 10_000), {
       dedupKey: 'fault-test-1',
@@ -284,9 +289,10 @@ describe('state and its follow-up written together (a Redis error injected betwe
     await deps.queues.close();
   });
 
-  it('schedule: an enqueue that fails stores nothing, and the same command can then be run again', async () => {
-    stack = await maintStack({}, { bots: 0, workers: 1 });
-    const s = stack;
+  it('schedule: an enqueue that fails stores nothing, and the same command can then be run again', async ({
+    startStack,
+  }) => {
+    const s = await startStack(maintOptions({}, { bots: 0, workers: 1 }));
     const deps = faultyDeps(s, /^$/);
     const broken = {
       ...deps,
@@ -311,9 +317,12 @@ describe('state and its follow-up written together (a Redis error injected betwe
     await deps.queues.close();
   });
 
-  it('extend: the command dies after queueing the notice; its job moves the end, queues the new end notice and posts both', async () => {
-    stack = await maintStack({ maintenance: { remindBefore: ['1d'] } }, { bots: 0, workers: 1 });
-    const s = stack;
+  it('extend: the command dies after queueing the notice; its job moves the end, queues the new end notice and posts both', async ({
+    startStack,
+  }) => {
+    const s = await startStack(
+      maintOptions({ maintenance: { remindBefore: ['1d'] } }, { bots: 0, workers: 1 }),
+    );
     const deps = faultyDeps(s, /n:extend-/);
     const done = await scheduleWithNotice(deps, newWindow(s, 'Extend fault', 5_000, 4_000), {
       dedupKey: 'fault-test-3',
@@ -339,9 +348,10 @@ describe('state and its follow-up written together (a Redis error injected betwe
     await deps.queues.close();
   }, 60_000);
 
-  it('cancel: the command dies after queueing the cancellation; its job cancels the window and posts it', async () => {
-    stack = await maintStack({}, { bots: 0, workers: 1 });
-    const s = stack;
+  it('cancel: the command dies after queueing the cancellation; its job cancels the window and posts it', async ({
+    startStack,
+  }) => {
+    const s = await startStack(maintOptions({}, { bots: 0, workers: 1 }));
     const deps = faultyDeps(s, /cancelledBy/);
     const done = await scheduleWithNotice(deps, newWindow(s, 'Cancel fault', 20_000, 10_000), {
       dedupKey: 'fault-test-4',
@@ -356,9 +366,10 @@ describe('state and its follow-up written together (a Redis error injected betwe
     await deps.queues.close();
   });
 
-  it('a repeat of the same schedule command is answered as a duplicate, not a second window', async () => {
-    stack = await maintStack();
-    const s = stack;
+  it('a repeat of the same schedule command is answered as a duplicate, not a second window', async ({
+    startStack,
+  }) => {
+    const s = await startStack(maintOptions());
     const first = await s.command('U0OPS', '/maintenance', 'schedule +1h 30m Twice');
     const id = /`(mw-[0-9a-f]+)`/.exec(first.text)?.[1];
     expect(first.text).toMatch(/Scheduled/);
@@ -377,9 +388,10 @@ describe('state and its follow-up written together (a Redis error injected betwe
 });
 
 describe('/maintenance input', () => {
-  it('refuses bad times, durations, titles and ids with the reason, and stores and posts nothing', async () => {
-    stack = await maintStack();
-    const s = stack;
+  it('refuses bad times, durations, titles and ids with the reason, and stores and posts nothing', async ({
+    startStack,
+  }) => {
+    const s = await startStack(maintOptions());
     const cases: [string, RegExp][] = [
       ['schedule 2020-01-01 10:00 30m Past', /in the past/],
       ['schedule 2026-13-40 25:00 30m Bad date', /month|invalid|not a/i],
@@ -405,8 +417,8 @@ describe('/maintenance input', () => {
     expect(await s.redis.keys(`${s.prefix}:mw:*`)).toEqual([]);
   });
 
-  it('refuses a local time in a daylight-saving gap', async () => {
-    stack = await maintStack({ timezone: 'Europe/Berlin' });
+  it('refuses a local time in a daylight-saving gap', async ({ startStack }) => {
+    const stack = await startStack(maintOptions({ timezone: 'Europe/Berlin' }));
     const res = await stack.command('U0OPS', '/maintenance', 'schedule 2027-03-28 02:30 30m Gap');
     expect(res.text).toMatch(/does not exist in Europe\/Berlin/);
     expect(await stack.redis.keys(`${stack.prefix}:mw:*`)).toEqual([]);
@@ -414,9 +426,10 @@ describe('/maintenance input', () => {
 });
 
 describe('announcement buttons (block_actions)', () => {
-  it('refuses a click from a user who lost the role since the post; a double click cancels once; an unknown action is answered', async () => {
-    stack = await maintStack();
-    const s = stack;
+  it('refuses a click from a user who lost the role since the post; a double click cancels once; an unknown action is answered', async ({
+    startStack,
+  }) => {
+    const s = await startStack(maintOptions());
     const id = await schedule(s, '+1h 30m Buttons');
     const ann = await until('the announcement', () => announcement(s, id));
     // A second bot whose config no longer lists U0OPS as admin: the role is read at the click.

@@ -3,21 +3,18 @@
 // check and a maintenance notice, PromQL through its HTTP API returns what happened. promtool lints a
 // live scrape of each. Without METRICS_PORT the bot answers /metrics on PORT.
 import { spawnSync } from 'node:child_process';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect } from 'vitest';
 import { createSlackClient } from '../../devkit/index.js';
 import { type PrometheusServer, type PromSample, startPrometheus } from '../../devkit/prometheus.js';
 import { parseEnv } from '../../infra/env.js';
-import { seedMissingTodaysDump } from '../helpers/dumps-world.js';
-import { type Stack, startStack } from '../helpers/stack.js';
+import { seedMissingTodaysDump } from '../helpers/dumps.js';
+import { it } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
 
-let stack: Stack | undefined;
 let prom: PrometheusServer | undefined;
 afterEach(async () => {
   await prom?.close();
   prom = undefined;
-  await stack?.close();
-  stack = undefined;
 });
 
 const one = (s: PromSample[]) => (s.length === 1 ? s[0]?.value : undefined);
@@ -32,7 +29,9 @@ function promtoolCheck(text: string): { status: number | null; output: string } 
 }
 
 describe('metrics scraped by a real Prometheus', () => {
-  it('counts commands, a dump check and a notice across a bot and a worker, answered by PromQL', async () => {
+  it('counts commands, a dump check and a notice across a bot and a worker, answered by PromQL', async ({
+    startStack,
+  }) => {
     const s = await startStack({
       topology: { bots: 1, workers: 1 },
       // 0: each process binds a free port of its own (Chatops.metricsPort says which).
@@ -40,7 +39,6 @@ describe('metrics scraped by a real Prometheus', () => {
       seed: seedMissingTodaysDump,
       extraConfig: { maintenance: { remindBefore: [] } },
     });
-    stack = s;
     const [bot, worker] = s.instances;
     if (!bot || !worker) throw new Error('expected a bot and a worker');
     expect(bot.metricsPort).not.toBe(bot.port);

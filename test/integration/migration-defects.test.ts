@@ -13,9 +13,9 @@ import {
   IAMClient,
   RemoveRoleFromInstanceProfileCommand,
 } from '@aws-sdk/client-iam';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect } from 'vitest';
+import { type ChatopsProcess, startChatopsProcess } from '../../devkit/index.js';
 import type { Config } from '../../infra/config.js';
-import { type ChatopsProcess, processEnv, startChatopsProcess } from '../helpers/chatops-process.js';
 import { awsActionOf, type HttpFaultProxy, startHttpFaultProxy } from '../helpers/fault-proxy.js';
 import {
   APPROVALS,
@@ -30,26 +30,23 @@ import {
   JOB,
   keysUnder,
   migrationJobState,
-  migrationStack,
   PROFILE,
   ROLE,
   requestIdOf,
   requestPhase3,
   requestState,
   seedCutover,
-} from '../helpers/migration-world.js';
+  withMigrationWorld,
+} from '../helpers/migration.js';
 import { motoUrl } from '../helpers/moto-url.js';
-import type { Stack } from '../helpers/stack.js';
+import { it, processEnv, type Stack } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
 
-let stack: Stack | undefined;
 const procs: ChatopsProcess[] = [];
 const proxies: HttpFaultProxy[] = [];
 afterEach(async () => {
   for (const p of procs.splice(0)) await p.kill().catch(() => undefined);
   for (const p of proxies.splice(0)) await p.close().catch(() => undefined);
-  await stack?.close();
-  stack = undefined;
 });
 
 const cardSays = (s: Stack, re: RegExp, ms = 30_000) =>
@@ -79,7 +76,7 @@ async function proxiedWorker(
   const proc = await startChatopsProcess({
     name,
     role: 'worker',
-    dir: mkdtempSync(join(tmpdir(), 'chatops-mig-')),
+    logPath: join(mkdtempSync(join(tmpdir(), 'chatops-mig-')), `${name}.log`),
     env: processEnv(s.env, { AWS_ENDPOINT_URL: proxy.url }),
   });
   procs.push(proc);
@@ -106,9 +103,10 @@ const stepRows = async (s: Stack) =>
   (await s.auditRows()).filter((r) => r.action === 'migration.phase3.step' && r.outcome === 'succeeded');
 
 describe('issue 21: /migration under adversarial sequences, on moto', () => {
-  it('1. a Retry after the config changed runs nothing: the card says what changed, the new profile is never attached', async () => {
-    stack = await migrationStack({}, { topology: { bots: 1, workers: 1 } });
-    const s = stack;
+  it('1. a Retry after the config changed runs nothing: the card says what changed, the new profile is never attached', async ({
+    startStack,
+  }) => {
+    const s = await startStack(withMigrationWorld({}, { topology: { bots: 1, workers: 1 } }));
     const instanceId = instanceIdOf(s);
     const { c, id } = await requestPhase3(s, '+2s 60s');
     await deleteProfile();
@@ -142,9 +140,10 @@ describe('issue 21: /migration under adversarial sequences, on moto', () => {
     expect((await instance(instanceId)).associations).toHaveLength(0);
   }, 90_000);
 
-  it('2. cancelling the window cancels the approved request: card cancelled, nothing runs at the window start', async () => {
-    stack = await migrationStack();
-    const s = stack;
+  it('2. cancelling the window cancels the approved request: card cancelled, nothing runs at the window start', async ({
+    startStack,
+  }) => {
+    const s = await startStack(withMigrationWorld());
     const instanceId = instanceIdOf(s);
     const t0 = Date.now();
     const { c, id } = await requestPhase3(s, '+6s 60s');
@@ -167,9 +166,12 @@ describe('issue 21: /migration under adversarial sequences, on moto', () => {
     expect((await s.command('U0OPS', '/migration', 'phase3 request +1h')).text).toMatch(/Queued/);
   }, 60_000);
 
-  it('3. a run whose job stalls past maxStalledCount (its worker killed) is failed by the watchdog: step and error, Retry and Roll back, posted', async () => {
-    stack = await migrationStack({}, { topology: { bots: 1, workers: 0 }, jobs: { lockMs: 2_000 } });
-    const s = stack;
+  it('3. a run whose job stalls past maxStalledCount (its worker killed) is failed by the watchdog: step and error, Retry and Roll back, posted', async ({
+    startStack,
+  }) => {
+    const s = await startStack(
+      withMigrationWorld({}, { topology: { bots: 1, workers: 0 }, jobs: { lockMs: 2_000 } }),
+    );
     const instanceId = instanceIdOf(s);
     const { proc, proxy } = await proxiedWorker(s, 'worker-a');
     holdAfterStop(proxy);
@@ -200,12 +202,12 @@ describe('issue 21: /migration under adversarial sequences, on moto', () => {
     expect(after.associations).toHaveLength(0);
   }, 120_000);
 
-  it('4. one operation at a time: Retry then Roll back, and rollback 3 while a run is queued, are refused; a second Roll back after a failed one really runs', async () => {
-    stack = await migrationStack(
-      { migration: { waitTimeoutSeconds: 3 } },
-      { topology: { bots: 1, workers: 1 } },
+  it('4. one operation at a time: Retry then Roll back, and rollback 3 while a run is queued, are refused; a second Roll back after a failed one really runs', async ({
+    startStack,
+  }) => {
+    const s = await startStack(
+      withMigrationWorld({ migration: { waitTimeoutSeconds: 3 } }, { topology: { bots: 1, workers: 1 } }),
     );
-    const s = stack;
     const instanceId = instanceIdOf(s);
     const { c, id } = await requestPhase3(s, '+2s 60s');
     await deleteProfile();
@@ -246,9 +248,12 @@ describe('issue 21: /migration under adversarial sequences, on moto', () => {
     );
   }, 120_000);
 
-  it('5. a runner that lost its lock is fenced: another worker finishes, the first one neither acts nor writes again', async () => {
-    stack = await migrationStack({}, { topology: { bots: 1, workers: 0 }, jobs: { lockMs: 2_000 } });
-    const s = stack;
+  it('5. a runner that lost its lock is fenced: another worker finishes, the first one neither acts nor writes again', async ({
+    startStack,
+  }) => {
+    const s = await startStack(
+      withMigrationWorld({}, { topology: { bots: 1, workers: 0 }, jobs: { lockMs: 2_000 } }),
+    );
     const instanceId = instanceIdOf(s);
     const { proxy } = await proxiedWorker(s, 'worker-a');
     holdAfterStop(proxy);
@@ -288,9 +293,10 @@ describe('issue 21: /migration under adversarial sequences, on moto', () => {
     expect(after.associations).toHaveLength(1);
   }, 120_000);
 
-  it('6. a start more than migration.maxLeadDays ahead is refused; a pointer to a missing request is cleared, not trusted', async () => {
-    stack = await migrationStack();
-    const s = stack;
+  it('6. a start more than migration.maxLeadDays ahead is refused; a pointer to a missing request is cleared, not trusted', async ({
+    startStack,
+  }) => {
+    const s = await startStack(withMigrationWorld());
     expect((await s.command('U0OPS', '/migration', 'phase3 request 9999-01-01 10:00')).text).toMatch(
       /more than 30 days ahead.*migration\.maxLeadDays/,
     );
@@ -307,9 +313,10 @@ describe('issue 21: /migration under adversarial sequences, on moto', () => {
     expect(card(s)).toBeDefined();
   }, 60_000);
 
-  it('7. the phase-5 cleanup by the same rules: a worker whose quorum rose after the approvals deletes nothing (expired, saying why)', async () => {
-    stack = await migrationStack({}, { topology: { bots: 1, workers: 1 } });
-    const s = stack;
+  it('7. the phase-5 cleanup by the same rules: a worker whose quorum rose after the approvals deletes nothing (expired, saying why)', async ({
+    startStack,
+  }) => {
+    const s = await startStack(withMigrationWorld({}, { topology: { bots: 1, workers: 1 } }));
     await seedCutover(s, JOB, 15);
     expect((await s.command('U0OPS', '/migration', 'check 5')).text).toMatch(/Phase 5 may start/);
     const c = await until('the cleanup card', () => cleanupCard(s), 30_000);

@@ -9,10 +9,10 @@ import {
   RemoveRoleFromInstanceProfileCommand,
 } from '@aws-sdk/client-iam';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect } from 'vitest';
 import { createSlackClient, type FakeSlackMessage } from '../../devkit/index.js';
 import type { Config } from '../../infra/config.js';
-import { postDumpReport } from '../helpers/dumps-world.js';
+import { postDumpReport } from '../helpers/dumps.js';
 import {
   APPROVALS,
   aws,
@@ -26,22 +26,19 @@ import {
   JOB,
   keysUnder,
   migrationJobState,
-  migrationStack,
   PROFILE,
   ROLE,
   SECRET_VALUE,
   seedCutover,
-} from '../helpers/migration-world.js';
-import { dumpRedis, SIGNING_SECRET, type Stack } from '../helpers/stack.js';
+  withMigrationWorld,
+} from '../helpers/migration.js';
+import { dumpRedis, it, SIGNING_SECRET, type Stack } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-let stack: Stack | undefined;
 const children: ChildProcess[] = [];
 afterEach(async () => {
   for (const c of children.splice(0)) c.kill('SIGKILL');
-  await stack?.close();
-  stack = undefined;
 });
 
 async function request(s: Stack, args: string): Promise<FakeSlackMessage> {
@@ -84,9 +81,10 @@ async function submitReject(s: Stack, user: string, id: string, reason: string):
 }
 
 describe('/migration phase 3', () => {
-  it('runs only after two distinct approvers (not the requester, not a non-approver), at once inside the window; notices in the window thread; audited', async () => {
-    stack = await migrationStack();
-    const s = stack;
+  it('runs only after two distinct approvers (not the requester, not a non-approver), at once inside the window; notices in the window thread; audited', async ({
+    startStack,
+  }) => {
+    const s = await startStack(withMigrationWorld());
     const instanceId = (s.config.migration as { instanceId: string }).instanceId;
     const t0 = Date.now();
     const c = await request(s, '+15s 60s');
@@ -155,9 +153,10 @@ describe('/migration phase 3', () => {
     expect(rolled.associations).toHaveLength(0);
   }, 120_000);
 
-  it('Reject (with a reason, through the modal): rejected card, its window cancelled, nothing runs, a new request is possible', async () => {
-    stack = await migrationStack();
-    const s = stack;
+  it('Reject (with a reason, through the modal): rejected card, its window cancelled, nothing runs, a new request is possible', async ({
+    startStack,
+  }) => {
+    const s = await startStack(withMigrationWorld());
     const c = await request(s, '+4s 20s');
     const id = requestIdOf(c);
     const click = clicker(s);
@@ -190,9 +189,8 @@ describe('/migration phase 3', () => {
     );
   }, 60_000);
 
-  it('expires with one approval when the run can no longer fit; EC2 unchanged', async () => {
-    stack = await migrationStack();
-    const s = stack;
+  it('expires with one approval when the run can no longer fit; EC2 unchanged', async ({ startStack }) => {
+    const s = await startStack(withMigrationWorld());
     const c = await request(s, '+3s 10s');
     expect(await clicker(s)('U0DAVE', 'mig_approve', requestIdOf(c), c.ts)).toMatch(/1 of 2/);
     await until('the card says expired', () => (/Expired/.test(cardText(s)) ? true : undefined), 20_000);
@@ -202,9 +200,8 @@ describe('/migration phase 3', () => {
     ).toHaveLength(0);
   }, 40_000);
 
-  it('refuses an approver removed from the role between the post and the click', async () => {
-    stack = await migrationStack();
-    const s = stack;
+  it('refuses an approver removed from the role between the post and the click', async ({ startStack }) => {
+    const s = await startStack(withMigrationWorld());
     const c = await request(s, '+1h');
     const demoted: Config = Object.freeze({ ...s.config, roles: { admin: ['U0OPS'], approver: ['U0ERIN'] } });
     const other = await s.startInstance('bot', { config: demoted });
@@ -214,9 +211,10 @@ describe('/migration phase 3', () => {
     expect(cardText(s)).toMatch(/Approvals:\* 0 of 2/);
   });
 
-  it('refuses the run when the plan changed after the approvals (a worker with another instanceProfile)', async () => {
-    stack = await migrationStack({}, { topology: { bots: 1, workers: 1 } });
-    const s = stack;
+  it('refuses the run when the plan changed after the approvals (a worker with another instanceProfile)', async ({
+    startStack,
+  }) => {
+    const s = await startStack(withMigrationWorld({}, { topology: { bots: 1, workers: 1 } }));
     const c = await request(s, '+8s 60s');
     const id = requestIdOf(c);
     // From now on the only worker runs a config whose plan differs.
@@ -237,9 +235,10 @@ describe('/migration phase 3', () => {
     expect(s.actions.has('ec2:StopInstances')).toBe(false);
   }, 60_000);
 
-  it('refuses the request when one day of the last week had a test dump 8 % smaller (the streak breaks there)', async () => {
-    stack = await migrationStack({ shrink: { daysAgo: 3, pct: 8 } });
-    const s = stack;
+  it('refuses the request when one day of the last week had a test dump 8 % smaller (the streak breaks there)', async ({
+    startStack,
+  }) => {
+    const s = await startStack(withMigrationWorld({ shrink: { daysAgo: 3, pct: 8 } }));
     const ack = await s.command('U0OPS', '/migration', 'phase3 request +1h');
     expect(ack.text).toMatch(/Queued/);
     const dm = await until(
@@ -253,9 +252,10 @@ describe('/migration phase 3', () => {
     expect(card(s)).toBeUndefined();
   });
 
-  it('fails on a deleted profile with Retry and Roll back; rollback leaves no association and the instance running', async () => {
-    stack = await migrationStack();
-    const s = stack;
+  it('fails on a deleted profile with Retry and Roll back; rollback leaves no association and the instance running', async ({
+    startStack,
+  }) => {
+    const s = await startStack(withMigrationWorld());
     const instanceId = (s.config.migration as { instanceId: string }).instanceId;
     const c = await request(s, '+2s 60s');
     const id = requestIdOf(c);
@@ -295,9 +295,12 @@ describe('/migration phase 3', () => {
     expect(after.associations).toHaveLength(0);
   }, 90_000);
 
-  it('a worker SIGKILLed right after StopInstances: another resumes, does not stop again, one association', async () => {
-    stack = await migrationStack({}, { topology: { bots: 1, workers: 0 }, jobs: { lockMs: 2_000 } });
-    const s = stack;
+  it('a worker SIGKILLed right after StopInstances: another resumes, does not stop again, one association', async ({
+    startStack,
+  }) => {
+    const s = await startStack(
+      withMigrationWorld({}, { topology: { bots: 1, workers: 0 }, jobs: { lockMs: 2_000 } }),
+    );
     const instanceId = (s.config.migration as { instanceId: string }).instanceId;
     const child = spawn(process.execPath, ['--import', 'tsx', 'bot/main.ts'], {
       cwd: ROOT,
@@ -344,9 +347,8 @@ describe('/migration phase 3', () => {
 });
 
 describe('/migration status, checks and cutover', () => {
-  it('keeps one status card, edited in place; check 1 and 2 report in the DM', async () => {
-    stack = await migrationStack();
-    const s = stack;
+  it('keeps one status card, edited in place; check 1 and 2 report in the DM', async ({ startStack }) => {
+    const s = await startStack(withMigrationWorld());
     expect((await s.command('U0OPS', '/migration', 'status')).text).toMatch(
       /Queued: updating the migration status card/,
     );
@@ -380,9 +382,12 @@ describe('/migration status, checks and cutover', () => {
     expect((await s.command('U0ALICE', '/migration', 'status')).text).toMatch(/not allowed/);
   });
 
-  it('cuts over one cron a day in the runbook order; out of order or a second one is refused unless --force (audited); rollback 4 records the reverse', async () => {
-    stack = await migrationStack({ jobs: [JOB, 'ggh_contractstatusALL', 'ggh_datatransit'] });
-    const s = stack;
+  it('cuts over one cron a day in the runbook order; out of order or a second one is refused unless --force (audited); rollback 4 records the reverse', async ({
+    startStack,
+  }) => {
+    const s = await startStack(
+      withMigrationWorld({ jobs: [JOB, 'ggh_contractstatusALL', 'ggh_datatransit'] }),
+    );
     const cut = async (args: string) => (await s.command('U0OPS', '/migration', `cutover ${args}`)).text;
     expect(await cut('TenantsALL')).toMatch(/not a configured dump job/);
     expect(await cut('ggh_datatransit')).toMatch(/the runbook's order says ggh_contractstatus comes next/);
@@ -407,10 +412,11 @@ describe('/migration status, checks and cutover', () => {
     );
   });
 
-  it("watches the cut-over job's next two uploads under dumps/ and shows them on the status card", async () => {
+  it("watches the cut-over job's next two uploads under dumps/ and shows them on the status card", async ({
+    startStack,
+  }) => {
     // A seconds-field cron (test-only extension) so both watches fire within seconds.
-    stack = await migrationStack({ cron: '*/3 * * * * *' });
-    const s = stack;
+    const s = await startStack(withMigrationWorld({ cron: '*/3 * * * * *' }));
     expect((await s.command('U0OPS', '/migration', `cutover ${JOB}`)).text).toMatch(
       /next two uploads under dumps\/ are watched/,
     );
@@ -433,9 +439,8 @@ describe('/migration status, checks and cutover', () => {
     });
   }, 40_000);
 
-  it('refuses bad arguments with usage and changes nothing', async () => {
-    stack = await migrationStack();
-    const s = stack;
+  it('refuses bad arguments with usage and changes nothing', async ({ startStack }) => {
+    const s = await startStack(withMigrationWorld());
     for (const [text, re] of [
       ['phase3 request 2020-01-01 10:00', /in the past/],
       ['phase3 request +1h 0m', /more than zero/],
@@ -467,12 +472,15 @@ describe('/migration check 5: the cleanup gate and the approval-gated deletion o
     return { c, id: requestIdOf(c) };
   }
 
-  it('stays closed, with the reason and nothing posted: a cron not cut over, 13 of 14 days, a failed dump check after the last cutover', async () => {
-    stack = await migrationStack(
-      { jobs: [JOB, 'ggh_datatransit'] },
-      { env: { DUMP_WEBHOOK_SECRET: WEBHOOK_SECRET } },
+  it('stays closed, with the reason and nothing posted: a cron not cut over, 13 of 14 days, a failed dump check after the last cutover', async ({
+    startStack,
+  }) => {
+    const s = await startStack(
+      withMigrationWorld(
+        { jobs: [JOB, 'ggh_datatransit'] },
+        { env: { DUMP_WEBHOOK_SECRET: WEBHOOK_SECRET } },
+      ),
     );
-    const s = stack;
     await seedCutover(s, JOB, 20);
     expect(await gateAnswer(s)).toMatch(/Phase 5 may not start yet: not cut over: ggh_datatransit\./);
     await seedCutover(s, 'ggh_datatransit', 13.5);
@@ -509,9 +517,10 @@ describe('/migration check 5: the cleanup gate and the approval-gated deletion o
     expect(checks).toEqual(['gate closed', 'gate closed', 'gate closed']);
   });
 
-  it('open: one card with the exact plan; the requester and a non-approver are refused; two approvers delete dumps-test/ and nothing under dumps/; audited', async () => {
-    stack = await migrationStack();
-    const s = stack;
+  it('open: one card with the exact plan; the requester and a non-approver are refused; two approvers delete dumps-test/ and nothing under dumps/; audited', async ({
+    startStack,
+  }) => {
+    const s = await startStack(withMigrationWorld());
     await seedCutover(s, JOB, 15);
     const ack = await gateAnswer(s);
     expect(ack).toMatch(/Phase 5 may start: every cron is cut over, 15 days since the last cutover/);
@@ -577,9 +586,10 @@ describe('/migration check 5: the cleanup gate and the approval-gated deletion o
     ).toEqual(['U0OPS succeeded batch 1: 8 objects (8 of 8)']);
   });
 
-  it('Reject (through the modal): the card says rejected with the reason, nothing is deleted, the expiry is gone', async () => {
-    stack = await migrationStack();
-    const s = stack;
+  it('Reject (through the modal): the card says rejected with the reason, nothing is deleted, the expiry is gone', async ({
+    startStack,
+  }) => {
+    const s = await startStack(withMigrationWorld());
     const { c, id } = await requestCleanup(s);
     const click = clicker(s);
     expect(await click('U0DAVE', 'mig_approve', id, c.ts)).toMatch(/Counted: 1 of 2/);
@@ -600,9 +610,10 @@ describe('/migration check 5: the cleanup gate and the approval-gated deletion o
     expect(await migrationJobState(s, `mig-expire-${id}`)).toBeUndefined();
   });
 
-  it('refuses to delete when dumps-test/ changed after the listing: the card expires, nothing is deleted', async () => {
-    stack = await migrationStack();
-    const s = stack;
+  it('refuses to delete when dumps-test/ changed after the listing: the card expires, nothing is deleted', async ({
+    startStack,
+  }) => {
+    const s = await startStack(withMigrationWorld());
     const { c, id } = await requestCleanup(s);
     await aws(S3Client).send(
       new PutObjectCommand({ Bucket: BUCKET, Key: `${DUMPS_TEST}late-upload`, Body: 'x' }),

@@ -4,12 +4,12 @@
 // order, and the dump alert once. And notices that can no longer go out in time are dropped, logged
 // and posted in the alerts channel.
 import { Queue } from 'bullmq';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, onTestFinished } from 'vitest';
 import type { FakeSlackMessage } from '../../devkit/index.js';
 import { parseEnv } from '../../infra/env.js';
-import { postDumpReport } from '../helpers/dumps-world.js';
+import { postDumpReport } from '../helpers/dumps.js';
 import { type HttpFaultProxy, slackMethodOf, startHttpFaultProxy } from '../helpers/fault-proxy.js';
-import { type Stack, startStack } from '../helpers/stack.js';
+import { it, type Stack } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
 
 const CHANNEL = 'C0MAINT';
@@ -21,15 +21,6 @@ const SECRET = 'dump-webhook-secret-outage-not-real';
  */
 const OLD_HORIZON_MS = 27_500;
 const OUTAGE_MS = 38_000;
-
-let stack: Stack | undefined;
-let proxy: HttpFaultProxy | undefined;
-afterEach(async () => {
-  await stack?.close();
-  stack = undefined;
-  await proxy?.close();
-  proxy = undefined;
-});
 
 async function schedule(s: Stack, args: string): Promise<string> {
   const res = await s.command('U0OPS', '/maintenance', `schedule ${args}`);
@@ -57,8 +48,10 @@ async function workerBehindProxy(s: Stack): Promise<HttpFaultProxy> {
 }
 
 describe('a Slack outage longer than the old retry horizon', () => {
-  it('every notice still relevant is posted once after recovery, in thread order, and the dump alert once', async () => {
-    stack = await startStack({
+  it('every notice still relevant is posted once after recovery, in thread order, and the dump alert once', async ({
+    startStack,
+  }) => {
+    const s = await startStack({
       topology: { bots: 1, workers: 0 },
       jobs: { attempts: 1, backoffMs: 200 },
       env: { DUMP_WEBHOOK_SECRET: SECRET },
@@ -72,8 +65,8 @@ describe('a Slack outage longer than the old retry horizon', () => {
         },
       },
     });
-    const s = stack;
-    proxy = await workerBehindProxy(s);
+    const proxy = await workerBehindProxy(s);
+    onTestFinished(() => proxy.close());
     let down = false;
     let refused = 0;
     proxy.rule = () => {
@@ -172,12 +165,13 @@ describe('a Slack outage longer than the old retry horizon', () => {
     expect(s.logs.some((l) => l.includes('maintenance notice dropped'))).toBe(false);
   }, 150_000);
 
-  it('a notice that can no longer go out in time is dropped: logged and posted in the alerts channel, once', async () => {
-    stack = await startStack({
+  it('a notice that can no longer go out in time is dropped: logged and posted in the alerts channel, once', async ({
+    startStack,
+  }) => {
+    const s = await startStack({
       topology: { bots: 1, workers: 1 },
       extraConfig: { maintenance: { emailTo: [], remindBefore: ['1d'], lateGraceMinutes: 0 } },
     });
-    const s = stack;
     const t0 = Date.now();
     const id = await schedule(s, '+3s 3s Nobody to post it');
     const ann = await until('the announcement', () => announcements(s, id)[0]);

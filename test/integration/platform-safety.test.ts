@@ -3,27 +3,15 @@
 // pausing Redis never loses an acknowledged command nor runs one twice.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createSlackClient, freePort, slashCommandBody } from '../../devkit/index.js';
-import { type ManagedProcess, startManagedProcess } from '../../devkit/managed-process.js';
+import { describe, expect, onTestFinished } from 'vitest';
+import { createSlackClient, freePort, slashCommandBody, startChatopsProcess } from '../../devkit/index.js';
+import { startManagedProcess } from '../../devkit/managed-process.js';
 import { createRedis, redisAnswers } from '../../infra/redis.js';
-import { startBot } from '../../playground/bot-process.js';
 import { makeKey } from '../fixtures/keys.js';
-import { SIGNING_SECRET, type Stack, type StackPerson, seedIamUser, startStack } from '../helpers/stack.js';
+import { it, SIGNING_SECRET, type Stack, type StackPerson, seedIamUser } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-let stack: Stack | undefined;
-let redisServer: ManagedProcess | undefined;
-
-afterEach(async () => {
-  await stack?.close();
-  stack = undefined;
-  await redisServer?.close();
-  redisServer = undefined;
-});
 
 function clientFor(port: number | undefined) {
   return createSlackClient({ url: `http://127.0.0.1:${port}/slack/events`, signingSecret: SIGNING_SECRET });
@@ -39,8 +27,10 @@ function helpBody(s: Stack): string {
 }
 
 describe('replayed and out-of-window requests', () => {
-  it('answers a signed request once; the same request again, to either bot, gets 401', async () => {
-    stack = await startStack({ topology: { bots: 2, workers: 0 } });
+  it('answers a signed request once; the same request again, to either bot, gets 401', async ({
+    startStack,
+  }) => {
+    const stack = await startStack({ topology: { bots: 2, workers: 0 } });
     const [a, b] = [clientFor(stack.instances[0]?.port), clientFor(stack.instances[1]?.port)];
     const body = helpBody(stack);
     const timestamp = Math.floor(Date.now() / 1000);
@@ -51,8 +41,10 @@ describe('replayed and out-of-window requests', () => {
     expect((await b.send(body, { timestamp: timestamp + 1 })).status).toBe(200);
   });
 
-  it('refuses a timestamp 6 minutes ahead or 6 minutes behind with 401 and runs nothing', async () => {
-    stack = await startStack({ topology: { bots: 1, workers: 0 } });
+  it('refuses a timestamp 6 minutes ahead or 6 minutes behind with 401 and runs nothing', async ({
+    startStack,
+  }) => {
+    const stack = await startStack({ topology: { bots: 1, workers: 0 } });
     const client = clientFor(stack.instances[0]?.port);
     const now = Math.floor(Date.now() / 1000);
     expect((await client.send(helpBody(stack), { timestamp: now + 360 })).status).toBe(401);
@@ -63,10 +55,12 @@ describe('replayed and out-of-window requests', () => {
 });
 
 describe('durable acks', () => {
-  it('says plainly that nothing was queued when Redis does not answer; nothing runs later; a retry works', async () => {
+  it('says plainly that nothing was queued when Redis does not answer; nothing runs later; a retry works', async ({
+    startStack,
+  }) => {
     const port = await freePort();
     const url = `redis://127.0.0.1:${port}`;
-    redisServer = await startManagedProcess({
+    const redisServer = await startManagedProcess({
       name: 'redis-server',
       bin: 'redis-server',
       args: ['--save', '', '--appendonly', 'no', '--port', String(port), '--bind', '127.0.0.1'],
@@ -82,8 +76,9 @@ describe('durable acks', () => {
       },
       timeoutMs: 10_000,
     });
-    stack = await startStack({ redisUrl: url });
-    const s = stack;
+    // After the stack is closed: it deletes its keys from this Redis.
+    onTestFinished(() => redisServer.close());
+    const s = await startStack({ redisUrl: url });
     await seedIamUser(s.iam('osio-dev'), 'alice');
     await s.redis.client('PAUSE', 3_000, 'ALL');
     const started = Date.now();
@@ -113,7 +108,9 @@ describe('durable acks', () => {
     await until('the mail', () => (s.smtp.messages.length === 1 ? true : undefined), 20_000);
   });
 
-  it('SIGKILL of a bot process in a burst of 30 commands: every command acked as queued runs exactly once', async () => {
+  it('SIGKILL of a bot process in a burst of 30 commands: every command acked as queued runs exactly once', async ({
+    startStack,
+  }) => {
     const people: StackPerson[] = [];
     for (let i = 0; i < 30; i++) {
       const name = `kill${i}`;
@@ -125,14 +122,14 @@ describe('durable acks', () => {
       });
     }
     // The worker runs in this process; the bot is a process of its own, killed mid-burst.
-    stack = await startStack({ people, topology: { bots: 0, workers: 1 } });
-    const s = stack;
+    const s = await startStack({ people, topology: { bots: 0, workers: 1 } });
     for (const p of people) await seedIamUser(s.iam('osio-dev'), p.name);
     const dir = mkdtempSync(join(tmpdir(), 'chatops-kill-'));
     const port = await freePort();
-    const bot = await startBot({
-      repoRoot: ROOT,
-      env: { PATH: process.env.PATH ?? '', ...s.env, CHATOPS_ROLE: 'bot', PORT: String(port) },
+    const bot = await startChatopsProcess({
+      name: 'the bot',
+      role: 'bot',
+      env: { PATH: process.env.PATH ?? '', ...s.env },
       port,
       logPath: join(dir, 'bot.log'),
     });

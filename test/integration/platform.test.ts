@@ -5,7 +5,7 @@ import { type AddressInfo, createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, inject } from 'vitest';
 import { startFakeSlack } from '../../devkit/index.js';
 import { createSmtpMailer, type Mailer } from '../../infra/mailer.js';
 import { createRedis } from '../../infra/redis.js';
@@ -16,22 +16,16 @@ import {
   ACCOUNTS,
   deleteKeys,
   dumpRedis,
+  it,
   SIGNING_SECRET,
   type Stack,
   type StackPerson,
   saveActions,
   seedIamUser,
-  startStack,
 } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
 
 const DEV = ACCOUNTS['osio-dev'].id;
-let stack: Stack | undefined;
-
-afterEach(async () => {
-  await stack?.close();
-  stack = undefined;
-});
 
 /** Seeds alice's IAM user in osio-dev, has her reset her own password, and waits for the job to succeed. */
 async function resetAliceAndWait(s: Stack): Promise<void> {
@@ -43,8 +37,7 @@ async function resetAliceAndWait(s: Stack): Promise<void> {
 }
 
 describe('/chatops', () => {
-  it('lists only the commands the caller may run', async () => {
-    stack = await startStack();
+  it('lists only the commands the caller may run', async ({ stack }) => {
     const alice = (await stack.command('U0ALICE', '/chatops', 'help')).text;
     expect(alice).toContain('/reset-password [account]');
     expect(alice).not.toContain('someone else');
@@ -56,9 +49,7 @@ describe('/chatops', () => {
     expect(ops).toContain('/ddb-export');
   });
 
-  it('shows recent jobs with their state, and the audit trail to admins only', async () => {
-    stack = await startStack();
-    const s = stack;
+  it('shows recent jobs with their state, and the audit trail to admins only', async ({ stack: s }) => {
     await resetAliceAndWait(s);
     const jobs = (await s.command('U0BOB', '/chatops', 'jobs')).text;
     expect(jobs).toMatch(/`reset-password` alice@osio-dev: \*completed\* \(by <@U0ALICE>/);
@@ -72,8 +63,7 @@ describe('/chatops', () => {
     );
   });
 
-  it('answers a user without the role with a denial naming the roles, audited', async () => {
-    stack = await startStack();
+  it('answers a user without the role with a denial naming the roles, audited', async ({ stack }) => {
     expect((await stack.command('U0ALICE', '/maintenance', 'list')).text).toMatch(
       /not allowed to do that \(maintenance; allowed roles: admin\)/,
     );
@@ -85,10 +75,9 @@ describe('/chatops', () => {
 });
 
 describe('queues', () => {
-  it('does not run a double-submitted reset twice, and says so in the ack itself', async () => {
+  it('does not run a double-submitted reset twice, and says so in the ack itself', async ({ startStack }) => {
     // A bot with no worker: the first job waits in its queue until a worker starts.
-    stack = await startStack({ topology: { bots: 1, workers: 0 } });
-    const s = stack;
+    const s = await startStack({ topology: { bots: 1, workers: 0 } });
     await seedIamUser(s.iam('osio-dev'), 'alice');
     const first = await s.command('U0ALICE', '/reset-password');
     const second = await s.command('U0ALICE', '/reset-password');
@@ -114,9 +103,10 @@ describe('queues', () => {
     ]);
   });
 
-  it('leaves a job of a kind a worker lacks for a worker that has it (rolling deploys)', async () => {
-    stack = await startStack({ topology: { bots: 1, workers: 0 } });
-    const s = stack;
+  it('leaves a job of a kind a worker lacks for a worker that has it (rolling deploys)', async ({
+    startStack,
+  }) => {
+    const s = await startStack({ topology: { bots: 1, workers: 0 } });
     await seedIamUser(s.iam('osio-dev'), 'alice');
     // An "older" worker that only knows ddb-export.
     await s.startInstance('worker', { workerQueues: ['ddb-export'] });
@@ -139,7 +129,9 @@ describe('queues', () => {
     expect(done).toEqual([2]);
   });
 
-  it('two bots and two workers on one Redis process a burst of 20 resets exactly once each', async () => {
+  it('two bots and two workers on one Redis process a burst of 20 resets exactly once each', async ({
+    startStack,
+  }) => {
     const people: StackPerson[] = [];
     for (let i = 0; i < 20; i++) {
       const name = `user${i}`;
@@ -150,8 +142,7 @@ describe('queues', () => {
         iamUsers: { 'osio-dev': name },
       });
     }
-    stack = await startStack({ people, topology: { bots: 2, workers: 2 } });
-    const s = stack;
+    const s = await startStack({ people, topology: { bots: 2, workers: 2 } });
     for (const p of people) await seedIamUser(s.iam('osio-dev'), p.name);
     const acks = await Promise.all(people.map((p, i) => s.command(p.slack, '/reset-password', '', i % 2)));
     expect(acks.every((a) => a.status === 200 && /Queued: resetting/.test(a.text))).toBe(true);
@@ -217,9 +208,10 @@ describe('AWS throttling', () => {
     };
   }
 
-  it('is retried by the SDK, and past its retries by the queue, without a second password change', async () => {
-    stack = await startStack({ jobs: { attempts: 3, backoffMs: 200 } });
-    const s = stack;
+  it('is retried by the SDK, and past its retries by the queue, without a second password change', async ({
+    startStack,
+  }) => {
+    const s = await startStack({ jobs: { attempts: 3, backoffMs: 200 } });
     await seedIamUser(s.iam('osio-dev'), 'alice');
     // 6 throttles: the SDK's 5 attempts all fail, so the job fails once and its retry succeeds.
     const p = await throttlingProxy(workerMotoUrl(), 6);
@@ -241,14 +233,14 @@ describe('AWS throttling', () => {
 });
 
 describe('graceful shutdown', () => {
-  it('lets an active job finish before the workers close', async () => {
+  it('lets an active job finish before the workers close', async ({ startStack }) => {
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => {
       release = r;
     });
     let real: Mailer | undefined;
     let sending = false;
-    stack = await startStack({
+    const s = await startStack({
       workerOverrides: {
         mailer: {
           verify: async () => {},
@@ -261,7 +253,6 @@ describe('graceful shutdown', () => {
         },
       },
     });
-    const s = stack;
     real = createSmtpMailer(s.smtp.url);
     await seedIamUser(s.iam('osio-dev'), 'alice');
     await s.command('U0ALICE', '/reset-password');
@@ -275,10 +266,12 @@ describe('graceful shutdown', () => {
     s.instances.length = 0;
   });
 
-  it('releases a job that does not finish within the shutdown timeout; another worker completes it, changing the password once', async () => {
+  it('releases a job that does not finish within the shutdown timeout; another worker completes it, changing the password once', async ({
+    startStack,
+  }) => {
     let real: Mailer | undefined;
     let sends = 0;
-    stack = await startStack({
+    const s = await startStack({
       topology: { bots: 1, workers: 2 },
       jobs: { lockMs: 1000 },
       env: { CHATOPS_SHUTDOWN_TIMEOUT_MS: '300' },
@@ -295,7 +288,6 @@ describe('graceful shutdown', () => {
         },
       },
     });
-    const s = stack;
     real = createSmtpMailer(s.smtp.url);
     await seedIamUser(s.iam('osio-dev'), 'alice');
     await s.command('U0ALICE', '/reset-password');
@@ -438,9 +430,9 @@ describe('secrets', () => {
     );
   });
 
-  it('keeps the Slack token and signing secret out of logs, Redis and Slack message text', async () => {
-    stack = await startStack();
-    const s = stack;
+  it('keeps the Slack token and signing secret out of logs, Redis and Slack message text', async ({
+    stack: s,
+  }) => {
     await resetAliceAndWait(s);
     const haystack = [
       s.logs.join('\n'),

@@ -4,25 +4,20 @@
 import { request } from 'node:http';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, inject, onTestFinished } from 'vitest';
 import { signDumpReport } from '../../bot/dump-webhook.js';
 import { MAX_CLOCK_SKEW_SECONDS, REPLICA_CLOCK_MARGIN_SECONDS } from '../../bot/middleware.js';
 import { signSlackRequest, slashCommandBody } from '../../devkit/index.js';
 import { type SlowProxy, startSlowProxy } from '../helpers/slow-proxy.js';
-import { SIGNING_SECRET, type Stack, startStack } from '../helpers/stack.js';
+import { it, SIGNING_SECRET, type Stack } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
 
-let stack: Stack | undefined;
 let proxy: SlowProxy | undefined;
 const extra: (() => Promise<unknown>)[] = [];
 
 afterEach(async () => {
   proxy?.setDelay(0);
   for (const c of extra.splice(0).reverse()) await c().catch(() => undefined);
-  await stack?.close();
-  stack = undefined;
-  await proxy?.close();
-  proxy = undefined;
 });
 
 /** POSTs `body` with exactly these headers (no fetch normalisation), timing the whole answer. */
@@ -94,9 +89,10 @@ async function jobCounts(s: Stack, redis: Redis, queue: string) {
 }
 
 describe('replays', () => {
-  it('refuses every re-encoding of an accepted request with 401, on either replica; it runs once', async () => {
-    stack = await startStack({ topology: { bots: 2, workers: 0 } });
-    const s = stack;
+  it('refuses every re-encoding of an accepted request with 401, on either replica; it runs once', async ({
+    startStack,
+  }) => {
+    const s = await startStack({ topology: { bots: 2, workers: 0 } });
     const ports = s.instances.map((i) => i.port);
     const body = resetBody(s, 'U0ALICE');
     const headers = signSlackRequest(SIGNING_SECRET, body);
@@ -133,9 +129,10 @@ describe('replays', () => {
     ]);
   });
 
-  it('accepts a request stamped 4 min 59 s ahead once; replayed to a second replica it gets 401; its key outlives its window', async () => {
-    stack = await startStack({ topology: { bots: 2, workers: 0 } });
-    const s = stack;
+  it('accepts a request stamped 4 min 59 s ahead once; replayed to a second replica it gets 401; its key outlives its window', async ({
+    startStack,
+  }) => {
+    const s = await startStack({ topology: { bots: 2, workers: 0 } });
     const body = resetBody(s, 'U0ALICE');
     const ts = Math.floor(Date.now() / 1000) + 299;
     const headers = signSlackRequest(SIGNING_SECRET, body, ts);
@@ -157,9 +154,11 @@ describe('replays', () => {
     await until('the audit entry', async () => (await s.auditRows()).length === 1);
   });
 
-  it('POST /hooks/dumps: every re-encoding of an accepted report gets 401 on either replica; it is queued once', async () => {
+  it('POST /hooks/dumps: every re-encoding of an accepted report gets 401 on either replica; it is queued once', async ({
+    startStack,
+  }) => {
     const SECRET = 'dump-webhook-secret-gate-not-real';
-    stack = await startStack({
+    const s = await startStack({
       topology: { bots: 2, workers: 0 },
       env: { DUMP_WEBHOOK_SECRET: SECRET },
       extraConfig: {
@@ -170,7 +169,6 @@ describe('replays', () => {
         },
       },
     });
-    const s = stack;
     const ports = s.instances.map((i) => i.port);
     const body = JSON.stringify({ job: 'ggh_datatransit', status: 'failed', exitCode: 2 });
     const ts = Math.floor(Date.now() / 1000);
@@ -201,11 +199,17 @@ describe('replays', () => {
 });
 
 describe('the ack budget', () => {
-  it('with every Redis round trip slowed, each ack comes within 3 s and says what is true; a repeat is a duplicate', async () => {
+  it('with every Redis round trip slowed, each ack comes within 3 s and says what is true; a repeat is a duplicate', async ({
+    startStack,
+  }) => {
     const redisUrl = inject('redisUrl');
     proxy = await startSlowProxy(Number(new URL(redisUrl).port || 6379));
-    stack = await startStack({ redisUrl: proxy.url('redis'), topology: { bots: 1, workers: 0 } });
-    const s = stack;
+    // Closed after the stack, whose Redis it is.
+    onTestFinished(async () => {
+      await proxy?.close();
+      proxy = undefined;
+    });
+    const s = await startStack({ redisUrl: proxy.url('redis'), topology: { bots: 1, workers: 0 } });
     const p = proxy;
     const direct = new Redis(redisUrl);
     extra.push(async () => direct.quit());
@@ -266,12 +270,13 @@ describe('the ack budget', () => {
 });
 
 describe('the audit trail', () => {
-  it('keeps real entries however many denials and bad commands a user sends; shows times in the configured zone', async () => {
-    stack = await startStack({
+  it('keeps real entries however many denials and bad commands a user sends; shows times in the configured zone', async ({
+    startStack,
+  }) => {
+    const s = await startStack({
       topology: { bots: 1, workers: 0 },
       extraConfig: { audit: { maxEntries: 100 } },
     });
-    const s = stack;
     expect((await s.command('U0ALICE', '/reset-password')).text).toMatch(/Queued/);
     expect((await s.command('U0OPS', '/chatops', 'jobs')).text).toMatch(/Recent jobs/);
     for (let i = 0; i < 320; i++) {

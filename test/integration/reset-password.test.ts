@@ -1,6 +1,6 @@
 import { GetLoginProfileCommand, type IAMClient, IAMServiceException } from '@aws-sdk/client-iam';
 import { Queue } from 'bullmq';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { createGpgHome } from '../../devkit/index.js';
 import { type AwsClients, createAwsClients } from '../../infra/aws.js';
 import { TransientError } from '../../infra/errors.js';
@@ -12,20 +12,14 @@ import {
   ACCOUNTS,
   defaultPeople,
   dumpRedis,
+  it,
   type Stack,
   seedIamUser,
   seedStrictPolicy,
-  startStack,
 } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
 
 const DEV = ACCOUNTS['osio-dev'].id;
-let stack: Stack | undefined;
-
-afterEach(async () => {
-  await stack?.close();
-  stack = undefined;
-});
 
 /** Waits until the requester's status message in their DM says `pattern`. */
 async function statusMessage(s: Stack, user: string, pattern: RegExp, timeoutMs = 20_000) {
@@ -69,9 +63,9 @@ function passwordIn(plaintext: string): string {
 }
 
 describe('/reset-password end to end', () => {
-  it('resets my own password, mails it encrypted, and the password is the one IAM now has', async () => {
-    stack = await startStack();
-    const s = stack;
+  it('resets my own password, mails it encrypted, and the password is the one IAM now has', async ({
+    stack: s,
+  }) => {
     const iam = s.iam('osio-dev');
     await seedStrictPolicy(iam);
     await seedIamUser(iam, 'alice');
@@ -137,9 +131,7 @@ describe('/reset-password end to end', () => {
     );
   });
 
-  it('creates the login profile when the user has none, with the default policy', async () => {
-    stack = await startStack();
-    const s = stack;
+  it('creates the login profile when the user has none, with the default policy', async ({ stack: s }) => {
     await seedIamUser(s.iam('osio-dev'), 'alice', { loginProfile: false });
     await s.command('U0ALICE', '/reset-password');
     const keys = await makeKeys();
@@ -151,9 +143,9 @@ describe('/reset-password end to end', () => {
     expect(s.actions.has('iam:CreateLoginProfile')).toBe(true);
   });
 
-  it('lets an interrupt-catcher reset someone else, named by mention or IAM user, in another account', async () => {
-    stack = await startStack();
-    const s = stack;
+  it('lets an interrupt-catcher reset someone else, named by mention or IAM user, in another account', async ({
+    stack: s,
+  }) => {
     await seedIamUser(s.iam('osio'), 'alice.smith');
     // Typed as in Slack; the fake sends it as <@U0ALICE|alice> (manifest.yml: should_escape).
     const ack = await s.command('U0CAROL', '/reset-password', '@alice osio');
@@ -164,9 +156,9 @@ describe('/reset-password end to end', () => {
     await statusMessage(s, 'U0CAROL', /done/);
   });
 
-  it('denies a user without the role resetting someone else: audited, nothing changed, no mail', async () => {
-    stack = await startStack();
-    const s = stack;
+  it('denies a user without the role resetting someone else: audited, nothing changed, no mail', async ({
+    stack: s,
+  }) => {
     await seedIamUser(s.iam('osio-dev'), 'alice');
     const before = await s.motoPassword(DEV, 'alice');
     const ack = await s.command('U0BOB', '/reset-password', '@alice');
@@ -184,8 +176,7 @@ describe('/reset-password end to end', () => {
     expect(s.logs.some((l) => l.includes('"outcome":"denied"'))).toBe(true);
   });
 
-  it('refuses a stranger who is not in people, even for themselves', async () => {
-    stack = await startStack();
+  it('refuses a stranger who is not in people, even for themselves', async ({ stack }) => {
     const ack = await stack.command('U0STRANGER', '/reset-password');
     expect(ack.text).toMatch(/not allowed.*reset-password\.self/);
   });
@@ -197,10 +188,12 @@ describe('/reset-password errors change nothing in IAM and say why', () => {
     expect(s.smtp.messages).toHaveLength(0);
   }
 
-  it('answers at once for an unknown person, an account with no IAM user, a missing key, and no SMTP', async () => {
+  it('answers at once for an unknown person, an account with no IAM user, a missing key, and no SMTP', async ({
+    startStack,
+  }) => {
     const people = await defaultPeople();
     people.push({ slack: 'U0NOKEY', name: 'nokey', key: 'none', iamUsers: { 'osio-dev': 'nokey' } });
-    stack = await startStack({ people });
+    const stack = await startStack({ people });
     const s = stack;
     s.slack.setUser('U0GHOST', { name: 'ghost' }); // in the workspace, not in people
     expect((await s.command('U0OPS', '/reset-password', '@ghost')).text).toMatch(
@@ -222,9 +215,7 @@ describe('/reset-password errors change nothing in IAM and say why', () => {
     expect(await stack.redis.exists(`${s.prefix}:reset-password:wait`)).toBe(0);
   });
 
-  it('says so when the IAM user does not exist in AWS', async () => {
-    stack = await startStack();
-    const s = stack;
+  it('says so when the IAM user does not exist in AWS', async ({ stack: s }) => {
     await s.command('U0ALICE', '/reset-password');
     const msg = await statusMessage(s, 'U0ALICE', /failed/);
     expect(JSON.stringify(msg.blocks)).toMatch(
@@ -235,12 +226,11 @@ describe('/reset-password errors change nothing in IAM and say why', () => {
   });
 
   for (const kind of ['expired', 'revoked', 'signOnly'] as const) {
-    it(`refuses a ${kind} key before changing anything`, async () => {
+    it(`refuses a ${kind} key before changing anything`, async ({ startStack }) => {
       const keys = await makeKeys();
       const people = await defaultPeople();
       (people[0] as { key: unknown }).key = keys[kind];
-      stack = await startStack({ people });
-      const s = stack;
+      const s = await startStack({ people });
       await seedIamUser(s.iam('osio-dev'), 'alice');
       const before = await s.motoPassword(DEV, 'alice');
       await s.command('U0ALICE', '/reset-password');
@@ -258,9 +248,10 @@ describe('/reset-password errors change nothing in IAM and say why', () => {
     });
   }
 
-  it('retries while SMTP is down, then tells the requester; nothing changed in IAM', async () => {
-    stack = await startStack({ jobs: { attempts: 3, backoffMs: 100 } });
-    const s = stack;
+  it('retries while SMTP is down, then tells the requester; nothing changed in IAM', async ({
+    startStack,
+  }) => {
+    const s = await startStack({ jobs: { attempts: 3, backoffMs: 100 } });
     await seedIamUser(s.iam('osio-dev'), 'alice');
     const before = await s.motoPassword(DEV, 'alice');
     s.smtp.stopAccepting();
@@ -273,12 +264,14 @@ describe('/reset-password errors change nothing in IAM and say why', () => {
     await expectNothingChanged(s, 'alice', before);
   });
 
-  it('retries the mail without changing the password again when SMTP fails after the change', async () => {
+  it('retries the mail without changing the password again when SMTP fails after the change', async ({
+    startStack,
+  }) => {
     // The pre-check passes, then sending fails twice, as when the mail server drops mid-way.
     let real: Mailer | undefined;
     let sends = 0;
     const mailer = () => real as Mailer;
-    stack = await startStack({
+    const s = await startStack({
       jobs: { attempts: 4, backoffMs: 300 },
       workerOverrides: {
         mailer: {
@@ -293,7 +286,6 @@ describe('/reset-password errors change nothing in IAM and say why', () => {
         },
       },
     });
-    const s = stack;
     real = createSmtpMailer(s.smtp.url);
     await seedIamUser(s.iam('osio-dev'), 'alice');
     await s.command('U0ALICE', '/reset-password');
@@ -310,8 +302,10 @@ describe('/reset-password errors change nothing in IAM and say why', () => {
     expect(await dumpRedis(s.redis, s.prefix)).not.toMatch(/BEGIN PGP MESSAGE/);
   });
 
-  it('after the last mail retry, tells the requester the password changed and alerts the channel', async () => {
-    stack = await startStack({
+  it('after the last mail retry, tells the requester the password changed and alerts the channel', async ({
+    startStack,
+  }) => {
+    const s = await startStack({
       jobs: { attempts: 2, backoffMs: 100 },
       workerOverrides: {
         mailer: {
@@ -323,7 +317,6 @@ describe('/reset-password errors change nothing in IAM and say why', () => {
         },
       },
     });
-    const s = stack;
     await seedIamUser(s.iam('osio-dev'), 'alice');
     await s.command('U0ALICE', '/reset-password');
     const msg = await statusMessage(s, 'U0ALICE', /failed/);
@@ -339,7 +332,9 @@ describe('/reset-password errors change nothing in IAM and say why', () => {
 });
 
 describe('one identity rule', () => {
-  it('"/reset-password bob" with only the self permission resets the caller\'s own IAM user bob, never the person named bob', async () => {
+  it('"/reset-password bob" with only the self permission resets the caller\'s own IAM user bob, never the person named bob', async ({
+    startStack,
+  }) => {
     const k = await makeKeys();
     // Listed first, the person *named* bob is whom a lookup that also matched names would pick.
     const people = [
@@ -352,8 +347,7 @@ describe('one identity rule', () => {
       { slack: 'U0ALICE', name: 'alice', key: k.valid, iamUsers: { 'osio-dev': 'bob' } },
       { slack: 'U0OPS', name: 'ops', key: await makeKey('ops@example.com'), iamUsers: { 'osio-dev': 'ops' } },
     ];
-    stack = await startStack({ people });
-    const s = stack;
+    const s = await startStack({ people });
     const iam = s.iam('osio-dev');
     await seedIamUser(iam, 'bob');
     await seedIamUser(iam, 'robert');
@@ -436,7 +430,9 @@ function throttled(): Error {
 }
 
 describe('a reset whose change went unanswered, then met IAM throttling', () => {
-  it('keeps its nonce through the throttling: the next attempt sets the same password again; one mail', async () => {
+  it('keeps its nonce through the throttling: the next attempt sets the same password again; one mail', async ({
+    startStack,
+  }) => {
     const iam = faultyIam(async (n, send) => {
       if (n === 1) {
         await send();
@@ -445,8 +441,7 @@ describe('a reset whose change went unanswered, then met IAM throttling', () => 
       if (n === 2) throw throttled();
       return send();
     });
-    stack = await startStack({ jobs: { attempts: 3, backoffMs: 100 }, workerOverrides: { aws: iam.aws } });
-    const s = stack;
+    const s = await startStack({ jobs: { attempts: 3, backoffMs: 100 }, workerOverrides: { aws: iam.aws } });
     iam.use(createAwsClients(s.config));
     await seedIamUser(s.iam('osio-dev'), 'alice');
     await s.command('U0ALICE', '/reset-password');
@@ -462,7 +457,9 @@ describe('a reset whose change went unanswered, then met IAM throttling', () => 
     expect(await s.redis.keys(`${s.prefix}:rp-state:*`)).toEqual([]);
   });
 
-  it('when the attempts run out on throttling, says the password MAY have changed, never "nothing was changed"', async () => {
+  it('when the attempts run out on throttling, says the password MAY have changed, never "nothing was changed"', async ({
+    startStack,
+  }) => {
     const iam = faultyIam(async (n, send) => {
       if (n === 1) {
         await send();
@@ -470,8 +467,7 @@ describe('a reset whose change went unanswered, then met IAM throttling', () => 
       }
       throw throttled();
     });
-    stack = await startStack({ jobs: { attempts: 2, backoffMs: 100 }, workerOverrides: { aws: iam.aws } });
-    const s = stack;
+    const s = await startStack({ jobs: { attempts: 2, backoffMs: 100 }, workerOverrides: { aws: iam.aws } });
     iam.use(createAwsClients(s.config));
     await seedIamUser(s.iam('osio-dev'), 'alice');
     await s.command('U0ALICE', '/reset-password');
@@ -487,7 +483,9 @@ describe('a reset whose change went unanswered, then met IAM throttling', () => 
     expect(await s.redis.keys(`${s.prefix}:rp-state:*`)).toEqual([]);
   });
 
-  it('a refusal with no unanswered change before it still says nothing was changed, and keeps nothing', async () => {
+  it('a refusal with no unanswered change before it still says nothing was changed, and keeps nothing', async ({
+    startStack,
+  }) => {
     const iam = faultyIam(async () => {
       throw new IAMServiceException({
         name: 'PasswordPolicyViolation',
@@ -496,8 +494,7 @@ describe('a reset whose change went unanswered, then met IAM throttling', () => 
         message: 'Password does not conform to the account password policy.',
       });
     });
-    stack = await startStack({ jobs: { attempts: 3, backoffMs: 100 }, workerOverrides: { aws: iam.aws } });
-    const s = stack;
+    const s = await startStack({ jobs: { attempts: 3, backoffMs: 100 }, workerOverrides: { aws: iam.aws } });
     iam.use(createAwsClients(s.config));
     await seedIamUser(s.iam('osio-dev'), 'alice');
     const before = await s.motoPassword(DEV, 'alice');
@@ -511,17 +508,18 @@ describe('a reset whose change went unanswered, then met IAM throttling', () => 
 });
 
 describe('a reset that fails by stalling', () => {
-  it('leaves no nonce or ciphertext in its job, and its state key expires within the retry horizon', async () => {
+  it('leaves no nonce or ciphertext in its job, and its state key expires within the retry horizon', async ({
+    startStack,
+  }) => {
     // Mail hangs after the change: each worker is shut down mid-send, so the job stalls twice and
     // BullMQ fails it (maxStalledCount 1) without our processor ever seeing an error.
     const hang = () => new Promise<never>(() => {});
-    stack = await startStack({
+    const s = await startStack({
       topology: { bots: 1, workers: 1 },
       jobs: { attempts: 3, backoffMs: 200, lockMs: 1000 },
       env: { CHATOPS_SHUTDOWN_TIMEOUT_MS: '100' },
       workerOverrides: { mailer: { verify: async () => {}, send: hang, close: () => {} } },
     });
-    const s = stack;
     await seedIamUser(s.iam('osio-dev'), 'alice');
     await s.command('U0ALICE', '/reset-password');
     const queue = new Queue(RESET_PASSWORD_QUEUE, { connection: s.redis, prefix: s.prefix });
@@ -574,8 +572,7 @@ describe('a reset that fails by stalling', () => {
 });
 
 describe('the Slack endpoint', () => {
-  it('rejects a forged signature and a stale timestamp with 401, and runs nothing', async () => {
-    stack = await startStack();
+  it('rejects a forged signature and a stale timestamp with 401, and runs nothing', async ({ stack }) => {
     const s = stack;
     const { createSlackClient } = await import('../../devkit/index.js');
     const client = createSlackClient({ url: `${s.baseUrl}/slack/events`, signingSecret: 'wrong-secret' });
@@ -598,8 +595,7 @@ describe('the Slack endpoint', () => {
     expect(await s.auditRows()).toEqual([]);
   });
 
-  it('answers /healthz and /readyz', async () => {
-    stack = await startStack();
+  it('answers /healthz and /readyz', async ({ stack }) => {
     const health = await fetch(`${stack.baseUrl}/healthz`);
     expect(health.status).toBe(200);
     const ready = await fetch(`${stack.baseUrl}/readyz`);

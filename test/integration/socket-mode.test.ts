@@ -1,28 +1,21 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { type FakeSocketMode, startFakeSocketMode } from '../../devkit/index.js';
-import { type Stack, startStack } from '../helpers/stack.js';
-
-let stack: Stack | undefined;
-let peer: FakeSocketMode | undefined;
-
-afterEach(async () => {
-  await stack?.close();
-  stack = undefined;
-  await peer?.close();
-  peer = undefined;
-});
+import { describe, expect, onTestFinished } from 'vitest';
+import { startFakeSocketMode } from '../../devkit/index.js';
+import { it } from '../helpers/stack.js';
 
 describe('Socket Mode', () => {
-  it('connects with SLACK_APP_TOKEN through apps.connections.open and answers a slash command over the socket', async () => {
-    peer = await startFakeSocketMode({
+  it('connects with SLACK_APP_TOKEN through apps.connections.open and answers a slash command over the socket', async ({
+    startStack,
+  }) => {
+    const peer = await startFakeSocketMode({
       envelopeId: 'env-1',
       userId: 'U0ALICE',
       command: '/chatops',
       text: 'help',
       channelId: 'C0GENERAL',
     });
+    onTestFinished(() => peer.close());
     const url = peer.url;
-    stack = await startStack({
+    const stack = await startStack({
       env: { SLACK_APP_TOKEN: 'xapp-test-token', PORT: '0' },
       beforeStart: (slack) => slack.setResponse('apps.connections.open', { url }),
     });

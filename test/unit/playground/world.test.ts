@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { dumpObjectKey } from '../../../devkit/worlds/index.js';
 import { DUMP_JOBS } from '../../../playground/demo-config.js';
 import { PLAYGROUND_HELP } from '../../../playground/terminal.js';
-import { DUMP_DAYS, dumpObjectKey, seededSize } from '../../../playground/world.js';
+import { DUMP_DAYS, seededSize } from '../../../playground/world.js';
 import { parseWorldArgs } from '../../../playground/world-commands.js';
 
 const REPO = resolve(import.meta.dirname, '../../..');

@@ -1,99 +1,62 @@
-// The /migration world in moto, shared by the integration and fault tests: the cron host, the
-// phase-1 role, profile and secret, and matching dumps in both prefixes; plus reading the card.
-import {
-  DescribeIamInstanceProfileAssociationsCommand,
-  DescribeImagesCommand,
-  DescribeInstancesCommand,
-  EC2Client,
-  RunInstancesCommand,
-} from '@aws-sdk/client-ec2';
-import {
-  AddRoleToInstanceProfileCommand,
-  CreateInstanceProfileCommand,
-  CreateRoleCommand,
-  IAMClient,
-} from '@aws-sdk/client-iam';
-import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+// What the /migration tests share: devkit's migration and dumps worlds seeded in this worker's moto
+// with the config that names them, a stack around them, and reading and clicking the approval cards.
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { Queue } from 'bullmq';
-import { DateTime } from 'luxon';
 import { createSlackClient, type FakeSlackMessage } from '../../devkit/index.js';
-import { createAwsClients } from '../../infra/aws.js';
-import { parseConfig } from '../../infra/config.js';
-import { ACCOUNTS, SIGNING_SECRET, type Stack, startStack } from './stack.js';
+import {
+  type ClientCtor,
+  describeHost,
+  MIGRATION_WORLD,
+  seedDumpsWorld,
+  seedMigrationWorld,
+  type WorldTarget,
+  worldClient,
+} from '../../devkit/worlds/index.js';
+import { SIGNING_SECRET, type Stack, type StackOptions, testWorld } from './stack.js';
 import { until } from './wait.js';
 
 export const APPROVALS = 'C0APPROVE';
-export const BUCKET = 'jram-gghouse';
-export const ROLE = 'tokyobeta-prod-ec2-cron-role';
-export const PROFILE = 'tokyobeta-prod-ec2-cron-profile';
-const SECRET_ID = 'tokyobeta/prod/rds/cron-credentials';
+export const BUCKET = MIGRATION_WORLD.bucket;
+export const ROLE = MIGRATION_WORLD.role;
+export const PROFILE = MIGRATION_WORLD.instanceProfile;
 export const SECRET_VALUE = 'workload-secret-value-Zx81';
 export const JOB = 'ggh_contractstatus';
-// Fresh clients per call: moto is reset between tests, and an assumed-role session from before a
-// reset would land in moto's default account.
-export const aws = <C>(ctor: new (c: never) => C) =>
-  createAwsClients(parseConfig({ accounts: ACCOUNTS }, '/tmp')).client(
-    ctor as never,
-    'osio',
-    'test-seed',
-  ) as C;
+const ACCOUNT = 'osio';
 
-/** A week and a day of matching dumps in both prefixes (one day's test dump `shrink`-ed, optionally). */
-async function seedDumps(days: number, shrink?: { daysAgo: number; pct: number }): Promise<void> {
-  const s3 = aws(S3Client);
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  const today = DateTime.now().setZone('Asia/Tokyo').startOf('day');
-  for (let i = 0; i < days; i++) {
-    const key = `${JOB}_${today.minus({ days: i }).toFormat('yyyyMMdd')}`;
-    const size = 1000 + i;
-    const testSize = shrink?.daysAgo === i ? Math.floor(size * (1 - shrink.pct / 100)) : size;
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `dumps/${key}`, Body: 'x'.repeat(size) }));
-    await s3.send(
-      new PutObjectCommand({ Bucket: BUCKET, Key: `dumps-test/${key}`, Body: 'x'.repeat(testSize) }),
-    );
-  }
+/** A client for the migration's account in this worker's moto (made anew: moto is reset between tests). */
+export const aws = <C>(ctor: ClientCtor<C>) => worldClient(testWorld(), ctor, ACCOUNT);
+
+export interface MigrationWorldOptions {
+  cron?: string;
+  jobs?: string[];
+  /** Days of JOB's dumps in both prefixes, today's included (default 8). */
+  dumpDays?: number;
+  /** One day's dumps-test/ dump made `pct` % smaller. */
+  shrink?: { daysAgo: number; pct: number };
+  migration?: Record<string, unknown>;
 }
 
-/** The cron host, the phase-1 role, profile and secret, and the dumps; returns the migration config. */
-export async function seedWorld(
-  opts: {
-    cron?: string;
-    jobs?: string[];
-    dumpDays?: number;
-    shrink?: { daysAgo: number; pct: number };
-    migration?: Record<string, unknown>;
-  } = {},
-) {
-  const ec2 = aws(EC2Client);
-  const images = await ec2.send(new DescribeImagesCommand({}));
-  const imageId = images.Images?.[0]?.ImageId ?? 'ami-12c6146b';
-  const run = await ec2.send(
-    new RunInstancesCommand({
-      ImageId: imageId,
-      MinCount: 1,
-      MaxCount: 1,
-      InstanceType: 't3.medium',
-      TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: 'JRAM-GGH-EC2' }] }],
-    }),
-  );
-  const instanceId = run.Instances?.[0]?.InstanceId as string;
-  const iam = aws(IAMClient);
-  await iam.send(new CreateRoleCommand({ RoleName: ROLE, AssumeRolePolicyDocument: '{}' }));
-  await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: PROFILE }));
-  await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: PROFILE, RoleName: ROLE }));
-  await aws(SecretsManagerClient).send(
-    new CreateSecretCommand({ Name: SECRET_ID, SecretString: SECRET_VALUE }),
-  );
-  await seedDumps(opts.dumpDays ?? 8, opts.shrink);
+/** The cron host, the phase-1 role, profile and secret, and JOB's dumps; returns the migration config. */
+export async function seedWorld(target: WorldTarget, opts: MigrationWorldOptions = {}) {
+  const host = await seedMigrationWorld({ ...target, account: ACCOUNT, secretValue: SECRET_VALUE });
+  const shrink = opts.shrink;
+  await seedDumpsWorld({
+    ...target,
+    account: ACCOUNT,
+    bucket: BUCKET,
+    jobs: [JOB],
+    days: opts.dumpDays ?? 8,
+    prefixes: ['dumps/', 'dumps-test/'],
+    extension: '',
+    size: ({ daysAgo, prefix }) =>
+      prefix === 'dumps-test/' && shrink?.daysAgo === daysAgo
+        ? Math.floor((1000 + daysAgo) * (1 - shrink.pct / 100))
+        : 1000 + daysAgo,
+  });
   return {
     migration: {
-      account: 'osio',
-      instanceId,
-      role: ROLE,
-      instanceProfile: PROFILE,
-      secretId: SECRET_ID,
-      bucket: BUCKET,
+      ...host,
       approvals: 2,
       runMinutes: 0.1,
       waitTimeoutSeconds: 20,
@@ -101,7 +64,7 @@ export async function seedWorld(
       ...opts.migration,
     },
     dumps: {
-      account: 'osio',
+      account: ACCOUNT,
       bucket: BUCKET,
       jobs: (opts.jobs ?? [JOB]).map((name) => ({
         name,
@@ -113,16 +76,17 @@ export async function seedWorld(
   };
 }
 
-export function migrationStack(
-  world: Parameters<typeof seedWorld>[0] = {},
-  extra: Partial<Parameters<typeof startStack>[0]> = {},
-) {
-  return startStack({
+/** Stack options for the migration tests: ops an admin, three approvers, the world seeded. */
+export function withMigrationWorld(
+  world: MigrationWorldOptions = {},
+  extra: Partial<StackOptions> = {},
+): StackOptions {
+  return {
     roles: { admin: ['U0OPS'], approver: ['U0OPS', 'U0DAVE', 'U0ERIN'] },
     extraConfig: { maintenance: { remindBefore: ['1d'] } },
-    seed: () => seedWorld(world),
+    seed: (target) => seedWorld(target, world),
     ...extra,
-  });
+  };
 }
 
 export function card(s: Stack): FakeSlackMessage | undefined {
@@ -135,17 +99,8 @@ export const cardText = (s: Stack) => JSON.stringify(card(s)?.blocks ?? '');
 
 /** The instance's state and its associated instance profiles, read from moto. */
 export async function instance(instanceId: string) {
-  const ec2 = aws(EC2Client);
-  const res = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
-  const assoc = await ec2.send(
-    new DescribeIamInstanceProfileAssociationsCommand({
-      Filters: [{ Name: 'instance-id', Values: [instanceId] }],
-    }),
-  );
-  return {
-    state: res.Reservations?.[0]?.Instances?.[0]?.State?.Name,
-    associations: (assoc.IamInstanceProfileAssociations ?? []).filter((a) => a.State === 'associated'),
-  };
+  const host = await describeHost(aws(EC2Client), instanceId);
+  return { state: host.state, associations: host.associations.filter((a) => a.State === 'associated') };
 }
 
 /** The phase-5 cleanup approval card, once posted. */

@@ -1,10 +1,7 @@
-// Dumps in tests: a world in moto (the last seven days of ggh_datatransit's dumps, today's missing,
-// with a schedule far off so that only an asked-for check runs; for `seed` of startStack), and a
+// Dumps in tests: devkit's dumps world with today's dump missing (for `seed` of startStack), and a
 // signed report to POST /hooks/dumps as infra/cron/report-dump.sh sends it.
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DateTime } from 'luxon';
 import { signDumpReport } from '../../bot/dump-webhook.js';
-import { aws } from './migration-world.js';
+import { seedDumpsWorld, type WorldTarget } from '../../devkit/worlds/index.js';
 import type { Stack } from './stack.js';
 
 /** POSTs `body` to the bot's /hooks/dumps, signed with `o.secret` (or sent with `o.sig` as is). */
@@ -27,25 +24,27 @@ export async function postDumpReport(
   return { status: res.status, error: json.error };
 }
 
-export async function seedMissingTodaysDump(): Promise<Record<string, unknown>> {
+/**
+ * The seven days of ggh_datatransit's dumps before today, today's missing, with a schedule far off
+ * so that only an asked-for check runs; returns the config that names them.
+ */
+export async function seedMissingTodaysDump(target: WorldTarget): Promise<Record<string, unknown>> {
   const zone = 'Asia/Tokyo';
-  const s3 = aws(S3Client);
-  await s3.send(new CreateBucketCommand({ Bucket: 'jram-gghouse' }));
-  for (let d = 1; d <= 7; d++) {
-    const day = DateTime.now().setZone(zone).minus({ days: d }).toFormat('yyyyMMdd');
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: 'jram-gghouse',
-        Key: `dumps/ggh_datatransit_${day}.sql.gz`,
-        Body: Buffer.alloc(10_000, 1),
-      }),
-    );
-  }
+  const world = await seedDumpsWorld({
+    ...target,
+    account: 'osio',
+    bucket: 'jram-gghouse',
+    jobs: ['ggh_datatransit'],
+    days: 7,
+    from: 1,
+    zone,
+    size: () => 10_000,
+  });
   return {
     timezone: zone,
     dumps: {
       account: 'osio',
-      bucket: 'jram-gghouse',
+      bucket: world.bucket,
       jobs: [{ name: 'ggh_datatransit', cron: '0 3 1 1 *', prefix: 'dumps/', graceMinutes: 0 }],
     },
   };
