@@ -3,37 +3,27 @@
 // median), and nothing of other jobs or older days.
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type MotoServer, startMoto } from '../../../../devkit/moto.js';
 import { listDumpRange } from '../../../../jobs/dumps/aws.js';
-import { addDays } from '../../../../jobs/dumps/check.js';
+import { addDays, type DumpJobConfig, dumpJob } from '../../../../jobs/dumps/check.js';
+import { testConfig } from '../../../helpers/config.js';
+import { useMoto } from '../../../helpers/moto.js';
 
 const BUCKET = 'jram-gghouse';
-const job = {
-  name: 'ggh_datatransit',
-  cron: '30 5 * * *',
-  prefix: 'dumps/',
-  keyPattern: '{name}_{YYYYMMDD}',
-  graceMinutes: 30,
-  sizeTolerancePct: 20,
-};
+const config = testConfig({
+  dumps: {
+    account: 'osio',
+    bucket: BUCKET,
+    jobs: [{ name: 'ggh_datatransit', cron: '30 5 * * *', prefix: 'dumps/' }],
+  },
+});
+const job = dumpJob(config, 'ggh_datatransit') as DumpJobConfig;
 const key = (name: string, day: string) => `dumps/${name}_${day.replace(/-/g, '')}.sql.gz`;
 
-let moto: MotoServer;
+useMoto();
 let s3: S3Client;
 beforeAll(async () => {
-  moto = await startMoto();
-  s3 = new S3Client({
-    endpoint: moto.url,
-    region: 'ap-northeast-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-  });
-  await s3.send(
-    new CreateBucketCommand({
-      Bucket: BUCKET,
-      CreateBucketConfiguration: { LocationConstraint: 'ap-northeast-1' },
-    }),
-  );
+  s3 = new S3Client({ forcePathStyle: true });
+  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   const puts: [string, number][] = [];
   // Ten days of this job's dumps around a month boundary, the day's checksum, and another job's.
   for (let i = 0; i <= 10; i++) puts.push([key(job.name, addDays('2027-02-02', -i)), 1000 + i]);
@@ -41,10 +31,7 @@ beforeAll(async () => {
   for (const [Key, size] of puts)
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: 'x'.repeat(size) }));
 }, 60_000);
-afterAll(async () => {
-  s3?.destroy();
-  await moto?.close();
-});
+afterAll(() => s3?.destroy());
 
 describe('listDumpRange', () => {
   it("lists the day's and the previous days' objects of the job, with their sizes; no older ones", async () => {
