@@ -26,7 +26,7 @@ export interface WorkerWorld extends Pick<Stack, 'config' | 'slack' | 'smtp' | '
   /** Runs `kind`'s jobs on a real BullMQ worker (makeProcessor over these deps) until close(). */
   work<D extends BaseJobData, R>(kind: JobKind<D, R>): Worker<D, R>;
   /** Adds a job to `queue` and resolves once it has completed or failed for good. */
-  finish<D extends BaseJobData>(queue: QueueName, data: D, opts?: JobsOptions): Promise<Job<D>>;
+  finish<D extends BaseJobData>(queue: string, data: D, opts?: JobsOptions): Promise<Job<D>>;
   close(): Promise<void>;
 }
 
@@ -85,14 +85,15 @@ export async function startWorkerWorld(
       workers.push(w as Worker);
       return w;
     },
-    async finish(queue, data, opts) {
-      const added = await deps.queues.queue(queue).add('test', data, opts);
+    async finish(name, data, opts) {
+      const queue = deps.queues.queue(name as QueueName);
+      const added = await queue.add('test', data, opts);
       const id = added.id as string;
       await until(`job ${id} to finish`, async () => {
-        const state = await deps.queues.queue(queue).getJobState(id);
+        const state = await queue.getJobState(id);
         return state === 'completed' || state === 'failed';
       });
-      return (await Job.fromId(deps.queues.queue(queue), id)) as Job<typeof data>;
+      return (await Job.fromId(queue, id)) as Job<typeof data>;
     },
     async close() {
       for (const w of workers) await w.close();

@@ -20,7 +20,7 @@ import {
   saveLastCheck,
   setOpenAlert,
 } from '../../../jobs/dumps/store.js';
-import { HOME_REFRESH_MS, HOUSEKEEPING_QUEUE, requestHomeRefresh } from '../../../jobs/housekeeping.js';
+import { HOUSEKEEPING_QUEUE } from '../../../jobs/housekeeping.js';
 import { cancelWindow, createWindow } from '../../../jobs/maintenance/store.js';
 import { migrationOverview, migrationSnapshot } from '../../../jobs/migration/index.js';
 import { planHash, planOf } from '../../../jobs/migration/plan.js';
@@ -221,14 +221,6 @@ describe('scrape-time readers', () => {
         sources: scrapeSources({ redis, prefix: s.prefix, config, queues }),
       }).render();
       expect(value(after, 'chatops_dump_alerts{state="open"}')).toBe(0);
-
-      // Many changes in one slot ask for one Home refresh, delayed to the end of the slot.
-      const clock = { now: () => Math.floor(T0 / HOME_REFRESH_MS) * HOME_REFRESH_MS + 1_000 };
-      await Promise.all(Array.from({ length: 5 }, () => requestHomeRefresh(queues, clock)));
-      const jobs = await queues.queue(HOUSEKEEPING_QUEUE).getJobs(['delayed', 'waiting']);
-      expect(jobs.map((j) => [j.name, j.id, j.opts.delay])).toEqual([
-        ['home', `home-${Math.floor(T0 / HOME_REFRESH_MS)}`, HOME_REFRESH_MS - 1_000],
-      ]);
     } finally {
       await queues.close();
     }
