@@ -15,6 +15,7 @@ import {
   noticeJobId,
   scheduleWithNotice,
 } from '../../jobs/maintenance/index.js';
+import { SCRIPTS, type ScriptName } from '../../jobs/maintenance/scripts.js';
 import { getWindow } from '../../jobs/maintenance/store.js';
 import { createQueues, type Queues } from '../../jobs/queues.js';
 import { it, SIGNING_SECRET, type Stack, type StackOptions } from '../helpers/stack.js';
@@ -232,13 +233,15 @@ function faultyDeps(s: Stack, failing: RegExp): MaintenanceDeps & { queues: Queu
   let injected = 0;
   const redis = new Proxy(s.redis, {
     get(target, prop, receiver) {
-      if (prop === 'eval') {
-        return (script: string, ...rest: unknown[]) => {
-          if (injected === 0 && failing.test(script)) {
+      // A window's scripts run as commands of their own (defineCommand: jobs/maintenance/scripts.ts).
+      const lua = typeof prop === 'string' && prop in SCRIPTS ? SCRIPTS[prop as ScriptName].lua : undefined;
+      if (prop === 'eval' || lua !== undefined) {
+        return (...args: unknown[]) => {
+          if (injected === 0 && failing.test(lua ?? String(args[0]))) {
             injected += 1;
             return Promise.reject(new Error('injected: Redis connection lost'));
           }
-          return (target.eval as (...a: unknown[]) => Promise<unknown>)(script, ...rest);
+          return (Reflect.get(target, prop) as (...a: unknown[]) => Promise<unknown>).apply(target, args);
         };
       }
       const v = Reflect.get(target, prop, receiver);
