@@ -17,8 +17,7 @@ import {
 import { motoUrl as workerMotoUrl } from '../helpers/moto-url.js';
 import { processEnv, type Stack, test as stackTest } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
-
-export const SUMMARY_FILE = '.artifacts/faults-summary.txt';
+import { SUMMARY_FILE } from './setup.js';
 
 /** One chatops process and the proxies between it and moto, Slack's Web API and SMTP. */
 export interface Lane {

@@ -2,15 +2,8 @@
 // every connection: during the watch of a (native) DynamoDB export, and while a phase-3 run waits
 // for the instance to stop. Both must resume once AWS answers again.
 
-import {
-  CreateTableCommand,
-  DynamoDBClient,
-  PutItemCommand,
-  UpdateContinuousBackupsCommand,
-} from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { describe, expect } from 'vitest';
-import { createAwsClients } from '../../infra/aws.js';
+import { seedDdbExportWorld } from '../../devkit/worlds/index.js';
 import {
   cardText,
   instance,
@@ -39,24 +32,13 @@ describe(`moto unreachable for ${DOWN_MS / 1000} s`, () => {
         },
       },
     });
-    const seed = createAwsClients(s.config);
-    const ddb = seed.client(DynamoDBClient, 'osio', 'test-seed');
-    await ddb.send(
-      new CreateTableCommand({
-        TableName: 'prod_txlog',
-        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
-    await ddb.send(new PutItemCommand({ TableName: 'prod_txlog', Item: { id: { S: 'one' } } }));
-    await ddb.send(
-      new UpdateContinuousBackupsCommand({
-        TableName: 'prod_txlog',
-        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-      }),
-    );
-    await seed.client(S3Client, 'osio-dev', 'test-seed').send(new CreateBucketCommand({ Bucket: BUCKET }));
+    await seedDdbExportWorld({
+      ...s.world,
+      source: 'osio',
+      tables: [{ name: 'prod_txlog', items: 1, pitr: true }],
+      target: 'osio-dev',
+      bucket: BUCKET,
+    });
     const worker = await lanes.start('worker', 'worker');
     expect((await s.command('U0CAROL', '/ddb-export', 'prod_txlog --native')).text).toMatch(
       /Queued: exporting/,

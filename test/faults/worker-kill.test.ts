@@ -8,9 +8,9 @@ import {
   DescribePipelinesCommand,
   ListPipelinesCommand,
 } from '@aws-sdk/client-data-pipeline';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describe, expect } from 'vitest';
 import { type CapturedMail, createGpgHome, type FakeSlackMessage } from '../../devkit/index.js';
+import { seedTable } from '../../devkit/worlds/index.js';
 import { createAwsClients } from '../../infra/aws.js';
 import { seedMissingTodaysDump } from '../helpers/dumps.js';
 import {
@@ -156,14 +156,7 @@ describe('SIGKILL of a worker in the middle of a job', () => {
       },
     });
     const seed = createAwsClients(s.config);
-    await seed.client(DynamoDBClient, 'osio', 'test-seed').send(
-      new CreateTableCommand({
-        TableName: 'prod_txlog',
-        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
+    await seedTable(s.world, 'osio', { name: 'prod_txlog' });
     const dp = seed.client(DataPipelineClient, 'osio', 'test-seed');
     const pipelines = async () => (await dp.send(new ListPipelinesCommand({}))).pipelineIdList ?? [];
     await lanes.startMany(['worker-a', 'worker-b'], 'worker');
