@@ -1,7 +1,7 @@
 // Baseline for `npm run bench`: a bare Bolt 5 app that verifies the signature and acks, nothing else.
 // Plain JS so it needs no build. Configured like the bot (same receiver, ids given, no token
 // verification, no conversation store) so the difference measured is the bot's own work.
-// With BENCH_ENQUEUE=1 (the bench's --calibrate) it also adds one BullMQ job per command before
+// With BENCH_ENQUEUE=1 (bare+q in bench/slash-load.ts) it also adds one BullMQ job per command before
 // acking, like the bot's /reset-password does: the price of the enqueue alone, measured in the same run.
 import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
 

@@ -2,40 +2,31 @@
 // Cluster that the bench starts on loopback ports, against 1 bot + 1 worker on the run's single
 // Redis, both fleets up at once and measured alternately, round by round: req/s and ack latency of
 // /reset-password at c=50 spread over the fleet's bots, and command-to-job-start (send to BullMQ's
-// processedOn, 200 commands at c=1, 10 ms apart, alternating bots) as slash-load.ts measures it.
+// processedOn, 200 commands at c=1, 10 ms apart, alternating bots) as reset-commands.ts measures it.
 // The workers run throughout (every job fails at once on a missing GPG key, before any AWS call).
-import { Agent } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { type FakeSlack, startFakeSlack } from '../devkit/fake-slack.js';
-import { slashCommandBody } from '../devkit/slack-signer.js';
 import { connectRedis, type Redis } from '../infra/redis.js';
 import { type RedisCluster, startRedisCluster } from '../test/helpers/redis-cluster.js';
 import {
   deleteUnder,
   type FleetEnv,
-  fmt,
-  median,
+  logOutputs,
   type PartContext,
   SIGNING_SECRET,
   startBotProcess,
   startWorkerProcess,
-  wallClock,
   writeConfigFile,
 } from './fleet.js';
-import { type HttpReply, type LoadResult, percentile, postSigned, runLoad } from './load.js';
+import { type LoadResult, postSigned, runLoad } from './load.js';
+import { fmt, median, ratio, tableRow } from './report.js';
+import * as reset from './reset-commands.js';
 import type { Target } from './target.js';
-
-const CHANNEL = 'C0BENCH';
-const COMMAND = '/reset-password';
-const LOAD_PEOPLE = 8;
-const JOB_WARMUP = 20;
-const JOB_GAP_MS = 10;
-const QUEUE = 'reset-password';
 
 export type VariantName = 'single' | 'cluster';
 
-export interface ClusterBenchOptions {
+export interface ClusterOptions {
   ctx: PartContext;
   rounds: number;
   warmupMs: number;
@@ -43,22 +34,14 @@ export interface ClusterBenchOptions {
   jobCommands: number;
 }
 
-export interface JobStartFigures {
-  commands: number;
-  processed: number;
-  sendToStartP50ms: number;
-  sendToStartP99ms: number;
-  enqueueToStartP50ms: number;
-}
-
 export interface VariantRound {
   load: Omit<LoadResult, 'sample'>;
-  jobStart: JobStartFigures;
+  jobStart: reset.JobStart;
   /** Commands each master processed during the c=50 window (cluster only). */
   commandsPerMaster?: number[];
 }
 
-export interface ClusterBenchResult {
+export interface ClusterResult {
   rounds: number;
   fleets: Record<VariantName, string>;
   median: Record<
@@ -74,26 +57,6 @@ export interface ClusterBenchResult {
   all: Record<VariantName, VariantRound[]>;
   tookSeconds: number;
 }
-
-const personId = (i: number) => `U0BENCH${String(i).padStart(4, '0')}`;
-
-function config(people: number) {
-  return {
-    timezone: 'UTC',
-    accounts: { 'bench-dev': { id: '123456789012', region: 'us-east-1' } },
-    people: Array.from({ length: people }, (_, i) => ({
-      slack: personId(i),
-      email: `bench${i}@example.com`,
-      // No such file: a worker fails the job at once (key_missing), before any SMTP or AWS call.
-      gpgKey: 'keys/no-such-key.asc',
-      iamUsers: { 'bench-dev': `bench${i}` },
-    })),
-    resetPassword: { defaultAccount: 'bench-dev', mailFrom: 'bench@example.com' },
-    jobs: { attempts: 1, backoffMs: 10 },
-  };
-}
-
-const accepts = (r: HttpReply) => r.body.includes(':key:') || r.body.includes(':hourglass:');
 
 interface Fleet {
   name: VariantName;
@@ -112,88 +75,13 @@ async function totalCommands(nodes: Redis[]): Promise<number[]> {
   );
 }
 
-async function jobStart(f: Fleet, slack: FakeSlack, commands: number): Promise<JobStartFigures> {
-  const now = wallClock();
-  const agents = f.bots.map(() => new Agent({ keepAlive: true, maxSockets: 1 }));
-  try {
-    const send = async (i: number, person: number) => {
-      const bot = f.bots[i % f.bots.length] as Target;
-      const userId = personId(person);
-      const body = slashCommandBody({
-        command: COMMAND,
-        text: '',
-        userId,
-        channelId: CHANNEL,
-        responseUrl: slack.responseUrl(CHANNEL, userId),
-      });
-      const t = now();
-      const reply = await postSigned(agents[i % agents.length] as Agent, bot.port, SIGNING_SECRET, body);
-      const requestId = /\(request ([0-9a-f-]{36})\)/.exec(reply.body)?.[1];
-      if (reply.status !== 200 || !requestId || !reply.body.includes(':key:')) {
-        throw new Error(
-          `${f.name}: /reset-password was not queued: HTTP ${reply.status} ${reply.body.slice(0, 300)}`,
-        );
-      }
-      return { jobId: `rp-${requestId}`, sentAt: t };
-    };
-    const startedAt = async (ids: string[], timeoutMs: number) => {
-      const deadline = Date.now() + timeoutMs;
-      const found = new Map<string, { processedOn: number; timestamp: number }>();
-      while (found.size < ids.length && Date.now() < deadline) {
-        for (const id of ids) {
-          if (found.has(id)) continue;
-          const job = await f.queue.getJob(id);
-          if (job?.processedOn) found.set(id, { processedOn: job.processedOn, timestamp: job.timestamp });
-        }
-        if (found.size < ids.length) await sleep(50);
-      }
-      return found;
-    };
-    const warm: string[] = [];
-    for (let i = 0; i < JOB_WARMUP; i++) {
-      warm.push((await send(i, i)).jobId);
-      await sleep(JOB_GAP_MS);
-    }
-    if ((await startedAt(warm, 20_000)).size < warm.length)
-      throw new Error(`${f.name}: warm-up jobs did not start`);
-    const sent: { jobId: string; sentAt: number }[] = [];
-    for (let i = 0; i < commands; i++) {
-      sent.push(await send(i, JOB_WARMUP + i));
-      await sleep(JOB_GAP_MS);
-    }
-    const started = await startedAt(
-      sent.map((s) => s.jobId),
-      15_000,
-    );
-    const a: number[] = [];
-    const b: number[] = [];
-    for (const s of sent) {
-      const j = started.get(s.jobId);
-      if (!j) continue;
-      a.push(j.processedOn - s.sentAt);
-      b.push(j.processedOn - j.timestamp);
-    }
-    const sa = Float64Array.from(a).sort();
-    const sb = Float64Array.from(b).sort();
-    return {
-      commands: sent.length,
-      processed: started.size,
-      sendToStartP50ms: percentile(sa, 50),
-      sendToStartP99ms: percentile(sa, 99),
-      enqueueToStartP50ms: percentile(sb, 50),
-    };
-  } finally {
-    for (const agent of agents) agent.destroy();
-  }
-}
-
 async function c50(
   f: Fleet,
   slack: FakeSlack,
-  o: ClusterBenchOptions,
+  o: ClusterOptions,
 ): Promise<VariantRound['load'] & { perMaster?: number[] }> {
   // One closed-loop run over all the fleet's bots: worker w sends to bot w % bots.
-  const urls = Array.from({ length: LOAD_PEOPLE }, (_, i) => slack.responseUrl(CHANNEL, personId(i)));
+  const body = reset.loadBody(slack);
   let before: number[] | undefined;
   let after: number[] | undefined;
   const res = await runLoad({
@@ -204,19 +92,8 @@ async function c50(
     durationMs: o.c50Ms,
     maxRequests: 500_000,
     send: (agent, w) =>
-      postSigned(
-        agent,
-        (f.bots[w % f.bots.length] as Target).port,
-        SIGNING_SECRET,
-        slashCommandBody({
-          command: COMMAND,
-          text: '',
-          userId: personId(w % LOAD_PEOPLE),
-          channelId: CHANNEL,
-          responseUrl: urls[w % LOAD_PEOPLE] as string,
-        }),
-      ),
-    accept: accepts,
+      postSigned(agent, (f.bots[w % f.bots.length] as Target).port, SIGNING_SECRET, body(w)),
+    accept: reset.botAccepts,
     onWindow: (ev) => {
       if (!f.masters) return;
       // Fire and forget: INFO on each master, read at the window's edges.
@@ -232,10 +109,11 @@ async function c50(
   return { ...load, ...(perMaster ? { perMaster } : {}) };
 }
 
-export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBenchResult> {
+/** Both fleets up at once, measured alternately round by round. */
+export async function run(o: ClusterOptions): Promise<ClusterResult> {
   const began = Date.now();
   const { ctx } = o;
-  const file = writeConfigFile('cluster', config(JOB_WARMUP + o.jobCommands));
+  const file = writeConfigFile('cluster', reset.resetConfig(reset.JOB_WARMUP_COMMANDS + o.jobCommands));
   let slack: FakeSlack | undefined;
   let cluster: RedisCluster | undefined;
   const fleets: Fleet[] = [];
@@ -268,7 +146,7 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
         bots: [],
         workers: [],
         redis: s.redis,
-        queue: new Queue(QUEUE, { connection: s.redis, prefix: s.env.prefix }),
+        queue: new Queue(reset.QUEUE, { connection: s.redis, prefix: s.env.prefix }),
       };
       fleets.push(f);
       if (s.name === 'cluster') {
@@ -280,12 +158,12 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
         f.bots.push(await startBotProcess(ctx, s.env, `bot ${i + 1} (${s.name})`));
       for (let i = 0; i < s.workers; i++) {
         f.workers.push(
-          await startWorkerProcess(
-            ctx,
-            s.env,
-            { connection: s.redis, queue: QUEUE, expectWorkers: i + 1 },
-            `worker ${i + 1} (${s.name})`,
-          ),
+          await startWorkerProcess(ctx, s.env, {
+            connection: s.redis,
+            queue: reset.QUEUE,
+            expectWorkers: i + 1,
+            name: `worker ${i + 1} (${s.name})`,
+          }),
         );
       }
     }
@@ -293,7 +171,13 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
     for (let round = 0; round < o.rounds; round++) {
       const order = round % 2 ? [...fleets].reverse() : fleets;
       for (const f of order) {
-        const js = await jobStart(f, slack, o.jobCommands);
+        const js = await reset.measureJobStart({
+          ports: f.bots.map((b) => b.port),
+          queue: f.queue,
+          slack,
+          commands: o.jobCommands,
+          name: f.name,
+        });
         const { perMaster, ...load } = await c50(f, slack, o);
         all[f.name].push({ load, jobStart: js, ...(perMaster ? { commandsPerMaster: perMaster } : {}) });
         ctx.log(
@@ -312,7 +196,7 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
       jobStartP50ms: median(all[n].map((r) => r.jobStart.sendToStartP50ms)),
       jobStartP99ms: median(all[n].map((r) => r.jobStart.sendToStartP99ms)),
     });
-    const ratio = (f: (r: VariantRound) => number) =>
+    const paired = (f: (r: VariantRound) => number) =>
       median(all.cluster.map((r, i) => f(r) / f(all.single[i] as VariantRound)));
     const shares = all.cluster
       .map((r) => r.commandsPerMaster)
@@ -334,9 +218,9 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
       },
       median: { single: med('single'), cluster: med('cluster') },
       ratio: {
-        rps: ratio((r) => r.load.rps),
-        p99: ratio((r) => r.load.p99ms),
-        jobStartP50: ratio((r) => r.jobStart.sendToStartP50ms),
+        rps: paired((r) => r.load.rps),
+        p99: paired((r) => r.load.p99ms),
+        jobStartP50: paired((r) => r.jobStart.sendToStartP50ms),
       },
       busiestMasterShare: median(shares),
       errors,
@@ -345,9 +229,11 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
       tookSeconds: (Date.now() - began) / 1000,
     };
   } catch (err) {
-    for (const f of fleets) {
-      for (const p of [...f.bots, ...f.workers]) ctx.log(`  ${p.name} output:\n${p.output().slice(-2000)}`);
-    }
+    logOutputs(
+      ctx,
+      fleets.flatMap((f) => [...f.bots, ...f.workers]),
+      2000,
+    );
     throw err;
   } finally {
     for (const f of fleets) {
@@ -364,26 +250,24 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
 }
 
 /** The report lines. */
-export function clusterTable(c: ClusterBenchResult, o: { c50Ms: number; jobCommands: number }): string[] {
+export function table(c: ClusterResult, o: { c50Ms: number; jobCommands: number }): string[] {
   const s = c.median.single;
   const k = c.median.cluster;
-  const W = { label: 30, col: 16 };
-  const row = (label: string, a: string, b: string, r: string) =>
-    `${label.padEnd(W.label)}${a.padStart(W.col)}${b.padStart(W.col)}${r.padStart(W.col)}`;
+  const row = tableRow(30, 16);
   return [
     `cluster: ${c.fleets.cluster} vs ${c.fleets.single}, both up, measured alternately; median of ${c.rounds} rounds ` +
       `(ratios: median of per-round cluster/single); /reset-password self, c=50 for ${o.c50Ms / 1000} s over the fleet's bots; ` +
-      `cmd-to-job-start: ${o.jobCommands} commands at c=1, ${JOB_GAP_MS} ms apart, alternating bots`,
+      `cmd-to-job-start: ${o.jobCommands} commands at c=1, ${reset.JOB_GAP_MS} ms apart, alternating bots`,
     '',
     row('figure', 'single 1+1', 'cluster 2+2', 'cluster/single'),
-    row('req/s c=50', fmt(s.rps, 0), fmt(k.rps, 0), `${fmt(c.ratio.rps, 2)}x`),
+    row('req/s c=50', fmt(s.rps, 0), fmt(k.rps, 0), ratio(c.ratio.rps)),
     row('ack p50 c=50 ms', fmt(s.p50ms, 2), fmt(k.p50ms, 2), ''),
-    row('ack p99 c=50 ms', fmt(s.p99ms, 2), fmt(k.p99ms, 2), `${fmt(c.ratio.p99, 2)}x`),
+    row('ack p99 c=50 ms', fmt(s.p99ms, 2), fmt(k.p99ms, 2), ratio(c.ratio.p99)),
     row(
       'cmd-to-job-start p50 ms',
       fmt(s.jobStartP50ms, 2),
       fmt(k.jobStartP50ms, 2),
-      `${fmt(c.ratio.jobStartP50, 2)}x`,
+      ratio(c.ratio.jobStartP50),
     ),
     row('cmd-to-job-start p99 ms', fmt(s.jobStartP99ms, 2), fmt(k.jobStartP99ms, 2), ''),
     '',

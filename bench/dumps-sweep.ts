@@ -10,41 +10,25 @@
 // 2. Webhook: signed `failed` reports to POST /hooks/dumps (fresh timestamp, unique body, so the replay
 //    guard accepts each) against GET /healthz of the same bot process, same load shape, alternating, at
 //    c=1 and c=10. The worker is stopped first, so nothing but the bot competes for the CPUs.
+
 import { createHmac } from 'node:crypto';
+import type { Agent } from 'node:http';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { Queue } from 'bullmq';
 import { DateTime } from 'luxon';
-import { type FakeSlack, startFakeSlack } from '../devkit/fake-slack.js';
-import { createAwsClients } from '../infra/aws.js';
-import { parseConfig } from '../infra/config.js';
+import { until } from '../test/helpers/wait.js';
+import { type AwsWorld, PROD_ACCOUNT, PROD_ACCOUNTS, seedClients } from './aws-proxy.js';
 import {
-  type AwsWorld,
   datasetBytes,
   deleteUnder,
-  type FleetEnv,
-  fmt,
-  httpRequest,
   keysUnder,
-  median,
   memoryUsage,
   type PartContext,
   slackSide,
-  startBotProcess,
-  startWorkerProcess,
-  until,
-  writeConfigFile,
+  withPartFleet,
 } from './fleet.js';
-import { type LoadResult, runLoad } from './load.js';
-import type { Target } from './target.js';
+import { httpRequest, type LoadResult, runLoad } from './load.js';
+import { countBy, counts, fmt, median, ratio, tableRow } from './report.js';
 
-const ACCOUNT = 'bench-prod';
-const ACCOUNTS = {
-  [ACCOUNT]: {
-    id: '386414299200',
-    region: 'us-east-1',
-    roleArn: 'arn:aws:iam::386414299200:role/chatops-bot',
-  },
-};
 const BUCKET = 'bench-dumps';
 const ALERTS = 'C0BENCHALERTS';
 const USER = 'U0BENCHDUMPS';
@@ -54,7 +38,7 @@ const LEVELS = [1, 10] as const;
 type Level = (typeof LEVELS)[number];
 type Route = 'healthz' | 'hook';
 
-export interface DumpsBenchOptions {
+export interface DumpsOptions {
   ctx: PartContext;
   aws: AwsWorld;
   jobs: number;
@@ -96,7 +80,7 @@ export interface HookRun extends LoadResult {
   route: Route;
 }
 
-export interface DumpsBenchResult {
+export interface DumpsResult {
   jobs: number;
   schedulerSyncSeconds: number;
   sweeps: SweepResult[];
@@ -122,10 +106,10 @@ function config(jobs: number, fireAt: number) {
   const cron = `${t.getUTCSeconds()} ${t.getUTCMinutes()} ${t.getUTCHours()} * * *`;
   return {
     timezone: 'UTC',
-    accounts: ACCOUNTS,
+    accounts: PROD_ACCOUNTS,
     channels: { alerts: ALERTS },
     dumps: {
-      account: ACCOUNT,
+      account: PROD_ACCOUNT,
       bucket: BUCKET,
       jobs: Array.from({ length: jobs }, (_, i) => ({
         name: jobName(i),
@@ -139,8 +123,7 @@ function config(jobs: number, fireAt: number) {
 
 /** Today's object and the 7 days before it for every job (sizes within the tolerance: all pass). */
 async function seed(jobs: number, fireAt: number): Promise<void> {
-  const aws = createAwsClients(parseConfig({ accounts: ACCOUNTS }, '/tmp'));
-  const s3 = aws.client(S3Client, ACCOUNT, 'bench-seed');
+  const s3 = seedClients()(S3Client);
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   const day = DateTime.fromMillis(fireAt, { zone: 'UTC' }).startOf('day');
   const keys: { key: string; size: number }[] = [];
@@ -171,6 +154,19 @@ async function lastChecks(ctx: PartContext, jobs: number) {
     const [at, verdict, reason] = (v ?? []) as (string | null)[];
     return { at: Number(at ?? Number.NaN), verdict: verdict ?? '', reason: reason ?? '' };
   });
+}
+
+/** Waits until every job's last check is one for `reason` made at `since` or later; returns them. */
+function checkedSince(ctx: PartContext, jobs: number, reason: 'scheduled' | 'manual', since: number) {
+  return until(
+    `${jobs} ${reason} checks`,
+    async () => {
+      const c = await lastChecks(ctx, jobs);
+      return c.every((x) => x.at >= since && x.reason === reason) ? c : undefined;
+    },
+    300_000,
+    100,
+  );
 }
 
 function family(key: string, prefix: string): string {
@@ -217,8 +213,6 @@ function sweepOf(
 ): SweepResult {
   const ats = checks.map((c) => c.at - from).sort((a, b) => a - b);
   const s3 = ['ListObjectsV2', 'ListObjects', 'GetObject', 'HeadObject', 'PutObject', 'DeleteObject'];
-  const verdicts: Record<string, number> = {};
-  for (const c of checks) verdicts[c.verdict || 'none'] = (verdicts[c.verdict || 'none'] ?? 0) + 1;
   return {
     kind,
     jobs,
@@ -229,11 +223,12 @@ function sweepOf(
     s3PerJob: s3.reduce((n, a) => n + (awsCalls[a] ?? 0), 0) / jobs,
     stsPerJob: (awsCalls.AssumeRole ?? 0) / jobs,
     aws: awsCalls,
-    verdicts,
+    verdicts: countBy(checks, (c) => c.verdict || 'none'),
   };
 }
 
-export async function runDumpsBench(o: DumpsBenchOptions): Promise<DumpsBenchResult> {
+/** The scheduled sweep, `/dumps check`, then the webhook against /healthz. */
+export async function run(o: DumpsOptions): Promise<DumpsResult> {
   const began = Date.now();
   const { ctx, aws } = o;
   const r = ctx.redis;
@@ -250,150 +245,112 @@ export async function runDumpsBench(o: DumpsBenchOptions): Promise<DumpsBenchRes
   if (utcDay(fireAt) !== utcDay(seededFor)) {
     throw new Error('dumps bench: the fire falls on another UTC day than the one seeded; run it again');
   }
-  const file = writeConfigFile('dumps', config(N, fireAt));
-  let slack: FakeSlack | undefined;
-  let worker: Target | undefined;
-  let bot: Target | undefined;
-  const queue = new Queue('dumps', { connection: r, prefix: ctx.prefix });
-  try {
-    slack = await startFakeSlack();
-    const env: FleetEnv = {
-      slackUrl: slack.url,
-      configPath: file.path,
-      prefix: ctx.prefix,
-      redisUrl: ctx.redisUrl,
+  return withPartFleet(
+    ctx,
+    {
+      name: 'dumps',
+      config: config(N, fireAt),
+      queue: 'dumps',
       awsEndpoint: aws.proxy.url,
       extra: { DUMP_WEBHOOK_SECRET: HOOK_SECRET },
-    };
-    const memBefore = await datasetBytes(r);
-    const spawned = Date.now();
-    worker = await startWorkerProcess(
-      ctx,
-      env,
-      { connection: r, queue: 'dumps', expectWorkers: 1 },
-      'worker (dumps)',
-    );
-    await until(
-      `${N} dump schedulers`,
-      async () => (await queue.getJobSchedulersCount()) >= N,
-      Math.max(5_000, fireAt - Date.now() - 500),
-      50,
-    );
-    const schedulerSyncSeconds = (Date.now() - spawned) / 1000;
-    if (Date.now() > fireAt - 500)
-      throw new Error(
-        `dumps bench: the schedulers took past the fire; raise --dump-lead (${o.leadSeconds} s)`,
+    },
+    async ({ slack, queue, startBot, startWorker }) => {
+      const memBefore = await datasetBytes(r);
+      const spawned = Date.now();
+      const worker = await startWorker('worker (dumps)');
+      await until(
+        `${N} dump schedulers`,
+        async () => (await queue.getJobSchedulersCount()) >= N,
+        Math.max(5_000, fireAt - Date.now() - 500),
+        50,
       );
-    await until(
-      'the delayed ticks',
-      async () => (await queue.getDelayedCount()) >= N,
-      fireAt - Date.now() - 200,
-      50,
-    );
-    const configured = await redisBytes(ctx, N);
-    ctx.log(
-      `  worker synced ${N} schedulers in ${fmt(schedulerSyncSeconds, 1)} s; all fire at ${new Date(fireAt).toISOString()}`,
-    );
+      const schedulerSyncSeconds = (Date.now() - spawned) / 1000;
+      if (Date.now() > fireAt - 500)
+        throw new Error(
+          `dumps bench: the schedulers took past the fire; raise --dump-lead (${o.leadSeconds} s)`,
+        );
+      await until(
+        'the delayed ticks',
+        async () => (await queue.getDelayedCount()) >= N,
+        fireAt - Date.now() - 200,
+        50,
+      );
+      const configured = await redisBytes(ctx, N);
+      ctx.log(
+        `  worker synced ${N} schedulers in ${fmt(schedulerSyncSeconds, 1)} s; all fire at ${new Date(fireAt).toISOString()}`,
+      );
 
-    // 1a. The scheduled sweep.
-    await until('the fire', () => Date.now() >= fireAt - 50, 60_000, 10);
-    const awsFrom = aws.proxy.calls.length;
-    const checks = await until(
-      `${N} scheduled checks`,
-      async () => {
-        const c = await lastChecks(ctx, N);
-        return c.every((x) => x.at >= fireAt && x.reason === 'scheduled') ? c : undefined;
-      },
-      300_000,
-      100,
-    );
-    // Let the last jobs' completions land before counting bytes.
-    await until(
-      'the queue to drain',
-      async () => (await queue.getActiveCount()) + (await queue.getWaitingCount()) === 0,
-      30_000,
-      50,
-    );
-    const scheduled = sweepOf('scheduled', N, fireAt, checks, aws.proxy.countSince(awsFrom));
-    const after = await redisBytes(ctx, N);
-    const memAfter = await datasetBytes(r);
-    ctx.log(`  scheduled sweep: ${N} checks in ${fmt(scheduled.wallSeconds, 2)} s`);
+      // 1a. The scheduled sweep.
+      await until('the fire', () => Date.now() >= fireAt - 50, 60_000, 10);
+      const awsFrom = aws.proxy.calls.length;
+      const checks = await checkedSince(ctx, N, 'scheduled', fireAt);
+      // Let the last jobs' completions land before counting bytes.
+      await until(
+        'the queue to drain',
+        async () => (await queue.getActiveCount()) + (await queue.getWaitingCount()) === 0,
+        30_000,
+        50,
+      );
+      const scheduled = sweepOf('scheduled', N, fireAt, checks, aws.proxy.countSince(awsFrom));
+      const after = await redisBytes(ctx, N);
+      const memAfter = await datasetBytes(r);
+      ctx.log(`  scheduled sweep: ${N} checks in ${fmt(scheduled.wallSeconds, 2)} s`);
 
-    // 1b. `/dumps check`: all N in one job, from a person.
-    bot = await startBotProcess(ctx, env, 'bot (dumps)');
-    const side = slackSide(bot.port);
-    const manualFrom = aws.proxy.calls.length;
-    const sentAt = Date.now();
-    const ack = await side.command(
-      USER,
-      '/dumps',
-      'check',
-      'C0BENCHGENERAL',
-      slack.responseUrl('C0BENCHGENERAL', USER),
-    );
-    side.close();
-    if (!/Checking all/.test(ack.body))
-      throw new Error(`/dumps check was not queued: ${ack.body.slice(0, 300)}`);
-    const manualChecks = await until(
-      `${N} manual checks`,
-      async () => {
-        const c = await lastChecks(ctx, N);
-        return c.every((x) => x.at >= sentAt && x.reason === 'manual') ? c : undefined;
-      },
-      300_000,
-      100,
-    );
-    const s = slack;
-    const report = await until(
-      'the /dumps check report',
-      () => s.callsTo('chat.postMessage').find((c) => /\*Dump check\*/.test(String(c.args.text))),
-      30_000,
-    );
-    const manual = sweepOf('/dumps check', N, sentAt, manualChecks, aws.proxy.countSince(manualFrom));
-    ctx.log(`  /dumps check: ${N} checks in ${fmt(manual.wallSeconds, 2)} s`);
+      // 1b. `/dumps check`: all N in one job, from a person.
+      const bot = await startBot('bot (dumps)');
+      const side = slackSide(bot.port);
+      const manualFrom = aws.proxy.calls.length;
+      const sentAt = Date.now();
+      const ack = await side.command(
+        USER,
+        '/dumps',
+        'check',
+        'C0BENCHGENERAL',
+        slack.responseUrl('C0BENCHGENERAL', USER),
+      );
+      side.close();
+      if (!/Checking all/.test(ack.body))
+        throw new Error(`/dumps check was not queued: ${ack.body.slice(0, 300)}`);
+      const manualChecks = await checkedSince(ctx, N, 'manual', sentAt);
+      const report = await until(
+        'the /dumps check report',
+        () => slack.callsTo('chat.postMessage').find((c) => /\*Dump check\*/.test(String(c.args.text))),
+        30_000,
+      );
+      const manual = sweepOf('/dumps check', N, sentAt, manualChecks, aws.proxy.countSince(manualFrom));
+      ctx.log(`  /dumps check: ${N} checks in ${fmt(manual.wallSeconds, 2)} s`);
 
-    // 2. The webhook against /healthz: bot only.
-    await worker.stop();
-    worker = undefined;
-    const hook = await hookVsHealthz(o, bot.port);
+      // 2. The webhook against /healthz: bot only.
+      await worker.stop();
+      const hook = await hookVsHealthz(o, bot.port);
 
-    return {
-      jobs: N,
-      schedulerSyncSeconds,
-      sweeps: [scheduled, manual],
-      redis: {
-        configuredPerJob: configured.total,
-        afterSweepPerJob: after.total,
-        afterSweepByFamily: after.byFamily,
-        ...(ctx.privateRedis ? { datasetPerJob: (memAfter - memBefore) / N } : {}),
-      },
-      manualReportChars: String(report.args.text).length,
-      ...hook,
-      tookSeconds: (Date.now() - began) / 1000,
-    };
-  } catch (err) {
-    if (worker) ctx.log(`  worker output:\n${worker.output().slice(-3000)}`);
-    if (bot) ctx.log(`  bot output:\n${bot.output().slice(-3000)}`);
-    throw err;
-  } finally {
-    await bot?.stop();
-    await worker?.stop();
-    await queue.close();
-    await slack?.close();
-    await deleteUnder(r, ctx.prefix).catch(() => undefined);
-    file.remove();
-  }
+      return {
+        jobs: N,
+        schedulerSyncSeconds,
+        sweeps: [scheduled, manual],
+        redis: {
+          configuredPerJob: configured.total,
+          afterSweepPerJob: after.total,
+          afterSweepByFamily: after.byFamily,
+          ...(ctx.privateRedis ? { datasetPerJob: (memAfter - memBefore) / N } : {}),
+        },
+        manualReportChars: String(report.args.text).length,
+        ...hook,
+        tookSeconds: (Date.now() - began) / 1000,
+      };
+    },
+  );
 }
 
 async function hookVsHealthz(
-  o: DumpsBenchOptions,
+  o: DumpsOptions,
   port: number,
-): Promise<Pick<DumpsBenchResult, 'hook' | 'hookErrors' | 'hookBadReplies'>> {
+): Promise<Pick<DumpsResult, 'hook' | 'hookErrors' | 'hookBadReplies'>> {
   let seq = 0;
   const send = (route: Route) =>
     route === 'healthz'
-      ? (agent: import('node:http').Agent) => httpRequest(agent, port, 'GET', '/healthz')
-      : (agent: import('node:http').Agent, w: number) => {
+      ? (agent: Agent) => httpRequest(agent, port, 'GET', '/healthz')
+      : (agent: Agent, w: number) => {
           // A fresh timestamp and a unique body: a new signature each time, which the replay guard accepts.
           seq += 1;
           const body = JSON.stringify({
@@ -465,15 +422,15 @@ async function hookVsHealthz(
         p50Ratio: ratio(c, (x) => x.p50ms),
       },
     ]),
-  ) as DumpsBenchResult['hook'];
+  ) as DumpsResult['hook'];
   return { hook, hookErrors: errors, hookBadReplies: bad };
 }
 
 /** The report lines. */
-export function dumpsTable(d: DumpsBenchResult, o: { hookRounds: number; hookMs: number }): string[] {
-  const W = { label: 40, col: 16 };
-  const row = (label: string, f: (s: SweepResult) => string) =>
-    `${label.padEnd(W.label)}${d.sweeps.map((s) => f(s).padStart(W.col)).join('')}`;
+export function table(d: DumpsResult, o: { hookRounds: number; hookMs: number }): string[] {
+  const cells = tableRow(40, 16);
+  const row = (label: string, f: (s: SweepResult) => string) => cells(label, ...d.sweeps.map(f));
+  const hookRow = tableRow(24, [12, 12, 14]);
   const lines = [
     `dumps: ${d.jobs} configured jobs, each with today's object and 7 earlier days in moto S3; one worker process ` +
       '(bot/main.js, CHATOPS_ROLE=worker, product defaults); S3/STS requests counted at the proxy in front of moto',
@@ -485,11 +442,7 @@ export function dumpsTable(d: DumpsBenchResult, o: { hookRounds: number; hookMs:
     row('ListObjectsV2 per job', (s) => fmt(s.listPerJob, 2)),
     row('S3 requests per job (all kinds)', (s) => fmt(s.s3PerJob, 2)),
     row('STS AssumeRole per job', (s) => fmt(s.stsPerJob, 2)),
-    row('verdicts', (s) =>
-      Object.entries(s.verdicts)
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', '),
-    ),
+    row('verdicts', (s) => counts(s.verdicts)),
     '',
     `scheduler sync at worker start: ${fmt(d.schedulerSyncSeconds, 1)} s (spawn -> ${d.jobs} job schedulers in Redis)`,
     `Redis bytes per job (MEMORY USAGE of every key of the run / ${d.jobs}): ${fmt(d.redis.configuredPerJob, 0)} B configured ` +
@@ -506,14 +459,14 @@ export function dumpsTable(d: DumpsBenchResult, o: { hookRounds: number; hookMs:
     `webhook vs /healthz, same bot process (CHATOPS_ROLE=bot), alternating, median of ${o.hookRounds} rounds of ${o.hookMs / 1000} s; ` +
       'signed `failed` reports, fresh timestamp, unique body (202 accepted, job queued)',
     '',
-    `${'figure'.padEnd(24)}${'/healthz'.padStart(12)}${'webhook'.padStart(12)}${'hook/healthz'.padStart(14)}`,
+    hookRow('figure', '/healthz', 'webhook', 'hook/healthz'),
   ];
   for (const c of LEVELS) {
     const h = d.hook[c];
     lines.push(
-      `${`req/s c=${c}`.padEnd(24)}${fmt(h.healthz.rps, 0).padStart(12)}${fmt(h.hook.rps, 0).padStart(12)}${`${fmt(h.hook.rps / h.healthz.rps, 2)}x`.padStart(14)}`,
-      `${`p50 c=${c} ms`.padEnd(24)}${fmt(h.healthz.p50ms, 2).padStart(12)}${fmt(h.hook.p50ms, 2).padStart(12)}${`${fmt(h.p50Ratio, 2)}x`.padStart(14)}`,
-      `${`p99 c=${c} ms`.padEnd(24)}${fmt(h.healthz.p99ms, 2).padStart(12)}${fmt(h.hook.p99ms, 2).padStart(12)}${`${fmt(h.p99Ratio, 2)}x`.padStart(14)}`,
+      hookRow(`req/s c=${c}`, fmt(h.healthz.rps, 0), fmt(h.hook.rps, 0), ratio(h.hook.rps / h.healthz.rps)),
+      hookRow(`p50 c=${c} ms`, fmt(h.healthz.p50ms, 2), fmt(h.hook.p50ms, 2), ratio(h.p50Ratio)),
+      hookRow(`p99 c=${c} ms`, fmt(h.healthz.p99ms, 2), fmt(h.hook.p99ms, 2), ratio(h.p99Ratio)),
     );
   }
   lines.push(`webhook errors ${d.hookErrors}, bad replies ${d.hookBadReplies}`);

@@ -1,18 +1,17 @@
-// What the bench's later parts (migration, dumps, cluster) share: how they start the built bot as
-// bot and worker processes, moto behind the recording proxy, and a few small helpers. Every process
-// goes through target.ts, so the bench's exit and signal handlers kill exactly what it started.
+// What the bench's parts share: how they start the built bot as bot and worker processes, with their
+// own fake Slack and config, and a few Redis helpers. Every process goes through target.ts, so the
+// bench's exit and signal handlers kill exactly what it started.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { type FakeSlack, startFakeSlack } from '../devkit/fake-slack.js';
 import { freePort } from '../devkit/free-port.js';
-import { type MotoServer, resetMoto, startMoto } from '../devkit/moto.js';
 import { blockActionsBody, slashCommandBody } from '../devkit/slack-signer.js';
-import { type AwsProxy, startAwsProxy } from './aws-proxy.js';
 import { type HttpReply, postSigned } from './load.js';
 import { startTarget, type Target } from './target.js';
 
@@ -45,38 +44,27 @@ export function wallClock(): () => number {
   return () => offset + performance.now();
 }
 
-/** Polls `probe` until it returns something other than undefined/false; fails naming `what`. */
-export async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs: number,
-  intervalMs = 20,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > deadline) throw new Error(`bench: timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(intervalMs);
-  }
-}
-
-export const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  if (!s.length) return Number.NaN;
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
-
-export const fmt = (x: number | undefined, digits = 1): string =>
-  x !== undefined && Number.isFinite(x) ? x.toFixed(digits) : 'n/a';
+const configDirs = new Set<string>();
 
 /** A config file (JSON is YAML) in a fresh temp directory; returns its path and a remover. */
 export function writeConfigFile(name: string, config: unknown): { path: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), `chatops-bench-${name}-`));
+  configDirs.add(dir);
   const path = join(dir, `${name}.yaml`);
   writeFileSync(path, JSON.stringify(config, null, 2));
-  return { path, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    path,
+    remove: () => {
+      rmSync(dir, { recursive: true, force: true });
+      configDirs.delete(dir);
+    },
+  };
+}
+
+/** Removes every config file not removed yet: for a bench stopped midway. */
+export function removeConfigFiles(): void {
+  for (const dir of configDirs) rmSync(dir, { recursive: true, force: true });
+  configDirs.clear();
 }
 
 export interface FleetEnv {
@@ -116,69 +104,121 @@ function childEnv(ctx: PartContext, e: FleetEnv, role: string, port: number): Re
   };
 }
 
-/** A bot process (CHATOPS_ROLE=bot), ready once GET /readyz answers 200. */
-export async function startBotProcess(ctx: PartContext, e: FleetEnv, name = 'bot'): Promise<Target> {
+/** A bot process (CHATOPS_ROLE=bot, or all: bot and workers), ready once GET /readyz answers 200. */
+export async function startBotProcess(
+  ctx: PartContext,
+  e: FleetEnv,
+  name = 'bot',
+  role: 'bot' | 'all' = 'bot',
+): Promise<Target> {
   const port = await freePort();
-  return startTarget({ name, args: ctx.botArgs, cwd: ctx.cwd, port, env: childEnv(ctx, e, 'bot', port) });
+  return startTarget({ name, args: ctx.botArgs, cwd: ctx.cwd, port, env: childEnv(ctx, e, role, port) });
+}
+
+export interface WorkerOptions {
+  name?: string;
+  /** The worker is ready once BullMQ lists `expectWorkers` workers on `queue` (default 1). */
+  connection: Redis;
+  queue: string;
+  expectWorkers?: number;
+  /** Keep all the worker's output, to count its log lines afterwards. */
+  keepAllOutput?: boolean;
 }
 
 /**
- * A worker process (CHATOPS_ROLE=worker, no HTTP), ready once BullMQ lists `expectWorkers` workers
- * on `probeQueue` (the product names its worker connections, so CLIENT LIST sees them).
+ * A worker process (CHATOPS_ROLE=worker, no HTTP), ready once BullMQ lists the expected workers on
+ * the probe queue (the product names its worker connections, so CLIENT LIST sees them).
  */
-export async function startWorkerProcess(
-  ctx: PartContext,
-  e: FleetEnv,
-  probe: { connection: Redis; queue: string; expectWorkers: number },
-  name = 'worker',
-): Promise<Target> {
-  const q = new Queue(probe.queue, { connection: probe.connection, prefix: e.prefix });
+export async function startWorkerProcess(ctx: PartContext, e: FleetEnv, o: WorkerOptions): Promise<Target> {
+  const q = new Queue(o.queue, { connection: o.connection, prefix: e.prefix });
   try {
     return await startTarget({
-      name,
+      name: o.name ?? 'worker',
       args: ctx.botArgs,
       cwd: ctx.cwd,
       port: 0,
       env: childEnv(ctx, e, 'worker', 0),
       ready: async () => {
         await sleep(50);
-        return (await q.getWorkersCount()) >= probe.expectWorkers;
+        return (await q.getWorkersCount()) >= (o.expectWorkers ?? 1);
       },
+      ...(o.keepAllOutput ? { keepAllOutput: true } : {}),
     });
   } finally {
     await q.close();
   }
 }
 
-/** Moto on a free loopback port and the recording proxy in front of it. */
-export interface AwsWorld {
-  moto: MotoServer;
-  proxy: AwsProxy;
-  reset(): Promise<void>;
-  close(): Promise<void>;
+/** Logs the last lines each process wrote: for a part that failed. */
+export function logOutputs(ctx: PartContext, procs: (Target | undefined)[], chars = 3000): void {
+  for (const p of procs) if (p) ctx.log(`  ${p.name} output:\n${p.output().slice(-chars)}`);
+}
+
+/** What a part with its own bot and worker processes holds while it runs. */
+export interface PartFleet {
+  slack: FakeSlack;
+  env: FleetEnv;
+  /** The part's queue, under its prefix, for reading its jobs. */
+  queue: Queue;
+  startBot(name: string): Promise<Target>;
+  startWorker(name: string): Promise<Target>;
+}
+
+export interface PartFleetOptions {
+  /** Names the config file. */
+  name: string;
+  config: unknown;
+  queue: string;
+  awsEndpoint?: string;
+  extra?: Record<string, string>;
 }
 
 /**
- * Starts moto_server and the proxy. The bench process itself seeds moto directly (not through the
- * proxy) with the product's own AWS clients, so it points its own SDK environment at moto.
+ * Runs `body` with a fake Slack, the part's config file and its queue; every process it starts is
+ * stopped, and every key under the part's prefix deleted, when it ends. On failure each process's
+ * last output is logged.
  */
-export async function startAwsWorld(clock: () => number): Promise<AwsWorld> {
-  const moto = await startMoto();
-  const proxy = await startAwsProxy(moto.url, clock);
-  process.env.AWS_ENDPOINT_URL = moto.url;
-  process.env.AWS_ACCESS_KEY_ID = 'bench';
-  process.env.AWS_SECRET_ACCESS_KEY = 'bench';
-  process.env.AWS_REGION = 'us-east-1';
-  process.env.AWS_EC2_METADATA_DISABLED = 'true';
-  return {
-    moto,
-    proxy,
-    reset: () => resetMoto(moto.url),
-    async close() {
-      await proxy.close();
-      await moto.close();
-    },
+export async function withPartFleet<T>(
+  ctx: PartContext,
+  o: PartFleetOptions,
+  body: (f: PartFleet) => Promise<T>,
+): Promise<T> {
+  const file = writeConfigFile(o.name, o.config);
+  const queue = new Queue(o.queue, { connection: ctx.redis, prefix: ctx.prefix });
+  const procs: Target[] = [];
+  const started = (t: Target) => {
+    procs.push(t);
+    return t;
   };
+  let slack: FakeSlack | undefined;
+  try {
+    slack = await startFakeSlack();
+    const env: FleetEnv = {
+      slackUrl: slack.url,
+      configPath: file.path,
+      prefix: ctx.prefix,
+      redisUrl: ctx.redisUrl,
+      ...(o.awsEndpoint ? { awsEndpoint: o.awsEndpoint } : {}),
+      ...(o.extra ? { extra: o.extra } : {}),
+    };
+    return await body({
+      slack,
+      env,
+      queue,
+      startBot: async (name) => started(await startBotProcess(ctx, env, name)),
+      startWorker: async (name) =>
+        started(await startWorkerProcess(ctx, env, { connection: ctx.redis, queue: o.queue, name })),
+    });
+  } catch (err) {
+    logOutputs(ctx, procs);
+    throw err;
+  } finally {
+    for (const p of procs.reverse()) await p.stop();
+    await queue.close();
+    await slack?.close();
+    await deleteUnder(ctx.redis, ctx.prefix).catch(() => undefined);
+    file.remove();
+  }
 }
 
 /** Plays Slack towards one bot: signed slash commands and button clicks on a keep-alive agent. */
@@ -214,44 +254,6 @@ export function slackSide(port: number): SlackSide {
     click: (input) => postSigned(agent, port, SIGNING_SECRET, blockActionsBody(input)),
     close: () => agent.destroy(),
   };
-}
-
-/** One request on `agent` to a route of the bot other than /slack/events. */
-export function httpRequest(
-  agent: Agent,
-  port: number,
-  method: 'GET' | 'POST',
-  path: string,
-  headers: Record<string, string> = {},
-  body?: string,
-  timeoutMs = 10_000,
-): Promise<HttpReply> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method,
-        path,
-        agent,
-        timeout: timeoutMs,
-        headers:
-          body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => {
-          text += c;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, reused: req.reusedSocket }));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`no response within ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end(body);
-  });
 }
 
 /** Keys under `prefix` on one Redis (SCAN). */

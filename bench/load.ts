@@ -3,12 +3,51 @@
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { signSlackRequest } from '../devkit/slack-signer.js';
+import { percentile } from './report.js';
 
 export interface HttpReply {
   status: number;
   body: string;
   /** False when the request had to open a new connection. */
   reused: boolean;
+}
+
+/** One request on `agent` to the target on `port`; resolves with the full response. */
+export function httpRequest(
+  agent: Agent,
+  port: number,
+  method: 'GET' | 'POST',
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string,
+  timeoutMs = 10_000,
+): Promise<HttpReply> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        agent,
+        timeout: timeoutMs,
+        headers:
+          body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          text += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, reused: req.reusedSocket }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no response within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** One signed POST to /slack/events on `agent`; resolves with the full response. */
@@ -19,27 +58,15 @@ export function postSigned(
   body: string,
   timeoutMs = 10_000,
 ): Promise<HttpReply> {
-  const headers = {
-    ...signSlackRequest(signingSecret, body),
-    'content-length': String(Buffer.byteLength(body)),
-  };
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port, path: '/slack/events', method: 'POST', headers, agent, timeout: timeoutMs },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          text += chunk;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, reused: req.reusedSocket }));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`no response within ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end(body);
-  });
+  return httpRequest(
+    agent,
+    port,
+    'POST',
+    '/slack/events',
+    { ...signSlackRequest(signingSecret, body) },
+    body,
+    timeoutMs,
+  );
 }
 
 export interface LoadOptions {
@@ -80,13 +107,6 @@ export interface LoadResult {
   maxms: number;
   /** One reply body from the measured window, to show what the target answered. */
   sample?: string;
-}
-
-/** Nearest-rank percentile of sorted values. */
-export function percentile(sorted: ArrayLike<number>, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i] as number;
 }
 
 /** Warm-up, then a measured window; latency is send to full response, every sample kept. */

@@ -8,45 +8,40 @@
 // through the Queues, then the window); the worker posts the announcements and queues each window's
 // start and end notices as delayed jobs; each notice's mail is a job of its own. The announcements all go out before the start, with the limit off: in real life they
 // go out days apart, and only the start notices meet in one second. The limit goes on before the start.
-import { type ChildProcess, spawn } from 'node:child_process';
+
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pathToFileURL } from 'node:url';
-import type { Redis } from 'ioredis';
 import { type FakeSlack, type FakeSlackCall, startFakeSlack } from '../devkit/fake-slack.js';
 import { type SmtpCapture, startSmtpCapture } from '../devkit/smtp-capture.js';
 import { systemClock } from '../infra/clock.js';
 import { loadConfig } from '../infra/config.js';
 import { MAINTENANCE_QUEUE, noticeJobId, scheduleWithNotice } from '../jobs/maintenance/index.js';
 import { createQueues } from '../jobs/queues.js';
-import { percentile } from './load.js';
+import { until } from '../test/helpers/wait.js';
+import {
+  datasetBytes,
+  deleteUnder,
+  keysUnder,
+  memoryUsage,
+  type PartContext,
+  startWorkerProcess,
+  writeConfigFile,
+} from './fleet.js';
+import { fmt, percentile, sorted, tableRow } from './report.js';
+import type { Target } from './target.js';
 
 const CHANNEL = 'C0BENCHMW';
 const REQUESTER = 'U0BENCHOPS';
 /** Long enough that no end notice falls due during the bench. */
 const WINDOW_MS = 3_600_000;
-const ORPHAN_GUARD = pathToFileURL(join(import.meta.dirname, 'orphan-guard.mjs')).href;
 const STARTED = /has started/;
 
-export interface MaintenanceBenchOptions {
-  redis: Redis;
-  redisUrl: string;
-  /** True when the Redis is a private redis-server (used_memory then counts only this bench). */
-  privateRedis: boolean;
-  /** Key prefix; each variant uses `<prefix>-<variant>`. */
-  prefix: string;
+export interface MaintenanceOptions {
+  /** The run's Redis and the bot's arguments; each variant uses the key prefix `<prefix>-<free|limited>`. */
+  ctx: PartContext;
   windows: number;
   /** Seconds from scheduling to the shared start (the announcements must be out by then). */
   leadSeconds: number;
-  /** `node` arguments that run the bot's entry point (e.g. [...flags, 'dist/bot/main.js']). */
-  botArgs: string[];
-  cwd: string;
-  /** Environment every child gets besides the bot's own variables (PATH, HOME…). */
-  baseEnv: Record<string, string>;
-  log(line: string): void;
   /** Which variants to run (default both, unlimited first). */
   variants?: VariantResult['variant'][];
 }
@@ -86,155 +81,56 @@ export interface VariantResult {
   tookSeconds: number;
 }
 
-interface Worker {
-  child: ChildProcess;
-  output(): string;
-  stop(): Promise<void>;
-}
+const CONFIG = {
+  timezone: 'UTC',
+  accounts: { 'bench-dev': { id: '123456789012', region: 'us-east-1' } },
+  channels: { maintenance: CHANNEL },
+  // A lead longer than the bench: already past at scheduling time, so no reminder is queued.
+  maintenance: { emailTo: ['stakeholders@example.com'], remindBefore: ['7d'] },
+  resetPassword: { mailFrom: 'chatops@example.com' },
+  // jobs: the product's defaults (5 attempts, exponential backoff from 5 s).
+};
 
-const children = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-});
-
-/** Stops every worker this module started (SIGKILL): for the bench's signal handler. */
-export function killMaintenanceWorkers(): void {
-  for (const c of children) c.kill('SIGKILL');
-  children.clear();
-}
-
-async function startWorker(
-  opts: MaintenanceBenchOptions,
-  env: Record<string, string>,
-  timeoutMs = 30_000,
-): Promise<Worker> {
-  const child = spawn(process.execPath, ['--import', ORPHAN_GUARD, ...opts.botArgs], {
-    cwd: opts.cwd,
-    env: { ...opts.baseEnv, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let out = '';
-  const keep = (c: Buffer) => {
-    out += c.toString('utf8');
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  let exited: string | undefined;
-  const exit = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exited = signal ? `signal ${signal}` : `code ${code}`;
-      children.delete(child);
-      resolve();
-    });
-  });
-  const stop = async () => {
-    if (exited) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    await exit;
-    clearTimeout(timer);
-  };
-  const deadline = Date.now() + timeoutMs;
-  while (!/"msg":"workers started"/.test(out)) {
-    if (exited) throw new Error(`the worker exited before it started (${exited}):\n${out.slice(-4000)}`);
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`the worker did not start within ${timeoutMs} ms:\n${out.slice(-4000)}`);
-    }
-    await sleep(20);
-  }
-  return { child, output: () => out, stop };
-}
-
-/** INFO memory used_memory_dataset: used_memory less Redis's overhead (client buffers, script cache…). */
-async function datasetBytes(r: Redis): Promise<number> {
-  return Number(/used_memory_dataset:(\d+)/.exec(await r.info('memory'))?.[1] ?? Number.NaN);
-}
-
-async function keysUnder(r: Redis, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
-  return keys;
-}
-
-async function memoryUsage(r: Redis, keys: string[]): Promise<number> {
-  let total = 0;
-  for (let i = 0; i < keys.length; i += 200) {
-    const p = r.pipeline();
-    for (const k of keys.slice(i, i + 200)) p.call('MEMORY', 'USAGE', k, 'SAMPLES', '0');
-    for (const [err, v] of (await p.exec()) ?? []) if (!err) total += Number(v ?? 0);
-  }
-  return total;
-}
-
-async function deleteUnder(r: Redis, prefix: string): Promise<void> {
-  const keys = await keysUnder(r, prefix);
-  for (let i = 0; i < keys.length; i += 500) await r.del(...keys.slice(i, i + 500));
-}
-
-function writeConfig(dir: string): string {
-  const path = join(dir, 'maintenance.yaml');
-  const config = {
-    timezone: 'UTC',
-    accounts: { 'bench-dev': { id: '123456789012', region: 'us-east-1' } },
-    channels: { maintenance: CHANNEL },
-    // A lead longer than the bench: already past at scheduling time, so no reminder is queued.
-    maintenance: { emailTo: ['stakeholders@example.com'], remindBefore: ['7d'] },
-    resetPassword: { mailFrom: 'chatops@example.com' },
-    // jobs: the product's defaults (5 attempts, exponential backoff from 5 s).
-  };
-  writeFileSync(path, JSON.stringify(config, null, 2));
-  return path;
-}
-
-async function until(what: string, check: () => Promise<boolean> | boolean, deadline: number): Promise<void> {
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`maintenance bench: ${what} did not happen in time`);
-    await sleep(100);
-  }
-}
+/** Sum of MEMORY USAGE of `keys`, bytes. */
+const bytesOf = async (ctx: PartContext, keys: string[]) =>
+  (await memoryUsage(ctx.redis, keys)).reduce((a, b) => a + b, 0);
 
 /** One variant: schedule N windows, announce them, then let every start notice fall due at once. */
 async function runVariant(
-  opts: MaintenanceBenchOptions,
+  opts: MaintenanceOptions,
   variant: VariantResult['variant'],
   configPath: string,
 ): Promise<VariantResult> {
   const began = Date.now();
-  const prefix = `${opts.prefix}-${variant === 'unlimited' ? 'free' : 'limited'}`;
-  const r = opts.redis;
+  const { ctx } = opts;
+  const prefix = `${ctx.prefix}-${variant === 'unlimited' ? 'free' : 'limited'}`;
+  const r = ctx.redis;
   await deleteUnder(r, prefix);
   let slack: FakeSlack | undefined;
   let smtp: SmtpCapture | undefined;
-  let worker: Worker | undefined;
+  let worker: Target | undefined;
   const config = loadConfig(configPath);
   const queues = createQueues({ connection: r, prefix, config });
   try {
     slack = await startFakeSlack();
     smtp = await startSmtpCapture();
-    worker = await startWorker(opts, {
-      CHATOPS_ROLE: 'worker',
-      SLACK_BOT_TOKEN: 'xoxb-bench-token-not-real',
-      SLACK_API_URL: slack.url,
-      REDIS_URL: opts.redisUrl,
-      CHATOPS_REDIS_PREFIX: prefix,
-      CHATOPS_CONFIG: configPath,
-      CHATOPS_SHUTDOWN_TIMEOUT_MS: '2000',
-      SMTP_URL: smtp.url,
-      AWS_ENDPOINT_URL: 'http://127.0.0.1:1',
-      AWS_ACCESS_KEY_ID: 'bench',
-      AWS_SECRET_ACCESS_KEY: 'bench',
-      AWS_REGION: 'us-east-1',
-      AWS_EC2_METADATA_DISABLED: 'true',
-      LOG_LEVEL: 'info',
-      NODE_ENV: 'production',
-    });
+    // Info logs kept whole: the failed attempts are counted from them.
+    worker = await startWorkerProcess(
+      ctx,
+      {
+        slackUrl: slack.url,
+        configPath,
+        prefix,
+        redisUrl: ctx.redisUrl,
+        extra: { SMTP_URL: smtp.url, LOG_LEVEL: 'info' },
+      },
+      {
+        connection: r,
+        queue: MAINTENANCE_QUEUE,
+        name: `worker (maintenance, ${variant})`,
+        keepAllOutput: true,
+      },
+    );
     // Let the worker's connections settle before the baseline.
     await sleep(500);
     const memBefore = await datasetBytes(r);
@@ -273,7 +169,8 @@ async function runVariant(
         const states = await Promise.all(startIds.map((id) => q.getJobState(id)));
         return states.every((s) => s === 'delayed');
       },
-      start - 2_000,
+      start - 2_000 - Date.now(),
+      100,
     );
     const announceSeconds = (Date.now() - now) / 1000;
     // Let the last announce jobs' completion land, then measure what N scheduled windows hold.
@@ -291,14 +188,14 @@ async function runVariant(
       }
     }
     const redisBytes: RedisBytes = {
-      ownKeysPerWindow: (await memoryUsage(r, own)) / opts.windows,
-      allKeysPerWindow: (await memoryUsage(r, await keysUnder(r, prefix))) / opts.windows,
-      ...(opts.privateRedis ? { datasetPerWindow: (memAfter - memBefore) / opts.windows } : {}),
+      ownKeysPerWindow: (await bytesOf(ctx, own)) / opts.windows,
+      allKeysPerWindow: (await bytesOf(ctx, await keysUnder(r, prefix))) / opts.windows,
+      ...(ctx.privateRedis ? { datasetPerWindow: (memAfter - memBefore) / opts.windows } : {}),
     };
 
     if (variant !== 'unlimited') slack.setPerChannelPerSecond(1);
     const burstFrom = slack.calls.length;
-    opts.log(
+    ctx.log(
       `  ${variant}: ${opts.windows} windows announced in ${announceSeconds.toFixed(1)} s; ` +
         `start notices due at ${new Date(start).toISOString()}`,
     );
@@ -311,15 +208,17 @@ async function runVariant(
         const states = await Promise.all(startIds.map((id) => q.getJobState(id)));
         return states.every((s) => s === 'completed' || s === 'failed' || s === 'unknown');
       },
-      start + waitMs,
-    ).catch((err: Error) => opts.log(`  ${variant}: ${err.message}; counting what arrived`));
+      start + waitMs - Date.now(),
+      100,
+    ).catch((err: Error) => ctx.log(`  ${variant}: ${err.message}; counting what arrived`));
     // Anything doubled would have arrived by now; the mails are jobs of their own, after the posts.
     await sleep(2_000);
     await until(
       'the start mails',
       () =>
         (smtp as SmtpCapture).messages.filter((m) => m.text.startsWith('Started:')).length >= opts.windows,
-      Date.now() + 30_000,
+      30_000,
+      100,
     ).catch(() => undefined);
 
     const threadOf = new Map<string, string>();
@@ -336,9 +235,7 @@ async function runVariant(
       if (!id) continue;
       accepted.set(id, [...(accepted.get(id) ?? []), c]);
     }
-    const lags = Float64Array.from(
-      [...accepted.values()].map((cs) => (cs[0] as FakeSlackCall).at - start),
-    ).sort();
+    const lags = sorted([...accepted.values()].map((cs) => (cs[0] as FakeSlackCall).at - start));
     const states = await Promise.all(startIds.map((id) => q.getJobState(id)));
     const logLines = worker.output();
     return {
@@ -369,30 +266,29 @@ async function runVariant(
 }
 
 /** Both variants, unlimited first; returns their results. */
-export async function runMaintenanceBench(opts: MaintenanceBenchOptions): Promise<VariantResult[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'chatops-bench-mw-'));
+export async function run(opts: MaintenanceOptions): Promise<VariantResult[]> {
+  const file = writeConfigFile('maintenance', CONFIG);
   try {
-    const configPath = writeConfig(dir);
     const results: VariantResult[] = [];
     for (const variant of ['unlimited', '1 msg/s/channel'] as const) {
       if (opts.variants && !opts.variants.includes(variant)) continue;
-      results.push(await runVariant(opts, variant, configPath));
+      results.push(await runVariant(opts, variant, file.path));
     }
     return results;
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    file.remove();
   }
 }
 
-const fmt = (x: number | undefined, digits = 0): string =>
-  x !== undefined && Number.isFinite(x) ? x.toFixed(digits) : 'n/a';
+/** Nothing lost and nothing doubled, in either variant. */
+export const ok = (results: VariantResult[]): boolean =>
+  results.every((v) => v.lost === 0 && v.doubled === 0);
 
 /** The report: one column per variant. */
-export function maintenanceTable(results: VariantResult[], privateRedis: boolean): string[] {
+export function table(results: VariantResult[], privateRedis: boolean): string[] {
   const n = results[0]?.windows ?? 0;
-  const W = { label: 34, col: 18 };
-  const row = (label: string, f: (r: VariantResult) => string) =>
-    `${label.padEnd(W.label)}${results.map((r) => f(r).padStart(W.col)).join('')}`;
+  const cells = tableRow(34, 18);
+  const row = (label: string, f: (r: VariantResult) => string) => cells(label, ...results.map(f));
   const s = (ms: number) => fmt(ms / 1000, ms < 10_000 ? 2 : 1);
   const first = results[0];
   const lines = [
@@ -407,25 +303,32 @@ export function maintenanceTable(results: VariantResult[], privateRedis: boolean
     row('lag due -> accepted p99 s', (r) => s(r.lagP99ms)),
     row('lag due -> accepted max s', (r) => s(r.lagMaxMs)),
     row('  floor at 1 msg/s: p50 / p99 s', (r) =>
-      r.variant === 'unlimited' ? '-' : `${fmt((r.windows - 1) * 0.5)} / ${fmt((r.windows - 1) * 0.99)}`,
+      r.variant === 'unlimited'
+        ? '-'
+        : `${fmt((r.windows - 1) * 0.5, 0)} / ${fmt((r.windows - 1) * 0.99, 0)}`,
     ),
     row('marked late (> 5 s)', (r) => String(r.markedLate)),
     row('429 answers', (r) => String(r.answered429)),
     row('job attempts failed, retried', (r) => String(r.attemptsFailed)),
     row('start jobs failed for good', (r) => String(r.failedJobs)),
     row('"Started" mails', (r) => `${r.startMails}/${r.windows}`),
-    row('took s', (r) => fmt(r.tookSeconds)),
+    row('took s', (r) => fmt(r.tookSeconds, 0)),
   ];
   if (first) {
     lines.push(
       '',
       `Redis bytes per scheduled window (after the announcements, before the start; announce job kept as completed): ` +
-        `${fmt(first.redis.ownKeysPerWindow)} B in its own keys (MEMORY USAGE of the window hash and its announce, start and end job hashes); ` +
-        `${fmt(first.redis.allKeysPerWindow)} B counting every key of the run (index, delayed and completed sets, events and audit streams) / ${n}` +
+        `${fmt(first.redis.ownKeysPerWindow, 0)} B in its own keys (MEMORY USAGE of the window hash and its announce, start and end job hashes); ` +
+        `${fmt(first.redis.allKeysPerWindow, 0)} B counting every key of the run (index, delayed and completed sets, events and audit streams) / ${n}` +
         (privateRedis && first.redis.datasetPerWindow !== undefined
-          ? `; ${fmt(first.redis.datasetPerWindow)} B by INFO used_memory_dataset after - before / ${n} (private redis-server)`
+          ? `; ${fmt(first.redis.datasetPerWindow, 0)} B by INFO used_memory_dataset after - before / ${n} (private redis-server)`
           : ' (shared Redis: INFO memory not used)'),
     );
   }
+  lines.push(
+    ok(results)
+      ? 'PASS: no start notice lost or doubled'
+      : `FAIL: start notices lost or doubled: ${results.map((v) => `${v.variant} ${v.lost}/${v.doubled}`).join(', ')}`,
+  );
   return lines;
 }

@@ -1,14 +1,14 @@
-// What one GET /metrics costs with many configured dump jobs (`npx tsx bench/metrics-scrape.ts [jobs]`,
-// default 1,000), on the run's Redis (REDIS_URL) under a private key prefix: the real readers
+// What one GET /metrics costs with many configured dump jobs (`--metrics-jobs`, default 1,000), on
+// the run's Redis under the part's key prefix: the real readers
 // (bot/metrics-sources.ts: every queue's counts, the heartbeat, each dump job's check and pass times and
 // its alert, windows by state, the migration's requests) behind infra/metrics.ts, with the cache off so
 // every scrape reads everything. Each job has a last check, one in ten an open alert; 20 windows; no
 // migration request. Redis commands are counted with MONITOR (commands a client sent, not the ones Lua
 // scripts run), filtered by this run's prefix; the time is the whole render (default Node metrics
 // included), median and p95 of 50 scrapes after 5 warm-up ones.
-import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { Redis } from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
 import { scrapeSources } from '../bot/metrics-sources.js';
 import { parseConfig } from '../infra/config.js';
 import { createMetrics } from '../infra/metrics.js';
@@ -16,23 +16,33 @@ import { touchHeartbeat } from '../infra/metrics-heartbeat.js';
 import { raiseAlert, saveLastCheck, setOpenAlert } from '../jobs/dumps/store.js';
 import { createWindow } from '../jobs/maintenance/store.js';
 import { createQueues } from '../jobs/queues.js';
+import { deleteUnder, type PartContext } from './fleet.js';
+import { counts, fmt, percentile, sorted, tableRow } from './report.js';
 
-const JOBS = Number(process.argv[2] ?? 1_000);
 const SCRAPES = 50;
 const WARMUP = 5;
-const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const prefix = `bench-metrics-${randomUUID().slice(0, 8)}`;
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
-};
+export interface MetricsOptions {
+  /** The run's Redis; every key under ctx.prefix. */
+  ctx: PartContext;
+  /** Configured dump jobs (each with a last check, one in ten an open alert). */
+  jobs: number;
+}
 
-async function main(): Promise<void> {
-  const redis = new Redis(url);
-  const monitorConn = new Redis(url);
-  const names = Array.from({ length: JOBS }, (_, i) => `job_${String(i).padStart(4, '0')}`);
-  const config = parseConfig(
+export interface MetricsResult {
+  dumpJobs: number;
+  scrapes: number;
+  msMedian: number;
+  msP95: number;
+  redisCommandsPerScrape: number;
+  byCommand: Record<string, number>;
+  lastScrapeSourceMs: Record<string, number>;
+  exportBytes: number;
+  series: number;
+}
+
+function metricsConfig(names: string[]) {
+  return parseConfig(
     {
       timezone: 'Asia/Tokyo',
       accounts: { prod: { id: '123456789012', region: 'us-east-1' } },
@@ -54,8 +64,10 @@ async function main(): Promise<void> {
     },
     '/tmp',
   );
-  const store = { redis, prefix };
-  const now = Date.now();
+}
+
+/** Each job's last check, an open alert for one in ten, 20 windows ahead and the heartbeat. */
+async function seed(store: { redis: Redis; prefix: string }, names: string[], now: number): Promise<void> {
   for (const [i, name] of names.entries()) {
     await saveLastCheck(store, name, {
       at: now - 60_000,
@@ -89,7 +101,14 @@ async function main(): Promise<void> {
       contact: 'c',
     });
   }
-  await touchHeartbeat(redis, prefix, { now: () => now });
+  await touchHeartbeat(store.redis, store.prefix, { now: () => now });
+}
+
+/** Seeds the readers' keys, then times SCRAPES renders after WARMUP ones and counts one's commands. */
+export async function run(o: MetricsOptions): Promise<MetricsResult> {
+  const { prefix, redis } = o.ctx;
+  const names = Array.from({ length: o.jobs }, (_, i) => `job_${String(i).padStart(4, '0')}`);
+  const config = metricsConfig(names);
   const queues = createQueues({ connection: redis, prefix, config });
   const metrics = createMetrics({
     role: 'bot',
@@ -97,72 +116,81 @@ async function main(): Promise<void> {
     dumpJobs: names,
     sources: scrapeSources({ redis, prefix, config, queues }),
   });
-
+  let monitor: Redis | undefined;
   let counting = false;
   let commands = 0;
   const byCommand = new Map<string, number>();
-  const monitor = await monitorConn.monitor();
-  monitor.on('monitor', (_time: string, args: string[], source: string) => {
-    if (!counting || source === 'lua' || !args.some((a) => a.includes(prefix))) return;
-    commands += 1;
-    const name = (args[0] ?? '').toLowerCase();
-    byCommand.set(name, (byCommand.get(name) ?? 0) + 1);
-  });
+  try {
+    await seed({ redis, prefix }, names, Date.now());
+    // MONITOR takes a connection of its own (ioredis opens it), closed below.
+    monitor = await redis.monitor();
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (!counting || source === 'lua' || !args.some((a) => a.includes(prefix))) return;
+      commands += 1;
+      const name = (args[0] ?? '').toLowerCase();
+      byCommand.set(name, (byCommand.get(name) ?? 0) + 1);
+    });
 
-  const times: number[] = [];
-  let bytes = 0;
-  let perScrape = 0;
-  for (let i = 0; i < WARMUP + SCRAPES; i++) {
-    const counted = i === WARMUP + SCRAPES - 1;
-    if (counted) {
-      // Let MONITOR deliver what came before, then count one scrape alone.
-      await new Promise((r) => setTimeout(r, 200));
-      counting = true;
+    const times: number[] = [];
+    let bytes = 0;
+    let perScrape = 0;
+    for (let i = 0; i < WARMUP + SCRAPES; i++) {
+      const counted = i === WARMUP + SCRAPES - 1;
+      if (counted) {
+        // Let MONITOR deliver what came before, then count one scrape alone.
+        await sleep(200);
+        counting = true;
+      }
+      const t0 = performance.now();
+      const text = await metrics.render();
+      const ms = performance.now() - t0;
+      if (i >= WARMUP) times.push(ms);
+      bytes = text.length;
+      if (counted) {
+        await sleep(500);
+        counting = false;
+        perScrape = commands;
+      }
     }
-    const t0 = performance.now();
-    const text = await metrics.render();
-    const ms = performance.now() - t0;
-    if (i >= WARMUP) times.push(ms);
-    bytes = text.length;
-    if (counted) {
-      await new Promise((r) => setTimeout(r, 500));
-      counting = false;
-      perScrape = commands;
-    }
+    const last = await metrics.render();
+    const s = sorted(times);
+    return {
+      dumpJobs: o.jobs,
+      scrapes: SCRAPES,
+      msMedian: Number(percentile(s, 50).toFixed(1)),
+      msP95: Number(percentile(s, 95).toFixed(1)),
+      redisCommandsPerScrape: perScrape,
+      byCommand: Object.fromEntries([...byCommand].sort((a, b) => b[1] - a[1])),
+      lastScrapeSourceMs: Object.fromEntries(
+        [...last.matchAll(/^chatops_scrape_source_duration_seconds\{source="(\w+)"\} (\S+)$/gm)].map((m) => [
+          m[1],
+          Number((Number(m[2]) * 1000).toFixed(1)),
+        ]),
+      ),
+      exportBytes: bytes,
+      series: last.split('\n').filter((l) => l && !l.startsWith('#')).length,
+    };
+  } finally {
+    monitor?.disconnect();
+    await queues.close();
+    await deleteUnder(redis, prefix);
   }
-  const last = await metrics.render();
-  const series = last.split('\n').filter((l) => l && !l.startsWith('#')).length;
-  const sourceMs = Object.fromEntries(
-    [...last.matchAll(/^chatops_scrape_source_duration_seconds\{source="(\w+)"\} (\S+)$/gm)].map((m) => [
-      m[1],
-      Number((Number(m[2]) * 1000).toFixed(1)),
-    ]),
-  );
-  console.log(
-    JSON.stringify(
-      {
-        dumpJobs: JOBS,
-        scrapes: SCRAPES,
-        msMedian: Number(pct(times, 50).toFixed(1)),
-        msP95: Number(pct(times, 95).toFixed(1)),
-        redisCommandsPerScrape: perScrape,
-        byCommand: Object.fromEntries([...byCommand].sort((a, b) => b[1] - a[1])),
-        lastScrapeSourceMs: sourceMs,
-        exportBytes: bytes,
-        series,
-      },
-      null,
-      2,
-    ),
-  );
-  monitorConn.disconnect();
-  await queues.close();
-  const keys = await redis.keys(`${prefix}*`);
-  for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
-  redis.disconnect();
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+/** The report lines. */
+export function table(m: MetricsResult): string[] {
+  const row = tableRow(36, 12);
+  return [
+    `metrics: one GET /metrics render with ${m.dumpJobs} configured dump jobs (one in ten with an open alert) and ` +
+      `20 windows, the real readers with the cache off; ${m.scrapes} scrapes after ${WARMUP} warm-up ones`,
+    '',
+    row('render ms median', fmt(m.msMedian, 1)),
+    row('render ms p95', fmt(m.msP95, 1)),
+    row('Redis commands per scrape', String(m.redisCommandsPerScrape)),
+    row('series', String(m.series)),
+    row('export bytes', String(m.exportBytes)),
+    '',
+    `commands of one scrape (MONITOR, this run's prefix, not those Lua runs): ${counts(m.byCommand)}`,
+    `last scrape by source, ms: ${counts(m.lastScrapeSourceMs)}`,
+  ];
+}

@@ -7,6 +7,7 @@
 // long window opened at the start (`/maintenance schedule`), the first approver's click, then the
 // timed second click. After the run is done, `/migration rollback 3` takes the profile off again so
 // every run starts from the same EC2 state; the finished request frees the one open-request slot.
+
 import { DescribeImagesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import {
   AddRoleToInstanceProfileCommand,
@@ -16,36 +17,12 @@ import {
 } from '@aws-sdk/client-iam';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { Queue } from 'bullmq';
 import { DateTime } from 'luxon';
-import { type FakeSlack, startFakeSlack } from '../devkit/fake-slack.js';
-import { createAwsClients } from '../infra/aws.js';
-import { parseConfig } from '../infra/config.js';
-import {
-  type AwsWorld,
-  deleteUnder,
-  type FleetEnv,
-  fmt,
-  median,
-  type PartContext,
-  type SlackSide,
-  slackSide,
-  startBotProcess,
-  startWorkerProcess,
-  until,
-  writeConfigFile,
-} from './fleet.js';
-import { percentile } from './load.js';
-import type { Target } from './target.js';
+import { until } from '../test/helpers/wait.js';
+import { type AwsWorld, PROD_ACCOUNT, PROD_ACCOUNTS, seedClients } from './aws-proxy.js';
+import { deleteUnder, type PartContext, slackSide, withPartFleet } from './fleet.js';
+import { countBy, counts, fmt, median, percentile, sorted, tableRow } from './report.js';
 
-const ACCOUNT = 'bench-prod';
-const ACCOUNTS = {
-  [ACCOUNT]: {
-    id: '386414299200',
-    region: 'us-east-1',
-    roleArn: 'arn:aws:iam::386414299200:role/chatops-bot',
-  },
-};
 const OPS = 'U0BENCHOPS';
 const APPROVERS = ['U0BENCHAPR1', 'U0BENCHAPR2'] as const;
 const APPROVALS = 'C0BENCHAPPROVE';
@@ -65,7 +42,7 @@ const DUMP_JOBS = [
 ];
 const ZONE = 'Asia/Tokyo';
 
-export interface MigrationBenchOptions {
+export interface MigrationOptions {
   ctx: PartContext;
   aws: AwsWorld;
   /** Measured runs (one more, the first, is reported apart as the cold run). */
@@ -92,7 +69,7 @@ export interface MigrationRun {
   timeline: string[];
 }
 
-export interface MigrationBenchResult {
+export interface MigrationResult {
   runs: number;
   cold: MigrationRun;
   clickToStopP50ms: number;
@@ -116,13 +93,13 @@ export interface MigrationBenchResult {
 function config(instanceId: string) {
   return {
     timezone: ZONE,
-    accounts: ACCOUNTS,
+    accounts: PROD_ACCOUNTS,
     channels: { approvals: APPROVALS, maintenance: MAINT },
     roles: { admin: [OPS], approver: [...APPROVERS] },
     // A reminder lead longer than the bench: none is queued.
     maintenance: { emailTo: [], remindBefore: ['7d'] },
     migration: {
-      account: ACCOUNT,
+      account: PROD_ACCOUNT,
       instanceId,
       role: ROLE,
       instanceProfile: PROFILE,
@@ -135,7 +112,7 @@ function config(instanceId: string) {
       pollSeconds: 0.2,
     },
     dumps: {
-      account: ACCOUNT,
+      account: PROD_ACCOUNT,
       bucket: BUCKET,
       jobs: DUMP_JOBS.map((name) => ({ name, cron: '1 6 * * *', prefix: 'dumps/' })),
     },
@@ -144,8 +121,7 @@ function config(instanceId: string) {
 
 /** The cron host, the phase-1 role, profile and secret, and 8 matching days of both dumps per job. */
 async function seed(): Promise<string> {
-  const aws = createAwsClients(parseConfig({ accounts: ACCOUNTS }, '/tmp'));
-  const c = <C>(ctor: new (cfg: never) => C) => aws.client(ctor as never, ACCOUNT, 'bench-seed') as C;
+  const c = seedClients();
   const ec2 = c(EC2Client);
   const images = await ec2.send(new DescribeImagesCommand({}));
   const run = await ec2.send(
@@ -182,13 +158,8 @@ async function seed(): Promise<string> {
 
 const requestOf = (body: string) => /\(request ([0-9a-f-]{36})\)/.exec(body)?.[1];
 
-function count<T>(items: T[], key: (t: T) => string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const i of items) out[key(i)] = (out[key(i)] ?? 0) + 1;
-  return out;
-}
-
-export async function runMigrationBench(o: MigrationBenchOptions): Promise<MigrationBenchResult> {
+/** One cold run, then `runs` measured ones, each from a fresh request to its rollback. */
+export async function run(o: MigrationOptions): Promise<MigrationResult> {
   const began = Date.now();
   const { ctx, aws, clock } = o;
   const r = ctx.redis;
@@ -196,215 +167,176 @@ export async function runMigrationBench(o: MigrationBenchOptions): Promise<Migra
   await deleteUnder(r, prefix);
   await aws.reset();
   const instanceId = await seed();
-  const file = writeConfigFile('migration', config(instanceId));
-  let slack: FakeSlack | undefined;
-  let bot: Target | undefined;
-  let worker: Target | undefined;
-  let side: SlackSide | undefined;
-  const queue = new Queue('migration', { connection: r, prefix });
-  try {
-    slack = await startFakeSlack();
-    const env: FleetEnv = {
-      slackUrl: slack.url,
-      configPath: file.path,
-      prefix,
-      redisUrl: ctx.redisUrl,
-      awsEndpoint: aws.proxy.url,
-    };
-    bot = await startBotProcess(ctx, env, 'bot (migration)');
-    worker = await startWorkerProcess(
-      ctx,
-      env,
-      { connection: r, queue: 'migration', expectWorkers: 1 },
-      'worker (migration)',
-    );
-    side = slackSide(bot.port);
-    const s = slack;
-    const sl = side;
-    const rurl = (user: string, ts?: string) => s.responseUrl(GENERAL, user, ts);
-    const answers = () => s.callsTo('response_url').length;
-    const command = async (text: string, cmd = '/migration') => {
-      const reply = await sl.command(OPS, cmd, text, GENERAL, rurl(OPS));
-      if (reply.status !== 200)
-        throw new Error(`${cmd} ${text}: HTTP ${reply.status} ${reply.body.slice(0, 300)}`);
-      return reply.body;
-    };
+  return withPartFleet(
+    ctx,
+    { name: 'migration', config: config(instanceId), queue: 'migration', awsEndpoint: aws.proxy.url },
+    async ({ slack: s, queue, startBot, startWorker }) => {
+      const bot = await startBot('bot (migration)');
+      await startWorker('worker (migration)');
+      const sl = slackSide(bot.port);
+      try {
+        const rurl = (user: string, ts?: string) => s.responseUrl(GENERAL, user, ts);
+        const answers = () => s.callsTo('response_url').length;
+        const command = async (text: string, cmd = '/migration') => {
+          const reply = await sl.command(OPS, cmd, text, GENERAL, rurl(OPS));
+          if (reply.status !== 200)
+            throw new Error(`${cmd} ${text}: HTTP ${reply.status} ${reply.body.slice(0, 300)}`);
+          return reply.body;
+        };
 
-    // One long window, open before the first request: every request links to it.
-    const scheduled = await command('schedule +2s 60m Bench phase-3 window', '/maintenance');
-    const windowId = /`(mw-[0-9a-z]+)`/.exec(scheduled)?.[1];
-    if (!windowId) throw new Error(`/maintenance schedule was not accepted: ${scheduled.slice(0, 300)}`);
-    await until(
-      `window ${windowId} to open`,
-      async () => (await r.hget(`${prefix}:mw:w:${windowId}`, 'state')) === 'in-progress',
-      30_000,
-    );
-
-    const oneRun = async (n: number): Promise<MigrationRun> => {
-      const ack = await command('phase3 request +1s 2m');
-      if (!/Queued: checking the phase-3 prerequisites/.test(ack)) {
-        throw new Error(`run ${n}: phase3 request not queued: ${ack.slice(0, 300)}`);
-      }
-      const req = await until(
-        `run ${n}: the approval card`,
-        async () => {
-          const id = await r.get(`${prefix}:mig:current`);
-          if (!id) return undefined;
-          const h = await r.hgetall(`${prefix}:mig:req:${id}`);
-          return h.state === 'pending' && h.cardTs && h.cardChannel
-            ? { id, ts: h.cardTs, channel: h.cardChannel }
-            : undefined;
-        },
-        30_000,
-      );
-      const click = (user: string) =>
-        sl.click({
-          userId: user,
-          actionId: 'mig_approve',
-          value: req.id,
-          channelId: req.channel,
-          messageTs: req.ts,
-          responseUrl: s.responseUrl(req.channel, user, req.ts),
-        });
-      const before = answers();
-      await click(APPROVERS[0]);
-      const first = await until(
-        `run ${n}: the first approval's answer`,
-        () => s.callsTo('response_url')[before],
-        10_000,
-      );
-      if (!/1 of 2/.test(String(first.args.text)))
-        throw new Error(`run ${n}: first approval: ${String(first.args.text)}`);
-
-      const awsFrom = aws.proxy.calls.length;
-      const slackFrom = s.calls.length;
-      const t0 = clock();
-      const clicked = await click(APPROVERS[1]);
-      const ackAt = clock();
-      if (clicked.status !== 200) throw new Error(`run ${n}: second click HTTP ${clicked.status}`);
-      const stop = await aws.proxy.waitFor('StopInstances', awsFrom, 30_000);
-      const awsTo = aws.proxy.calls.indexOf(stop);
-      const slackBefore = s.calls.slice(slackFrom).filter((c) => c.at <= stop.at);
-      await until(
-        `run ${n}: the request to be done`,
-        async () => {
-          const state = await r.hget(`${prefix}:mig:req:${req.id}`, 'state');
-          if (state === 'failed' || state === 'expired') {
-            const h = await r.hgetall(`${prefix}:mig:req:${req.id}`);
-            throw new Error(`run ${n}: phase 3 ${state}: ${h.error ?? h.reason ?? ''}`);
-          }
-          return state === 'done';
-        },
-        60_000,
-      );
-      const doneAt = clock();
-      const job = await queue.getJob(`mig-run-${req.id}-0`);
-      const processedOn = job?.processedOn ?? Number.NaN;
-
-      // Back to the start: no association, the instance running, no open request.
-      const rb = await command('rollback 3');
-      const rbId = requestOf(rb);
-      if (!rbId) throw new Error(`run ${n}: rollback 3 not queued: ${rb.slice(0, 300)}`);
-      await until(
-        `run ${n}: the rollback`,
-        async () => {
-          const st = await queue.getJobState(`mig-rb3-${rbId}`);
-          if (st === 'failed') throw new Error(`run ${n}: rollback 3 failed`);
-          return st === 'completed';
-        },
-        60_000,
-      );
-      if (await r.get(`${prefix}:mig:current`))
-        throw new Error(`run ${n}: a request is still open after done`);
-      const timeline = [
-        ...aws.proxy.calls.slice(awsFrom, awsTo + 1).map((c) => ({ at: c.at, what: c.action })),
-        ...slackBefore.map((c) => ({ at: c.at, what: c.method })),
-      ]
-        .sort((a, b) => a.at - b.at)
-        .map((e) => `+${Math.round(e.at - processedOn)} ${e.what}`);
-      return {
-        timeline,
-        clickToStopMs: stop.at - t0,
-        clickAckMs: ackAt - t0,
-        clickToJobStartMs: processedOn - t0,
-        jobStartToStopMs: stop.at - processedOn,
-        awsBeforeStop: aws.proxy.countSince(awsFrom, awsTo),
-        slackBeforeStop: count(slackBefore, (c) => c.method),
-        clickToDoneMs: doneAt - t0,
-      };
-    };
-
-    const cold = await oneRun(0);
-    ctx.log(`  cold run: click -> StopInstances ${fmt(cold.clickToStopMs, 1)} ms`);
-    const all: MigrationRun[] = [];
-    for (let i = 1; i <= o.runs; i++) {
-      const run = await oneRun(i);
-      all.push(run);
-      if (i % 5 === 0 || i === o.runs) {
-        ctx.log(
-          `  run ${i}/${o.runs}: click -> StopInstances ${fmt(run.clickToStopMs, 1)} ms ` +
-            `(click -> job start ${fmt(run.clickToJobStartMs, 0)} ms, job start -> stop ${fmt(run.jobStartToStopMs, 1)} ms)`,
+        // One long window, open before the first request: every request links to it.
+        const scheduled = await command('schedule +2s 60m Bench phase-3 window', '/maintenance');
+        const windowId = /`(mw-[0-9a-z]+)`/.exec(scheduled)?.[1];
+        if (!windowId) throw new Error(`/maintenance schedule was not accepted: ${scheduled.slice(0, 300)}`);
+        await until(
+          `window ${windowId} to open`,
+          async () => (await r.hget(`${prefix}:mw:w:${windowId}`, 'state')) === 'in-progress',
+          30_000,
         );
+
+        const oneRun = async (n: number): Promise<MigrationRun> => {
+          const ack = await command('phase3 request +1s 2m');
+          if (!/Queued: checking the phase-3 prerequisites/.test(ack)) {
+            throw new Error(`run ${n}: phase3 request not queued: ${ack.slice(0, 300)}`);
+          }
+          const req = await until(
+            `run ${n}: the approval card`,
+            async () => {
+              const id = await r.get(`${prefix}:mig:current`);
+              if (!id) return undefined;
+              const h = await r.hgetall(`${prefix}:mig:req:${id}`);
+              return h.state === 'pending' && h.cardTs && h.cardChannel
+                ? { id, ts: h.cardTs, channel: h.cardChannel }
+                : undefined;
+            },
+            30_000,
+          );
+          const click = (user: string) =>
+            sl.click({
+              userId: user,
+              actionId: 'mig_approve',
+              value: req.id,
+              channelId: req.channel,
+              messageTs: req.ts,
+              responseUrl: s.responseUrl(req.channel, user, req.ts),
+            });
+          const before = answers();
+          await click(APPROVERS[0]);
+          const first = await until(
+            `run ${n}: the first approval's answer`,
+            () => s.callsTo('response_url')[before],
+            10_000,
+          );
+          if (!/1 of 2/.test(String(first.args.text)))
+            throw new Error(`run ${n}: first approval: ${String(first.args.text)}`);
+
+          const awsFrom = aws.proxy.calls.length;
+          const slackFrom = s.calls.length;
+          const t0 = clock();
+          const clicked = await click(APPROVERS[1]);
+          const ackAt = clock();
+          if (clicked.status !== 200) throw new Error(`run ${n}: second click HTTP ${clicked.status}`);
+          const stop = await aws.proxy.waitFor('StopInstances', awsFrom, 30_000);
+          const awsTo = aws.proxy.calls.indexOf(stop);
+          const slackBefore = s.calls.slice(slackFrom).filter((c) => c.at <= stop.at);
+          await until(
+            `run ${n}: the request to be done`,
+            async () => {
+              const state = await r.hget(`${prefix}:mig:req:${req.id}`, 'state');
+              if (state === 'failed' || state === 'expired') {
+                const h = await r.hgetall(`${prefix}:mig:req:${req.id}`);
+                throw new Error(`run ${n}: phase 3 ${state}: ${h.error ?? h.reason ?? ''}`);
+              }
+              return state === 'done';
+            },
+            60_000,
+          );
+          const doneAt = clock();
+          // The run job's id is the request's (`mig-run-<id>-<try>`), as the approval wrote it.
+          const runJob = await r.hget(`${prefix}:mig:req:${req.id}`, 'runJob');
+          const job = runJob ? await queue.getJob(runJob) : undefined;
+          const processedOn = job?.processedOn ?? Number.NaN;
+
+          // Back to the start: no association, the instance running, no open request.
+          const rb = await command('rollback 3');
+          const rbId = requestOf(rb);
+          if (!rbId) throw new Error(`run ${n}: rollback 3 not queued: ${rb.slice(0, 300)}`);
+          await until(
+            `run ${n}: the rollback`,
+            async () => {
+              const st = await queue.getJobState(`mig-rb3-${rbId}`);
+              if (st === 'failed') throw new Error(`run ${n}: rollback 3 failed`);
+              return st === 'completed';
+            },
+            60_000,
+          );
+          if (await r.get(`${prefix}:mig:current`))
+            throw new Error(`run ${n}: a request is still open after done`);
+          const timeline = [
+            ...aws.proxy.calls.slice(awsFrom, awsTo + 1).map((c) => ({ at: c.at, what: c.action })),
+            ...slackBefore.map((c) => ({ at: c.at, what: c.method })),
+          ]
+            .sort((a, b) => a.at - b.at)
+            .map((e) => `+${Math.round(e.at - processedOn)} ${e.what}`);
+          return {
+            timeline,
+            clickToStopMs: stop.at - t0,
+            clickAckMs: ackAt - t0,
+            clickToJobStartMs: processedOn - t0,
+            jobStartToStopMs: stop.at - processedOn,
+            awsBeforeStop: aws.proxy.countSince(awsFrom, awsTo),
+            slackBeforeStop: countBy(slackBefore, (c) => c.method),
+            clickToDoneMs: doneAt - t0,
+          };
+        };
+
+        const cold = await oneRun(0);
+        ctx.log(`  cold run: click -> StopInstances ${fmt(cold.clickToStopMs, 1)} ms`);
+        const all: MigrationRun[] = [];
+        for (let i = 1; i <= o.runs; i++) {
+          const run = await oneRun(i);
+          all.push(run);
+          if (i % 5 === 0 || i === o.runs) {
+            ctx.log(
+              `  run ${i}/${o.runs}: click -> StopInstances ${fmt(run.clickToStopMs, 1)} ms ` +
+                `(click -> job start ${fmt(run.clickToJobStartMs, 0)} ms, job start -> stop ${fmt(run.jobStartToStopMs, 1)} ms)`,
+            );
+          }
+        }
+        const p = (f: (x: MigrationRun) => number, pct: number) => percentile(sorted(all.map(f)), pct);
+        const stops = sorted(all.map((x) => x.clickToStopMs));
+        const mid = [...all].sort((a, b) => a.clickToStopMs - b.clickToStopMs)[
+          all.length >> 1
+        ] as MigrationRun;
+        return {
+          runs: all.length,
+          cold,
+          clickToStopP50ms: percentile(stops, 50),
+          clickToStopP99ms: percentile(stops, 99),
+          clickToStopMinMs: stops[0] ?? Number.NaN,
+          clickToStopMaxMs: stops[stops.length - 1] ?? Number.NaN,
+          clickAckP50ms: p((x) => x.clickAckMs, 50),
+          clickToJobStartP50ms: p((x) => x.clickToJobStartMs, 50),
+          jobStartToStopP50ms: p((x) => x.jobStartToStopMs, 50),
+          jobStartToStopP99ms: p((x) => x.jobStartToStopMs, 99),
+          clickToDoneP50ms: median(all.map((x) => x.clickToDoneMs)),
+          awsBeforeStop: mid.awsBeforeStop,
+          slackBeforeStop: mid.slackBeforeStop,
+          timeline: mid.timeline,
+          stopInstancesSent: aws.proxy.calls.filter((c) => c.action === 'StopInstances').length,
+          tookSeconds: (Date.now() - began) / 1000,
+          all,
+        };
+      } finally {
+        sl.close();
       }
-    }
-    const sorted = (f: (x: MigrationRun) => number) => Float64Array.from(all.map(f)).sort();
-    const stops = sorted((x) => x.clickToStopMs);
-    const mid = [...all].sort((a, b) => a.clickToStopMs - b.clickToStopMs)[all.length >> 1] as MigrationRun;
-    return {
-      runs: all.length,
-      cold,
-      clickToStopP50ms: percentile(stops, 50),
-      clickToStopP99ms: percentile(stops, 99),
-      clickToStopMinMs: stops[0] ?? Number.NaN,
-      clickToStopMaxMs: stops[stops.length - 1] ?? Number.NaN,
-      clickAckP50ms: percentile(
-        sorted((x) => x.clickAckMs),
-        50,
-      ),
-      clickToJobStartP50ms: percentile(
-        sorted((x) => x.clickToJobStartMs),
-        50,
-      ),
-      jobStartToStopP50ms: percentile(
-        sorted((x) => x.jobStartToStopMs),
-        50,
-      ),
-      jobStartToStopP99ms: percentile(
-        sorted((x) => x.jobStartToStopMs),
-        99,
-      ),
-      clickToDoneP50ms: median(all.map((x) => x.clickToDoneMs)),
-      awsBeforeStop: mid.awsBeforeStop,
-      slackBeforeStop: mid.slackBeforeStop,
-      timeline: mid.timeline,
-      stopInstancesSent: aws.proxy.calls.filter((c) => c.action === 'StopInstances').length,
-      tookSeconds: (Date.now() - began) / 1000,
-      all,
-    };
-  } catch (err) {
-    if (worker) ctx.log(`  worker output:\n${worker.output().slice(-3000)}`);
-    if (bot) ctx.log(`  bot output:\n${bot.output().slice(-3000)}`);
-    throw err;
-  } finally {
-    side?.close();
-    await bot?.stop();
-    await worker?.stop();
-    await queue.close();
-    await slack?.close();
-    await deleteUnder(r, prefix).catch(() => undefined);
-    file.remove();
-  }
+    },
+  );
 }
 
-const calls = (m: Record<string, number>) =>
-  Object.entries(m)
-    .map(([k, v]) => `${k} ${v}`)
-    .join(', ') || 'none';
-
 /** The report lines. */
-export function migrationTable(m: MigrationBenchResult): string[] {
-  const W = 44;
-  const row = (label: string, value: string) => `${label.padEnd(W)}${value.padStart(12)}`;
+export function table(m: MigrationResult): string[] {
+  const row = tableRow(44, 12);
   return [
     `migration: last approval click -> StopInstances reaching moto (at the proxy in front of it), window already open; ` +
       `${m.runs} runs after one cold run; 1 bot + 1 worker process (bot/main.js as npm start runs it)`,
@@ -420,7 +352,7 @@ export function migrationTable(m: MigrationBenchResult): string[] {
     row('click -> request done p50 ms (pollSeconds 0.2)', fmt(m.clickToDoneP50ms, 0)),
     row('StopInstances sent / runs', `${m.stopInstancesSent}/${m.runs + 1}`),
     '',
-    `on the way to the stop (median run): AWS ${calls(m.awsBeforeStop)}; Slack ${calls(m.slackBeforeStop)}`,
+    `on the way to the stop (median run): AWS ${counts(m.awsBeforeStop)}; Slack ${counts(m.slackBeforeStop)}`,
     `  ms after the run job started: ${m.timeline.join(', ')}`,
   ];
 }

@@ -1,12 +1,13 @@
-// Spawning a target (the bot or the bare Bolt app) as its own Node process, timing its start,
-// reading its memory from /proc, and stopping it. Every child is killed when the bench exits.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+// Spawning a target (the bot, a worker or the bare Bolt app) as its own Node process, timing its
+// start, reading its memory and CPU from /proc, and stopping it. bench/main.ts kills every child
+// still running when the bench exits or is stopped.
+import { type ChildProcess, spawn } from 'node:child_process';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
+import { type Memory, readCpuMs, readMemory } from './proc.js';
 
 const TAIL_CHARS = 8192;
 const READY_POLL_MS = 5;
@@ -23,35 +24,6 @@ export function killAllChildren(): void {
   children.clear();
 }
 
-export interface Memory {
-  /** Resident set size now (VmRSS), MiB. */
-  rssMiB: number;
-  /** Peak resident set size since start (VmHWM), MiB. */
-  hwmMiB: number;
-}
-
-/** VmRSS and VmHWM of a process, from /proc/<pid>/status. */
-export function readMemory(pid: number): Memory {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = (field: string): number => {
-    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
-    if (!m?.[1]) throw new Error(`no ${field} in /proc/${pid}/status`);
-    return Number(m[1]);
-  };
-  return { rssMiB: kib('VmRSS') / 1024, hwmMiB: kib('VmHWM') / 1024 };
-}
-
-let clockTicks: number | undefined;
-
-/** CPU time (user + system) a process has used so far, ms, from /proc/<pid>/stat. */
-export function readCpuMs(pid: number): number {
-  clockTicks ??= Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name, which is in parentheses and may contain spaces.
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / clockTicks;
-}
-
 export interface Target {
   name: string;
   pid: number;
@@ -63,7 +35,7 @@ export interface Target {
   memory(): Memory;
   /** CPU time used so far, ms. */
   cpuMs(): number;
-  /** Last few KB of the child's stdout and stderr. */
+  /** The child's stdout and stderr: the last few KB, or all of it with `keepAllOutput`. */
   output(): string;
   stop(): Promise<void>;
 }
@@ -76,7 +48,9 @@ export interface TargetOptions {
   cwd: string;
   readyTimeoutMs?: number;
   /** For a process without HTTP (a worker): resolves true once it is ready; replaces GET /readyz. */
-  ready?: () => Promise<boolean>;
+  ready?: (output: string) => Promise<boolean> | boolean;
+  /** Keep every line the child writes (to count log lines afterwards), not only the last few KB. */
+  keepAllOutput?: boolean;
 }
 
 /** Status of one GET /readyz on a fresh connection; 0 when nothing answered. */
@@ -96,7 +70,8 @@ function readyzStatus(port: number): Promise<number> {
 export async function startTarget(opts: TargetOptions): Promise<Target> {
   let tail = '';
   const keep = (chunk: Buffer) => {
-    tail = (tail + chunk.toString('utf8')).slice(-TAIL_CHARS);
+    tail += chunk.toString('utf8');
+    if (!opts.keepAllOutput) tail = tail.slice(-TAIL_CHARS);
   };
   const t0 = performance.now();
   const child = spawn(process.execPath, ['--import', ORPHAN_GUARD, ...opts.args], {
@@ -127,11 +102,20 @@ export async function startTarget(opts: TargetOptions): Promise<Target> {
     clearTimeout(timer);
   };
 
+  const { ready } = opts;
+  const isReady = async () => {
+    if (!ready) return (await readyzStatus(opts.port)) === 200;
+    try {
+      return await ready(tail);
+    } catch {
+      return false;
+    }
+  };
   const deadline = t0 + (opts.readyTimeoutMs ?? 30_000);
   let readyAt = 0;
   while (!readyAt) {
     if (exited) throw new Error(`${opts.name} exited before it was ready (${exited}). Output:\n${tail}`);
-    if (opts.ready ? await opts.ready().catch(() => false) : (await readyzStatus(opts.port)) === 200) {
+    if (await isReady()) {
       readyAt = performance.now();
       break;
     }
