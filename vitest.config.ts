@@ -3,7 +3,15 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          // Three files at a time (vitest's default on a 2-core machine is one): most unit files wait
+          // on Redis, moto or a real BullMQ worker rather than the CPU.
+          maxWorkers: Number(process.env.CHATOPS_UNIT_WORKERS ?? 3),
+        },
+      },
       {
         test: {
           name: 'integration',
