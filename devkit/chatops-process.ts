@@ -1,6 +1,7 @@
-// A chatops process as the product runs it: `node --import tsx bot/main.ts`, configured only through
-// its environment, its pino JSON log appended to a file. The tests, the fault suite and the playground
-// start, stop and SIGKILL the bot and its workers through this one launcher.
+// A chatops process as the product runs it: `node --import tsx bot/main.ts` (or the built
+// dist/bot/main.js), configured only through its environment, its pino JSON log appended to a file.
+// The tests, the fault suite, the playground and the bench start, stop and SIGKILL the bot and its
+// workers through this one launcher.
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort } from './free-port.js';
@@ -25,6 +26,15 @@ export interface ChatopsProcessOptions {
   readyTimeoutMs?: number;
   /** Between SIGTERM and SIGKILL in stop() (default 10 s). */
   stopGraceMs?: number;
+  /**
+   * What `node` runs (default `--import tsx <repo>/bot/main.ts`, the source); the bench gives npm
+   * start's flags and the built dist/bot/main.js.
+   */
+  nodeArgs?: string[];
+  /** Replaces the readiness check (/readyz, or "workers started" for a worker); must not throw. */
+  ready?: () => Promise<boolean>;
+  /** Between two readiness checks (default 100 ms). */
+  readyPollMs?: number;
 }
 
 export interface ChatopsProcess {
@@ -35,9 +45,14 @@ export interface ChatopsProcess {
   readonly url: string | undefined;
   readonly port: number | undefined;
   readonly logPath: string;
+  /** performance.now() when it was first seen ready, and how long that took from the spawn (ms). */
+  readonly readyAt: number;
+  readonly startToReadyMs: number;
   /** Resolves when the process has exited, with how. */
   readonly exited: Promise<string>;
   running(): boolean;
+  /** The last few KB of its log, for diagnostics. */
+  output(): string;
   /** The process's log records (pino JSON lines) so far. */
   records(): Record<string, unknown>[];
   /** True once a log record matches. */
@@ -70,7 +85,8 @@ export function readLogRecords(path: string): Record<string, unknown>[] {
   }
 }
 
-async function answersReadyz(url: string): Promise<boolean> {
+/** True when GET <url>/readyz answers 200 within a second. */
+export async function answersReadyz(url: string): Promise<boolean> {
   try {
     const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1_000) });
     await res.arrayBuffer();
@@ -91,14 +107,17 @@ export async function startChatopsProcess(o: ChatopsProcessOptions): Promise<Cha
   const proc = await startManagedProcess({
     name: o.name,
     bin: process.execPath,
-    args: ['--import', 'tsx', join(ROOT, 'bot/main.ts')],
+    args: o.nodeArgs ?? ['--import', 'tsx', join(ROOT, 'bot/main.ts')],
     missingMessage: `could not start ${process.execPath}`,
     env: { ...o.env, CHATOPS_ROLE: o.role, PORT: String(port ?? 0) },
     cwd: ROOT,
     logPath: o.logPath,
-    ready: () => (url ? answersReadyz(url) : Promise.resolve(logged((r) => r.msg === 'workers started'))),
+    ready:
+      o.ready ??
+      (() => (url ? answersReadyz(url) : Promise.resolve(logged((r) => r.msg === 'workers started')))),
     timeoutMs: o.readyTimeoutMs ?? 60_000,
     stopGraceMs: o.stopGraceMs ?? 10_000,
+    ...(o.readyPollMs ? { pollIntervalMs: o.readyPollMs } : {}),
   });
   return {
     name: o.name,
@@ -107,8 +126,11 @@ export async function startChatopsProcess(o: ChatopsProcessOptions): Promise<Cha
     url,
     port,
     logPath: o.logPath,
+    readyAt: proc.readyAt,
+    startToReadyMs: proc.startToReadyMs,
     exited: proc.exited,
     running: proc.running,
+    output: proc.output,
     records: () => readLogRecords(o.logPath),
     logged,
     kill: proc.kill,

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startManagedProcess } from '../../../devkit/managed-process.js';
 
@@ -44,6 +45,29 @@ describe('startManagedProcess', () => {
     await p.close();
     await p.close();
     expect(await p.exited).toBe('signal SIGTERM');
+  });
+
+  it('checks ready() as often as asked and times the spawn to its first yes', async () => {
+    let checks = 0;
+    const before = performance.now();
+    const p = await startManagedProcess({
+      name: 'timed',
+      bin: process.execPath,
+      args: ['-e', 'setInterval(() => {}, 1000);'],
+      missingMessage: 'no node',
+      ready: async () => ++checks >= 5,
+      timeoutMs: 10_000,
+      pollIntervalMs: 5,
+    });
+    const after = performance.now();
+    await p.close();
+    expect(checks).toBe(5);
+    // Four waits of the default 100 ms would take 400 ms.
+    expect(after - before).toBeLessThan(300);
+    expect(p.readyAt).toBeGreaterThan(before);
+    expect(p.readyAt).toBeLessThanOrEqual(after);
+    expect(p.startToReadyMs).toBeGreaterThan(0);
+    expect(p.startToReadyMs).toBeLessThanOrEqual(p.readyAt - before);
   });
 
   it('fails with the output when the process exits before it is ready', async () => {
