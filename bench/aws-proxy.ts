@@ -4,12 +4,10 @@
 // the query protocol (EC2, IAM, STS), `X-Amz-Target` of the JSON protocol (Secrets Manager), and
 // for S3's REST protocol the operation told by method and query (ListObjectsV2 is `list-type=2`).
 // Also the AWS world of the migration and dumps parts: moto_server with this proxy in front, and the
-// account they seed and work in.
+// account they work in (they seed it with devkit/worlds/, straight into moto).
 import { Agent, createServer, type IncomingMessage, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type MotoServer, resetMoto, startMoto } from '../devkit/moto.js';
-import { createAwsClients } from '../infra/aws.js';
-import { parseConfig } from '../infra/config.js';
 
 export interface AwsCall {
   /** When the request's headers arrived, on the clock given to startAwsProxy (ms). */
@@ -148,12 +146,6 @@ export const PROD_ACCOUNTS = {
   },
 };
 
-/** Makes AWS clients in that account the product's own way (one credential cache), for seeding moto. */
-export function seedClients(): <C>(ctor: new (config: never) => C) => C {
-  const aws = createAwsClients(parseConfig({ accounts: PROD_ACCOUNTS }, '/tmp'));
-  return <C>(ctor: new (config: never) => C) => aws.client(ctor as never, PROD_ACCOUNT, 'bench-seed') as C;
-}
-
 /** Moto on a free loopback port and the recording proxy in front of it. */
 export interface AwsWorld {
   moto: MotoServer;
@@ -162,18 +154,10 @@ export interface AwsWorld {
   close(): Promise<void>;
 }
 
-/**
- * Starts moto_server and the proxy. The bench process itself seeds moto directly (not through the
- * proxy) with the product's own AWS clients, so it points its own SDK environment at moto.
- */
+/** Starts moto_server and the proxy; the parts seed moto directly (moto.url), not through the proxy. */
 export async function startAwsWorld(clock: () => number): Promise<AwsWorld> {
   const moto = await startMoto();
   const proxy = await startAwsProxy(moto.url, clock);
-  process.env.AWS_ENDPOINT_URL = moto.url;
-  process.env.AWS_ACCESS_KEY_ID = 'bench';
-  process.env.AWS_SECRET_ACCESS_KEY = 'bench';
-  process.env.AWS_REGION = 'us-east-1';
-  process.env.AWS_EC2_METADATA_DISABLED = 'true';
   return {
     moto,
     proxy,

@@ -13,10 +13,9 @@
 
 import { createHmac } from 'node:crypto';
 import type { Agent } from 'node:http';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DateTime } from 'luxon';
+import { seedDumpsWorld } from '../devkit/worlds/index.js';
 import { until } from '../test/helpers/wait.js';
-import { type AwsWorld, PROD_ACCOUNT, PROD_ACCOUNTS, seedClients } from './aws-proxy.js';
+import { type AwsWorld, PROD_ACCOUNT, PROD_ACCOUNTS } from './aws-proxy.js';
 import {
   datasetBytes,
   deleteUnder,
@@ -121,31 +120,6 @@ function config(jobs: number, fireAt: number) {
   };
 }
 
-/** Today's object and the 7 days before it for every job (sizes within the tolerance: all pass). */
-async function seed(jobs: number, fireAt: number): Promise<void> {
-  const s3 = seedClients()(S3Client);
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  const day = DateTime.fromMillis(fireAt, { zone: 'UTC' }).startOf('day');
-  const keys: { key: string; size: number }[] = [];
-  for (let i = 0; i < jobs; i++) {
-    for (let d = 0; d < 8; d++) {
-      keys.push({
-        key: `dumps/${jobName(i)}_${day.minus({ days: d }).toFormat('yyyyMMdd')}`,
-        size: 1000 + d,
-      });
-    }
-  }
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: PUT_CONCURRENCY }, async () => {
-      while (next < keys.length) {
-        const k = keys[next++] as { key: string; size: number };
-        await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: k.key, Body: Buffer.alloc(k.size, 1) }));
-      }
-    }),
-  );
-}
-
 /** Each job's last check (`at`, `verdict`, `reason`), from its hash. */
 async function lastChecks(ctx: PartContext, jobs: number) {
   const p = ctx.redis.pipeline();
@@ -238,10 +212,22 @@ export async function run(o: DumpsOptions): Promise<DumpsResult> {
   // The fire is fixed before seeding, so the day seeded is the day checked.
   const seedStart = Date.now();
   const seededFor = Math.ceil((Date.now() + 60_000) / 1000) * 1000;
-  await seed(N, seededFor);
+  const utcDay = (t: number) => new Date(t).toISOString().slice(0, 10);
+  // Today's object and the 7 days before it for every job (sizes within the tolerance: all pass).
+  await seedDumpsWorld({
+    endpoint: aws.moto.url,
+    accounts: PROD_ACCOUNTS,
+    requester: 'bench-seed',
+    account: PROD_ACCOUNT,
+    bucket: BUCKET,
+    jobs: Array.from({ length: N }, (_, i) => jobName(i)),
+    days: 8,
+    today: utcDay(seededFor),
+    extension: '',
+    concurrency: PUT_CONCURRENCY,
+  });
   ctx.log(`  seeded ${N * 8} objects in ${fmt((Date.now() - seedStart) / 1000, 1)} s`);
   const fireAt = Math.ceil((Date.now() + o.leadSeconds * 1000) / 1000) * 1000;
-  const utcDay = (t: number) => new Date(t).toISOString().slice(0, 10);
   if (utcDay(fireAt) !== utcDay(seededFor)) {
     throw new Error('dumps bench: the fire falls on another UTC day than the one seeded; run it again');
   }

@@ -1,6 +1,6 @@
 // What the bench's parts share: how they start the built bot as bot and worker processes, with their
-// own fake Slack and config, and a few Redis helpers. Every process goes through target.ts, so the
-// bench's exit and signal handlers kill exactly what it started.
+// own fake Slack and config, and a few Redis helpers. Every process goes through target.ts (devkit's
+// launcher), so the bench's exit and signal handlers kill exactly what it started.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,7 @@ import { type FakeSlack, startFakeSlack } from '../devkit/fake-slack.js';
 import { freePort } from '../devkit/free-port.js';
 import { blockActionsBody, slashCommandBody } from '../devkit/slack-signer.js';
 import { type HttpReply, postSigned } from './load.js';
-import { startTarget, type Target } from './target.js';
+import { startChatopsTarget, type Target } from './target.js';
 
 export const SIGNING_SECRET = 'bench-signing-secret-0123456789abcdef';
 export const BOT_TOKEN = 'xoxb-bench-token-not-real';
@@ -77,11 +77,9 @@ export interface FleetEnv {
   extra?: Record<string, string>;
 }
 
-function childEnv(ctx: PartContext, e: FleetEnv, role: string, port: number): Record<string, string> {
+function childEnv(ctx: PartContext, e: FleetEnv): Record<string, string> {
   return {
     ...ctx.baseEnv,
-    CHATOPS_ROLE: role,
-    PORT: String(port),
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     SLACK_BOT_TOKEN: BOT_TOKEN,
     SLACK_API_URL: e.slackUrl,
@@ -111,8 +109,7 @@ export async function startBotProcess(
   name = 'bot',
   role: 'bot' | 'all' = 'bot',
 ): Promise<Target> {
-  const port = await freePort();
-  return startTarget({ name, args: ctx.botArgs, cwd: ctx.cwd, port, env: childEnv(ctx, e, role, port) });
+  return startChatopsTarget({ name, role, args: ctx.botArgs, port: await freePort(), env: childEnv(ctx, e) });
 }
 
 export interface WorkerOptions {
@@ -121,8 +118,6 @@ export interface WorkerOptions {
   connection: Redis;
   queue: string;
   expectWorkers?: number;
-  /** Keep all the worker's output, to count its log lines afterwards. */
-  keepAllOutput?: boolean;
 }
 
 /**
@@ -132,17 +127,15 @@ export interface WorkerOptions {
 export async function startWorkerProcess(ctx: PartContext, e: FleetEnv, o: WorkerOptions): Promise<Target> {
   const q = new Queue(o.queue, { connection: o.connection, prefix: e.prefix });
   try {
-    return await startTarget({
+    return await startChatopsTarget({
       name: o.name ?? 'worker',
+      role: 'worker',
       args: ctx.botArgs,
-      cwd: ctx.cwd,
-      port: 0,
-      env: childEnv(ctx, e, 'worker', 0),
+      env: childEnv(ctx, e),
       ready: async () => {
         await sleep(50);
-        return (await q.getWorkersCount()) >= (o.expectWorkers ?? 1);
+        return (await q.getWorkersCount().catch(() => 0)) >= (o.expectWorkers ?? 1);
       },
-      ...(o.keepAllOutput ? { keepAllOutput: true } : {}),
     });
   } finally {
     await q.close();

@@ -207,7 +207,7 @@ const PREFIXES = ['', '-jobs', '-mw-free', '-mw-limited', '-mig', '-dumps', '-cl
 let cleaning: Promise<void> | undefined;
 function cleanup(held: Held): Promise<void> {
   cleaning ??= (async () => {
-    killAllChildren();
+    await killAllChildren();
     removeConfigFiles();
     if (held.redis) {
       try {
@@ -242,7 +242,6 @@ async function main(argv: string[]): Promise<void> {
   }
   const s = settings;
   const held: Held = {};
-  process.on('exit', killAllChildren);
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.on(sig, () => {
       log(`\n${sig}: stopping`);

@@ -128,7 +128,6 @@ async function runVariant(
         connection: r,
         queue: MAINTENANCE_QUEUE,
         name: `worker (maintenance, ${variant})`,
-        keepAllOutput: true,
       },
     );
     // Let the worker's connections settle before the baseline.
@@ -237,7 +236,6 @@ async function runVariant(
     }
     const lags = sorted([...accepted.values()].map((cs) => (cs[0] as FakeSlackCall).at - start));
     const states = await Promise.all(startIds.map((id) => q.getJobState(id)));
-    const logLines = worker.output();
     return {
       variant,
       windows: opts.windows,
@@ -250,7 +248,7 @@ async function runVariant(
       lagMaxMs: lags.length ? (lags[lags.length - 1] as number) : Number.NaN,
       markedLate: [...accepted.values()].filter((cs) => /\(late:/.test(String(cs[0]?.args.text))).length,
       answered429: posts.filter((c) => c.ratelimited).length,
-      attemptsFailed: (logLines.match(/"msg":"job attempt failed"/g) ?? []).length,
+      attemptsFailed: worker.records().filter((rec) => rec.msg === 'job attempt failed').length,
       startMails: smtp.messages.filter((m) => m.text.startsWith('Started:')).length,
       announceSeconds,
       redis: redisBytes,

@@ -8,18 +8,9 @@
 // timed second click. After the run is done, `/migration rollback 3` takes the profile off again so
 // every run starts from the same EC2 state; the finished request frees the one open-request slot.
 
-import { DescribeImagesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
-import {
-  AddRoleToInstanceProfileCommand,
-  CreateInstanceProfileCommand,
-  CreateRoleCommand,
-  IAMClient,
-} from '@aws-sdk/client-iam';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DateTime } from 'luxon';
+import { seedDumpsWorld, seedMigrationWorld } from '../devkit/worlds/index.js';
 import { until } from '../test/helpers/wait.js';
-import { type AwsWorld, PROD_ACCOUNT, PROD_ACCOUNTS, seedClients } from './aws-proxy.js';
+import { type AwsWorld, PROD_ACCOUNT, PROD_ACCOUNTS } from './aws-proxy.js';
 import { deleteUnder, type PartContext, slackSide, withPartFleet } from './fleet.js';
 import { countBy, counts, fmt, median, percentile, sorted, tableRow } from './report.js';
 
@@ -120,40 +111,29 @@ function config(instanceId: string) {
 }
 
 /** The cron host, the phase-1 role, profile and secret, and 8 matching days of both dumps per job. */
-async function seed(): Promise<string> {
-  const c = seedClients();
-  const ec2 = c(EC2Client);
-  const images = await ec2.send(new DescribeImagesCommand({}));
-  const run = await ec2.send(
-    new RunInstancesCommand({
-      ImageId: images.Images?.[0]?.ImageId ?? 'ami-12c6146b',
-      MinCount: 1,
-      MaxCount: 1,
-      InstanceType: 't3.medium',
-      TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: 'BENCH-CRON-EC2' }] }],
-    }),
-  );
-  const instanceId = run.Instances?.[0]?.InstanceId;
-  if (!instanceId) throw new Error('moto RunInstances returned no instance');
-  const iam = c(IAMClient);
-  await iam.send(new CreateRoleCommand({ RoleName: ROLE, AssumeRolePolicyDocument: '{}' }));
-  await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: PROFILE }));
-  await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: PROFILE, RoleName: ROLE }));
-  await c(SecretsManagerClient).send(new CreateSecretCommand({ Name: SECRET_ID, SecretString: 'not-read' }));
-  const s3 = c(S3Client);
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  const today = DateTime.now().setZone(ZONE).startOf('day');
-  const puts: Promise<unknown>[] = [];
-  for (const job of DUMP_JOBS) {
-    for (let i = 0; i < 8; i++) {
-      const key = `${job}_${today.minus({ days: i }).toFormat('yyyyMMdd')}`;
-      const body = Buffer.alloc(1000 + i, 1);
-      puts.push(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `dumps/${key}`, Body: body })));
-      puts.push(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `dumps-test/${key}`, Body: body })));
-    }
-  }
-  await Promise.all(puts);
-  return instanceId;
+async function seed(aws: AwsWorld): Promise<string> {
+  const target = { endpoint: aws.moto.url, accounts: PROD_ACCOUNTS, requester: 'bench-seed' };
+  const world = await seedMigrationWorld({
+    ...target,
+    account: PROD_ACCOUNT,
+    instanceName: 'BENCH-CRON-EC2',
+    role: ROLE,
+    instanceProfile: PROFILE,
+    secretId: SECRET_ID,
+    bucket: BUCKET,
+    secretValue: 'not-read',
+  });
+  await seedDumpsWorld({
+    ...target,
+    account: PROD_ACCOUNT,
+    bucket: BUCKET,
+    jobs: DUMP_JOBS,
+    days: 8,
+    zone: ZONE,
+    prefixes: ['dumps/', 'dumps-test/'],
+    extension: '',
+  });
+  return world.instanceId;
 }
 
 const requestOf = (body: string) => /\(request ([0-9a-f-]{36})\)/.exec(body)?.[1];
@@ -166,7 +146,7 @@ export async function run(o: MigrationOptions): Promise<MigrationResult> {
   const prefix = ctx.prefix;
   await deleteUnder(r, prefix);
   await aws.reset();
-  const instanceId = await seed();
+  const instanceId = await seed(aws);
   return withPartFleet(
     ctx,
     { name: 'migration', config: config(instanceId), queue: 'migration', awsEndpoint: aws.proxy.url },

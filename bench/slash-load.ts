@@ -34,7 +34,7 @@ import {
   QUEUE,
   resetConfig,
 } from './reset-commands.js';
-import { startTarget, type Target } from './target.js';
+import { startNodeTarget, type Target } from './target.js';
 
 const IDLE_MS = 2_000;
 const MAX_REQUESTS = 500_000;
@@ -188,7 +188,7 @@ interface World {
 async function startBare(w: World, enqueue: boolean): Promise<Target> {
   const { ctx } = w.o;
   const port = await freePort();
-  return startTarget({
+  return startNodeTarget({
     name: enqueue ? 'bare Bolt + enqueue' : 'bare Bolt',
     args: [...w.o.nodeArgs, 'bench/bare-bolt.mjs'],
     cwd: ctx.cwd,

@@ -1,143 +1,150 @@
-// Spawning a target (the bot, a worker or the bare Bolt app) as its own Node process, timing its
-// start, reading its memory and CPU from /proc, and stopping it. bench/main.ts kills every child
-// still running when the bench exits or is stopped.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { get } from 'node:http';
+// The bench's handle on each process it starts (the bot, a worker, the bare Bolt baseline), all of
+// them through devkit's one launcher: devkit/chatops-process.ts for the bot and its workers,
+// devkit/managed-process.ts for bench/bare-bolt.mjs. Here: start-up timed to a few ms, memory and CPU
+// from /proc, each process's log in the run's log directory, and the orphan guard preloaded into
+// every one, so a bench killed with SIGKILL leaves none running. bench/main.ts kills every process
+// still running when the bench ends or is stopped.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
+import {
+  answersReadyz,
+  type ChatopsRole,
+  readLogRecords,
+  startChatopsProcess,
+} from '../devkit/chatops-process.js';
+import { startManagedProcess } from '../devkit/managed-process.js';
 import { type Memory, readCpuMs, readMemory } from './proc.js';
 
-const TAIL_CHARS = 8192;
+/** Between readiness checks: start-up is one of the figures. */
 const READY_POLL_MS = 5;
+const READY_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
-
-const children = new Set<ChildProcess>();
-const ORPHAN_GUARD = pathToFileURL(join(import.meta.dirname, 'orphan-guard.mjs')).href;
-
-/** Kills every child still running (SIGKILL): for process exit and signals. */
-export function killAllChildren(): void {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
-  children.clear();
-}
+const ORPHAN_GUARD = ['--import', pathToFileURL(join(import.meta.dirname, 'orphan-guard.mjs')).href];
 
 export interface Target {
   name: string;
   pid: number;
+  /** Its HTTP port (0 for a worker). */
   port: number;
-  /** performance.now() when the first GET /readyz answered 200. */
+  /** performance.now() when it was first seen ready. */
   readyAt: number;
   /** Spawn to the first 200 from GET /readyz (or to `ready` saying so), ms. */
   startToReadyMs: number;
   memory(): Memory;
   /** CPU time used so far, ms. */
   cpuMs(): number;
-  /** The child's stdout and stderr: the last few KB, or all of it with `keepAllOutput`. */
+  /** The last few KB of its output. */
   output(): string;
+  /** Its pino JSON log records so far. */
+  records(): Record<string, unknown>[];
   stop(): Promise<void>;
 }
 
-export interface TargetOptions {
+interface Launched {
+  readonly pid: number | undefined;
+  readonly readyAt: number;
+  readonly startToReadyMs: number;
+  output(): string;
+  kill(): Promise<void>;
+}
+
+const running = new Set<Launched>();
+let logDir: string | undefined;
+let logCount = 0;
+
+/** A fresh log file for `name` in the run's log directory. */
+function logFile(name: string): string {
+  logDir ??= mkdtempSync(join(tmpdir(), 'chatops-bench-logs-'));
+  logCount += 1;
+  return join(logDir, `${logCount}-${name.replace(/[^A-Za-z0-9]+/g, '-')}.log`);
+}
+
+/** Kills every process still running (SIGKILL) and removes the run's logs: for the end of the bench. */
+export async function killAllChildren(): Promise<void> {
+  await Promise.all([...running].map((p) => p.kill()));
+  running.clear();
+  if (logDir) rmSync(logDir, { recursive: true, force: true });
+  logDir = undefined;
+}
+
+function track(name: string, port: number, logPath: string, p: Launched, stop: () => Promise<void>): Target {
+  const pid = p.pid;
+  if (pid === undefined || pid < 0) throw new Error(`${name}: no pid`);
+  running.add(p);
+  return {
+    name,
+    pid,
+    port,
+    readyAt: p.readyAt,
+    startToReadyMs: p.startToReadyMs,
+    memory: () => readMemory(pid),
+    cpuMs: () => readCpuMs(pid),
+    output: p.output,
+    records: () => readLogRecords(logPath),
+    stop: async () => {
+      await stop();
+      running.delete(p);
+    },
+  };
+}
+
+export interface ChatopsTargetOptions {
   name: string;
+  role: ChatopsRole;
+  /** `node` arguments that run the built bot (npm start's flags, --node-options, main.js). */
+  args: string[];
+  /** Its whole environment but CHATOPS_ROLE and PORT. */
+  env: Record<string, string>;
+  /** A bot's HTTP port (a worker has none). */
+  port?: number;
+  /** Replaces GET /readyz (or "workers started"); must not throw. */
+  ready?: () => Promise<boolean>;
+}
+
+/** The bot or a worker, ready once GET /readyz answers 200 (or `ready` says so). */
+export async function startChatopsTarget(o: ChatopsTargetOptions): Promise<Target> {
+  const logPath = logFile(o.name);
+  const p = await startChatopsProcess({
+    name: o.name,
+    role: o.role,
+    env: o.env,
+    logPath,
+    nodeArgs: [...ORPHAN_GUARD, ...o.args],
+    readyTimeoutMs: READY_TIMEOUT_MS,
+    stopGraceMs: STOP_GRACE_MS,
+    readyPollMs: READY_POLL_MS,
+    ...(o.port === undefined ? {} : { port: o.port }),
+    ...(o.ready ? { ready: o.ready } : {}),
+  });
+  return track(o.name, p.port ?? 0, logPath, p, () => p.stop());
+}
+
+export interface NodeTargetOptions {
+  name: string;
+  /** `node` arguments, e.g. the script. */
   args: string[];
   env: Record<string, string>;
   port: number;
   cwd: string;
-  readyTimeoutMs?: number;
-  /** For a process without HTTP (a worker): resolves true once it is ready; replaces GET /readyz. */
-  ready?: (output: string) => Promise<boolean> | boolean;
-  /** Keep every line the child writes (to count log lines afterwards), not only the last few KB. */
-  keepAllOutput?: boolean;
 }
 
-/** Status of one GET /readyz on a fresh connection; 0 when nothing answered. */
-function readyzStatus(port: number): Promise<number> {
-  return new Promise((resolve) => {
-    const req = get({ host: '127.0.0.1', port, path: '/readyz', agent: false, timeout: 2_000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-      res.on('error', () => resolve(0));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(0));
+/** Any other Node program serving GET /readyz on `port` (the bare Bolt baseline). */
+export async function startNodeTarget(o: NodeTargetOptions): Promise<Target> {
+  const logPath = logFile(o.name);
+  const p = await startManagedProcess({
+    name: o.name,
+    bin: process.execPath,
+    args: [...ORPHAN_GUARD, ...o.args],
+    missingMessage: `could not start ${process.execPath}`,
+    env: o.env,
+    cwd: o.cwd,
+    logPath,
+    ready: () => answersReadyz(`http://127.0.0.1:${o.port}`),
+    timeoutMs: READY_TIMEOUT_MS,
+    stopGraceMs: STOP_GRACE_MS,
+    pollIntervalMs: READY_POLL_MS,
   });
-}
-
-/** Spawns `node <args>` and resolves once GET /readyz answers 200 (or `ready` resolves true). */
-export async function startTarget(opts: TargetOptions): Promise<Target> {
-  let tail = '';
-  const keep = (chunk: Buffer) => {
-    tail += chunk.toString('utf8');
-    if (!opts.keepAllOutput) tail = tail.slice(-TAIL_CHARS);
-  };
-  const t0 = performance.now();
-  const child = spawn(process.execPath, ['--import', ORPHAN_GUARD, ...opts.args], {
-    cwd: opts.cwd,
-    env: opts.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  let exited: string | undefined;
-  const exit = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exited = signal ? `signal ${signal}` : `code ${code}`;
-      children.delete(child);
-      resolve();
-    });
-  });
-  child.once('error', (err) => {
-    exited = `spawn error: ${err.message}`;
-  });
-
-  const stop = async () => {
-    if (exited) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-    await exit;
-    clearTimeout(timer);
-  };
-
-  const { ready } = opts;
-  const isReady = async () => {
-    if (!ready) return (await readyzStatus(opts.port)) === 200;
-    try {
-      return await ready(tail);
-    } catch {
-      return false;
-    }
-  };
-  const deadline = t0 + (opts.readyTimeoutMs ?? 30_000);
-  let readyAt = 0;
-  while (!readyAt) {
-    if (exited) throw new Error(`${opts.name} exited before it was ready (${exited}). Output:\n${tail}`);
-    if (await isReady()) {
-      readyAt = performance.now();
-      break;
-    }
-    if (performance.now() > deadline) {
-      await stop();
-      throw new Error(
-        `${opts.name} was not ready within ${opts.readyTimeoutMs ?? 30_000} ms. Output:\n${tail}`,
-      );
-    }
-    await sleep(READY_POLL_MS);
-  }
-  const pid = child.pid;
-  if (pid === undefined) throw new Error(`${opts.name}: no pid`);
-  return {
-    name: opts.name,
-    pid,
-    port: opts.port,
-    readyAt,
-    startToReadyMs: readyAt - t0,
-    memory: () => readMemory(pid),
-    cpuMs: () => readCpuMs(pid),
-    output: () => tail,
-    stop,
-  };
+  return track(o.name, o.port, logPath, p, () => p.close());
 }
