@@ -19,7 +19,7 @@ export default defineConfig({
           globalSetup: ['test/helpers/global-setup.ts'],
           // Files run in parallel, each worker with its own moto_server (test/helpers/moto-url.ts) and
           // every file with its own Redis key prefix. Most of a file's time is real-time waiting.
-          maxWorkers: Number(process.env.CHATOPS_TEST_WORKERS ?? 3),
+          maxWorkers: Number(process.env.CHATOPS_TEST_WORKERS ?? 4),
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },
