@@ -71,6 +71,21 @@ export async function runPhase3(md: MigrationDeps, id: string, ctx: RunCtx): Pro
     r = await getRequest(s, id, 'phase3');
     await refreshCard(md, id);
   };
+  // Stop or start: asked for (after the check before every change) only when the instance is not
+  // already there or on its way, then waited for.
+  const bringTo = async (want: 'stopped' | 'running', step: number) => {
+    const onItsWay = want === 'stopped' ? ['stopped', 'stopping'] : ['running', 'pending'];
+    if (!onItsWay.includes((await md.aws.describeInstance(user, target)).state)) {
+      await checkBeforeChange(md, r, owner, stepBudgetMs(md, step));
+      await (want === 'stopped' ? md.aws.stopInstance(user, target) : md.aws.startInstance(user, target));
+    }
+    await waitFor(
+      md,
+      `${plan.instanceId} to ${want === 'stopped' ? 'stop' : 'run'}`,
+      async () => (await md.aws.describeInstance(user, target)).state === want,
+      alive,
+    );
+  };
   try {
     await refreshCard(md, id);
     if (r.step <= STEP.notice) {
@@ -91,17 +106,7 @@ export async function runPhase3(md: MigrationDeps, id: string, ctx: RunCtx): Pro
     }
     if (r.step <= STEP.stop) {
       at = STEP.stop;
-      const state = (await md.aws.describeInstance(user, target)).state;
-      if (state !== 'stopped' && state !== 'stopping') {
-        await checkBeforeChange(md, r, owner, stepBudgetMs(md, STEP.stop));
-        await md.aws.stopInstance(user, target);
-      }
-      await waitFor(
-        md,
-        `${plan.instanceId} to stop`,
-        async () => (await md.aws.describeInstance(user, target)).state === 'stopped',
-        alive,
-      );
+      await bringTo('stopped', STEP.stop);
       await save(STEP.associate);
     }
     if (r.step <= STEP.associate) {
@@ -123,17 +128,7 @@ export async function runPhase3(md: MigrationDeps, id: string, ctx: RunCtx): Pro
     if (r.step <= STEP.start) {
       at = STEP.start;
       await alive();
-      const state = (await md.aws.describeInstance(user, target)).state;
-      if (state !== 'running' && state !== 'pending') {
-        await checkBeforeChange(md, r, owner, stepBudgetMs(md, STEP.start));
-        await md.aws.startInstance(user, target);
-      }
-      await waitFor(
-        md,
-        `${plan.instanceId} to run`,
-        async () => (await md.aws.describeInstance(user, target)).state === 'running',
-        alive,
-      );
+      await bringTo('running', STEP.start);
       await save(STEP.verify);
     }
     if (r.step <= STEP.verify) {
