@@ -485,29 +485,24 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   );
 
   const dumpJobLabel = (job: string) => (dumpJobs ? (dumpJobs.has(job) ? job : undefined) : job);
-  scrapeGauge(
+  // A time per configured dump job (Unix seconds), absent while it has none.
+  const dumpTimeGauge = (name: string, help: string, field: 'lastCheckAt' | 'lastPassAt') =>
+    scrapeGauge(name, help, ['dump'], 'dumps', async (g) => {
+      for (const j of (await readDumps()).jobs) {
+        const dump = dumpJobLabel(j.job);
+        const at = j[field];
+        if (dump && at !== undefined) g.set({ dump }, at / 1000);
+      }
+    });
+  dumpTimeGauge(
     'chatops_dump_last_check_timestamp_seconds',
     'When each configured dump job was last checked (Unix time).',
-    ['dump'],
-    'dumps',
-    async (g) => {
-      for (const j of (await readDumps()).jobs) {
-        const dump = dumpJobLabel(j.job);
-        if (dump && j.lastCheckAt !== undefined) g.set({ dump }, j.lastCheckAt / 1000);
-      }
-    },
+    'lastCheckAt',
   );
-  scrapeGauge(
+  dumpTimeGauge(
     'chatops_dump_last_pass_timestamp_seconds',
     'When a check of each configured dump job last passed (Unix time); absent until one has.',
-    ['dump'],
-    'dumps',
-    async (g) => {
-      for (const j of (await readDumps()).jobs) {
-        const dump = dumpJobLabel(j.job);
-        if (dump && j.lastPassAt !== undefined) g.set({ dump }, j.lastPassAt / 1000);
-      }
-    },
+    'lastPassAt',
   );
   scrapeGauge(
     'chatops_dump_alerts',

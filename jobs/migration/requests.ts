@@ -327,13 +327,7 @@ export async function cutoverWithFollowUps(core: MigrationCore, c: Cutover, who:
     requestId: who.requestId,
     requester: who.user,
   };
-  // The watchdog first: if this process dies right after the write, it queues the follow-ups.
-  await armWatchdog(core);
-  if (!(await recordCutover(core.store, c, entry))) return false;
-  await drainOutboxEntry(core, entry).catch((err) =>
-    core.log.warn({ err: String(err) }, 'cutover follow-ups not queued yet (the watchdog queues them)'),
-  );
-  return true;
+  return writeWithFollowUps(core, entry, () => recordCutover(core.store, c, entry), 'cutover follow-ups');
 }
 
 /** Removes a cutover (rollback 4) with its follow-up (the status card) in one step, then queues it. */
@@ -345,10 +339,28 @@ export async function uncutWithFollowUps(core: MigrationCore, cron: string, who:
     requestId: who.requestId,
     requester: who.user,
   };
+  return writeWithFollowUps(
+    core,
+    entry,
+    () => removeCutover(core.store, cron, entry),
+    'rollback 4 follow-ups',
+  );
+}
+
+/**
+ * A write that stores its follow-up (`entry`, in the outbox) in the same step, then queues it. The
+ * watchdog is armed first: if this process dies right after the write, it queues the follow-ups.
+ */
+async function writeWithFollowUps(
+  core: MigrationCore,
+  entry: OutboxEntry,
+  write: () => Promise<boolean>,
+  what: string,
+): Promise<boolean> {
   await armWatchdog(core);
-  if (!(await removeCutover(core.store, cron, entry))) return false;
+  if (!(await write())) return false;
   await drainOutboxEntry(core, entry).catch((err) =>
-    core.log.warn({ err: String(err) }, 'rollback 4 follow-up not queued yet (the watchdog queues it)'),
+    core.log.warn({ err: String(err) }, `${what} not queued yet (the watchdog queues them)`),
   );
   return true;
 }
