@@ -96,6 +96,11 @@ export interface JobKind<D extends BaseJobData, R> {
    * per job, and it does not count as a change the Home tab shows.
    */
   housekeeping?: boolean;
+  /**
+   * A job that succeeded and did nothing worth a trail (a watchdog pass that found everything in
+   * order): no audit entry, no "job succeeded" line, no Home refresh. Failures are always audited.
+   */
+  quietWhen?(result: R): boolean;
 }
 
 /** Wraps a JobKind into a BullMQ processor with per-job logging, status reporting and audit. */
@@ -163,12 +168,13 @@ export function makeProcessor<D extends BaseJobData, R>(
     if (!quiet) log.info({ attempt: job.attemptsMade + 1, target }, 'job started');
     try {
       const result = await kind.run(job, ctx);
-      if (!quiet) {
+      const silent = quiet || kind.quietWhen?.(result) === true;
+      if (!silent) {
         await audit('succeeded', kind.summarize?.(result));
         log.info({ target }, 'job succeeded');
       }
       deps.metrics.jobDone(kind.queue, 'completed', seconds());
-      if (!quiet) deps.homeChanged?.();
+      if (!silent) deps.homeChanged?.();
       return result;
     } catch (err) {
       // A parked job is waiting, not failing: no audit, no retry count.

@@ -23,6 +23,8 @@ export type MigrationData = BaseJobData &
 export interface MigrationResult {
   op: string;
   outcome: string;
+  /** A watchdog pass that found nothing to do: no audit row (JobKind.quietWhen). */
+  quiet?: boolean;
 }
 
 /** The deterministic id of a request's expiry job. */

@@ -87,6 +87,7 @@ export const migrationJob: JobKind<MigrationData, MigrationResult> = {
   action: 'migration.job',
   describe: (d) => ('id' in d && d.id ? `${d.op} ${d.id}` : d.op),
   summarize: (r) => `${r.op}: ${r.outcome}`,
+  quietWhen: (r) => r.quiet === true,
   run: (job, ctx) => dispatch(migrationDeps(ctx.deps, ctx.log), job.data, runCtx(job, ctx)),
   async onFinalFailure(job, ctx, err) {
     const d = job.data;

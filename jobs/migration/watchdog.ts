@@ -42,8 +42,8 @@ async function liveJob(md: MigrationDeps, jobId: string | undefined): Promise<'l
   return state === 'missing' ? 'missing' : 'ended';
 }
 
-/** Fails an operation whose job is no longer running it. */
-async function abandon(md: MigrationDeps, r: MigrationRequest, job: string, why: string): Promise<void> {
+/** Fails an operation whose job is no longer running it (false: it ended meanwhile). */
+async function abandon(md: MigrationDeps, r: MigrationRequest, job: string, why: string): Promise<boolean> {
   const fields: Record<string, string | number> =
     r.kind === 'phase3'
       ? r.state === 'rolling-back'
@@ -55,7 +55,7 @@ async function abandon(md: MigrationDeps, r: MigrationRequest, job: string, why:
       : {
           error: `the deletion stopped without finishing (${why}); ${r.deleted} of ${r.plan.objects} deleted`,
         };
-  if (!(await endOp(md, r, job, undefined, 'failed', fields))) return;
+  if (!(await endOp(md, r, job, undefined, 'failed', fields))) return false;
   md.log.warn({ id: r.id, job, why }, 'watchdog: an operation ended without its request; failed it');
   await md.audit.record({
     requestId: r.requestId,
@@ -65,9 +65,13 @@ async function abandon(md: MigrationDeps, r: MigrationRequest, job: string, why:
     outcome: 'failed',
     detail: `${job}: ${why}`.slice(0, 300),
   });
+  return true;
 }
 
-/** Slack missed the card or the failure post: again now (false: Slack still did not take them). */
+/**
+ * Slack missed the card or the failure post: again now (false: Slack still did not take them). Not
+ * an action of its own for the audit trail: what the card shows was audited when it happened.
+ */
 async function catchUpSlack(md: MigrationDeps, id: string): Promise<boolean> {
   const r = await readRequest(md.store, id);
   if (!r) return true;
@@ -76,11 +80,19 @@ async function catchUpSlack(md: MigrationDeps, id: string): Promise<boolean> {
   return card && post;
 }
 
+/** What one pass found open, and what it did (one short line each, for the audit trail). */
+export interface WatchdogPass {
+  inFlight: boolean;
+  waiting: boolean;
+  did: string[];
+}
+
 /** One pass; returns what is still open (so the caller can slow down or disarm). */
-export async function watchdogPass(md: MigrationDeps): Promise<{ inFlight: boolean; waiting: boolean }> {
+export async function watchdogPass(md: MigrationDeps): Promise<WatchdogPass> {
   const now = md.clock.now();
   let inFlight = false;
   let waiting = false;
+  const did: string[] = [];
   for (const kind of ['phase3', 'cleanup'] as const) {
     const r: MigrationRequest | undefined = await openRequest(md.store, kind);
     if (!r) continue;
@@ -89,7 +101,7 @@ export async function watchdogPass(md: MigrationDeps): Promise<{ inFlight: boole
       const live = await liveJob(md, job);
       const young = now - (r.opSince ?? 0) < graceMs(md);
       if (live === 'ended' || (live === 'missing' && !young)) {
-        await abandon(
+        const failed = await abandon(
           md,
           r,
           job,
@@ -97,17 +109,21 @@ export async function watchdogPass(md: MigrationDeps): Promise<{ inFlight: boole
             ? 'its job ended (a crash, a stall past maxStalledCount, or an error)'
             : 'its job is gone',
         );
+        if (failed)
+          did.push(`${r.id}: failed, its ${r.state === 'rolling-back' ? 'rollback' : 'run'} had stopped`);
       } else inFlight = true;
     } else if (r.state === 'approved') {
       const live = await liveJob(md, r.runJob);
       if (live !== 'live' && r.runJob) {
         const next = await redriveRun(md.store, r.id, r.runJob, now);
-        if (next)
+        if (next) {
           await md.jobs.add(
             next,
             { requestId: r.requestId, requester: r.requester, op: 'run', id: r.id },
             runJobOptions(r),
           );
+          did.push(`${r.id}: run job ${next} queued again`);
+        }
       }
       const due = r.kind === 'cleanup' || r.plan.windowStart <= now + SLOW_MS;
       if (due) inFlight = true;
@@ -116,18 +132,21 @@ export async function watchdogPass(md: MigrationDeps): Promise<{ inFlight: boole
     if (r.kind === 'phase3' && (r.state === 'pending' || r.state === 'approved')) {
       const w = await getWindow(md.store, r.windowId);
       if (!w || w.state === 'cancelled') {
-        await cancelRequestsOfWindow(
+        const cancelled = await cancelRequestsOfWindow(
           { ...md, redis: md.store.redis, prefix: md.store.prefix, logger: md.log },
           r.windowId,
           'chatops',
         );
+        if (cancelled) did.push(`${r.id}: ${cancelled.result}, its window was cancelled`);
       }
-      if ((await md.jobs.state(expireJobId(r.id))) === 'missing')
+      if ((await md.jobs.state(expireJobId(r.id))) === 'missing') {
         await md.jobs.add(
           expireJobId(r.id),
           { requestId: r.requestId, requester: r.requester, op: 'expire', id: r.id },
           { runAt: r.expiresAt },
         );
+        did.push(`${r.id}: expiry job queued again`);
+      }
     }
     if (!(await catchUpSlack(md, r.id))) inFlight = true;
   }
@@ -146,6 +165,7 @@ export async function watchdogPass(md: MigrationDeps): Promise<{ inFlight: boole
       if (!owned && (live === 'ended' || (live === 'missing' && now - holder.since >= graceMs(md)))) {
         await freeInstance(md.store, m.instanceId, holder.job);
         md.log.warn({ job: holder.job }, 'watchdog: freed an instance held by a rollback that is gone');
+        did.push(`instance freed from ${holder.job}`);
       } else inFlight = true;
     }
   }
@@ -155,16 +175,16 @@ export async function watchdogPass(md: MigrationDeps): Promise<{ inFlight: boole
       continue;
     }
     await drainOutboxEntry(md, e);
+    did.push(`${e.kind} follow-ups queued`);
   }
-  return { inFlight, waiting };
+  return { inFlight, waiting, did };
 }
 
 /** The scheduled job: a pass, then the scheduler's pace set for what is still open, or removed. */
 export async function runWatchdog(md: MigrationDeps): Promise<MigrationResult> {
   const open = await watchdogPass(md);
   const fast = watchdogEveryMs(md);
-  const pace = (o: { inFlight: boolean; waiting: boolean }) =>
-    o.inFlight ? fast : o.waiting ? Math.max(fast, SLOW_MS) : undefined;
+  const pace = (o: WatchdogPass) => (o.inFlight ? fast : o.waiting ? Math.max(fast, SLOW_MS) : undefined);
   const want = pace(open);
   const now = await md.jobs.armedEvery();
   if (want !== undefined) {
@@ -172,8 +192,16 @@ export async function runWatchdog(md: MigrationDeps): Promise<MigrationResult> {
   } else if (now !== undefined) {
     await md.jobs.disarm();
     // Something may have been armed for between the pass and the removal: look once more.
-    const again = pace(await watchdogPass(md));
+    const second = await watchdogPass(md);
+    open.did.push(...second.did);
+    const again = pace(second);
     if (again !== undefined) await md.jobs.arm(again);
   }
-  return { op: 'watchdog', outcome: open.inFlight ? 'watching' : open.waiting ? 'waiting' : 'idle' };
+  const state = open.inFlight ? 'watching' : open.waiting ? 'waiting' : 'idle';
+  // A pass that did nothing leaves no audit row (it runs every jobs.lockMs while a run is in flight).
+  return {
+    op: 'watchdog',
+    outcome: open.did.length ? `${state}; ${open.did.join('; ')}`.slice(0, 300) : state,
+    quiet: open.did.length === 0,
+  };
 }

@@ -55,6 +55,7 @@ beforeAll(async () => {
   w = await startWorkerWorld({ overrides: { homeChanged: () => void homeChanges++ } });
   w.work(scripted);
   w.work({ ...scripted, queue: 'housekeeping', housekeeping: true });
+  w.work({ ...scripted, queue: 'unit-quiet-when', quietWhen: (r) => r === 'quiet' });
 });
 afterAll(() => w.close());
 
@@ -164,6 +165,19 @@ describe('makeProcessor', () => {
     expect(await auditOf(job.data.requestId)).toEqual([]);
     expect(w.logs.some((l) => l.includes(job.data.requestId) && l.includes('job started'))).toBe(false);
     expect(homeChanges).toBe(home);
+  });
+
+  it('leaves no audit entry for a success its kind calls quiet (quietWhen), and audits the others', async () => {
+    const home = homeChanges;
+    const quiet = await w.finish('unit-quiet-when', data('quiet'));
+    expect(quiet.returnvalue).toBe('quiet');
+    expect(await auditOf(quiet.data.requestId)).toEqual([]);
+    expect(homeChanges).toBe(home);
+    const done = await w.finish('unit-quiet-when', data('ok'));
+    expect(done.returnvalue).toBe('ok');
+    expect(await auditOf(done.data.requestId)).toEqual(['succeeded']);
+    const failed = await w.finish('unit-quiet-when', data('refuse'));
+    expect(await auditOf(failed.data.requestId)).toEqual(['failed']);
   });
 });
 

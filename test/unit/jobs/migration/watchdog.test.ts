@@ -67,7 +67,7 @@ describe('a cutover and its follow-ups', () => {
       true,
     );
     // The process dies here: nothing is queued yet, the follow-up waits in the outbox.
-    expect(await watchdogPass(w.md)).toEqual({ inFlight: true, waiting: false });
+    expect(await watchdogPass(w.md)).toEqual({ inFlight: true, waiting: false, did: [] });
     expect(await queued(w)).toEqual([]);
     w.clock.advance(GRACE);
     await watchdogPass(w.md);
@@ -108,7 +108,7 @@ describe('a request whose operation has no job any more', () => {
   it('is failed once its job is gone past the grace: the step and the error on the card, audited and posted', async () => {
     const w = await world();
     const { r } = await running(w);
-    expect(await watchdogPass(w.md)).toEqual({ inFlight: true, waiting: false });
+    expect(await watchdogPass(w.md)).toEqual({ inFlight: true, waiting: false, did: [] });
     expect((await readRequest(w.store, r.id))?.state).toBe('running');
     w.clock.advance(GRACE);
     await watchdogPass(w.md);
@@ -145,8 +145,12 @@ describe('an approved request', () => {
     const w = await world();
     const r = await phase3Request(w, { startIn: 60, endIn: 90 });
     const first = await approveAll(w, r);
-    expect(await watchdogPass(w.md)).toEqual({ inFlight: false, waiting: true });
     const again = `mig-run-${r.id}-2`;
+    expect(await watchdogPass(w.md)).toMatchObject({
+      inFlight: false,
+      waiting: true,
+      did: expect.arrayContaining([`${r.id}: run job ${again} queued again`]),
+    });
     expect((await readRequest(w.store, r.id))?.runJob).toBe(again);
     expect(await queued(w)).toContain(again);
     expect(await queued(w)).not.toContain(first);
@@ -185,7 +189,7 @@ describe('what Slack and the queue missed', () => {
   it('an instance held by a rollback whose job is gone is freed after the grace', async () => {
     const w = await world();
     await takeInstance(w.store, w.instanceId, 'mig-rb3-gone', w.clock.now());
-    expect(await watchdogPass(w.md)).toEqual({ inFlight: true, waiting: false });
+    expect(await watchdogPass(w.md)).toEqual({ inFlight: true, waiting: false, did: [] });
     expect(await instanceHolder(w.store, w.instanceId)).toBeDefined();
     w.clock.advance(GRACE);
     await watchdogPass(w.md);
@@ -197,14 +201,21 @@ describe("the watchdog's pace", () => {
   it('is removed when nothing is open', async () => {
     const w = await world();
     await w.md.jobs.arm(5_000);
-    expect(await runWatchdog(w.md)).toEqual({ op: 'watchdog', outcome: 'idle' });
+    expect(await runWatchdog(w.md)).toEqual({ op: 'watchdog', outcome: 'idle', quiet: true });
     expect(await w.md.jobs.armedEvery()).toBeUndefined();
   });
 
   it('is slow while an approved run waits for its window', async () => {
     const w = await world();
     await approveAll(w, await phase3Request(w, { startIn: 60, endIn: 90 }));
-    expect(await runWatchdog(w.md)).toEqual({ op: 'watchdog', outcome: 'waiting' });
+    // Its run job is not in the queue (approveAll only stores it): the pass queues it, and says so.
+    expect(await runWatchdog(w.md)).toMatchObject({
+      op: 'watchdog',
+      outcome: expect.stringMatching(
+        /^waiting; p3-\w+: run job mig-run-p3-\w+-2 queued again; p3-\w+: expiry job queued again$/,
+      ),
+      quiet: false,
+    });
     expect(await w.md.jobs.armedEvery()).toBe(600_000);
   });
 
@@ -212,7 +223,7 @@ describe("the watchdog's pace", () => {
     const w = await world();
     await running(w);
     await w.md.jobs.arm(600_000);
-    expect(await runWatchdog(w.md)).toEqual({ op: 'watchdog', outcome: 'watching' });
+    expect(await runWatchdog(w.md)).toEqual({ op: 'watchdog', outcome: 'watching', quiet: true });
     expect(await w.md.jobs.armedEvery()).toBe(5_000);
   });
 });
