@@ -247,6 +247,10 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const cacheMs = opts.cacheMs ?? 5_000;
   const registry = new Registry();
   const registers = [registry];
+  const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
+    new Counter<L>({ name, help, labelNames, registers });
+  const histogram = <L extends string>(name: string, help: string, labelNames: L[], buckets: number[]) =>
+    new Histogram<L>({ name, help, labelNames, buckets, registers });
   if (opts.defaultMetrics !== false) {
     collectDefaultMetrics({ register: registry });
     // Dropped: prom-client exports these sums as gauges named `*_total`, which `promtool check
@@ -271,37 +275,31 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   }
 
   // Slack side -------------------------------------------------------------------------------------
-  const commandsTotal = new Counter({
-    name: 'chatops_commands_total',
-    help: 'Slash commands answered, by command and outcome.',
-    labelNames: ['command', 'outcome'],
-    registers,
-  });
-  const clicksTotal = new Counter({
-    name: 'chatops_clicks_total',
-    help: 'Button clicks answered, by action id and outcome.',
-    labelNames: ['action', 'outcome'],
-    registers,
-  });
-  const submissionsTotal = new Counter({
-    name: 'chatops_submissions_total',
-    help: 'Modal submissions answered, by modal (callback id) and outcome.',
-    labelNames: ['view', 'outcome'],
-    registers,
-  });
-  const ackSeconds = new Histogram({
-    name: 'chatops_ack_duration_seconds',
-    help: 'Time from receiving a Slack request to its ack (Slack gives up after 3 s).',
-    labelNames: ['kind'],
-    buckets: ACK_BUCKETS,
-    registers,
-  });
-  const refusedTotal = new Counter({
-    name: 'chatops_requests_refused_total',
-    help: 'Requests to /slack/events refused with 401 before any listener ran, by reason.',
-    labelNames: ['reason'],
-    registers,
-  });
+  const commandsTotal = counter(
+    'chatops_commands_total',
+    'Slash commands answered, by command and outcome.',
+    ['command', 'outcome'],
+  );
+  const clicksTotal = counter('chatops_clicks_total', 'Button clicks answered, by action id and outcome.', [
+    'action',
+    'outcome',
+  ]);
+  const submissionsTotal = counter(
+    'chatops_submissions_total',
+    'Modal submissions answered, by modal (callback id) and outcome.',
+    ['view', 'outcome'],
+  );
+  const ackSeconds = histogram(
+    'chatops_ack_duration_seconds',
+    'Time from receiving a Slack request to its ack (Slack gives up after 3 s).',
+    ['kind'],
+    ACK_BUCKETS,
+  );
+  const refusedTotal = counter(
+    'chatops_requests_refused_total',
+    'Requests to /slack/events refused with 401 before any listener ran, by reason.',
+    ['reason'],
+  );
   for (const outcome of OUTCOMES) {
     for (const command of commands) commandsTotal.inc({ command, outcome }, 0);
     for (const action of [...actions, 'unknown']) clicksTotal.inc({ action, outcome }, 0);
@@ -311,58 +309,51 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   for (const kind of ['command', 'click', 'submission']) ackSeconds.zero({ kind });
 
   // Jobs ---------------------------------------------------------------------------------------------
-  const jobSeconds = new Histogram({
-    name: 'chatops_job_duration_seconds',
-    help: 'Duration of one job attempt, by queue (job kind) and how it ended.',
-    labelNames: ['queue', 'outcome'],
-    buckets: JOB_BUCKETS,
-    registers,
-  });
-  const jobFinalFailures = new Counter({
-    name: 'chatops_job_final_failures_total',
-    help: 'Jobs that failed for good (no attempt left, or a failure retrying cannot fix), by queue.',
-    labelNames: ['queue'],
-    registers,
-  });
+  const jobSeconds = histogram(
+    'chatops_job_duration_seconds',
+    'Duration of one job attempt, by queue (job kind) and how it ended.',
+    ['queue', 'outcome'],
+    JOB_BUCKETS,
+  );
+  const jobFinalFailures = counter(
+    'chatops_job_final_failures_total',
+    'Jobs that failed for good (no attempt left, or a failure retrying cannot fix), by queue.',
+    ['queue'],
+  );
 
   // Notices ------------------------------------------------------------------------------------------
-  const noticeLag = new Histogram({
-    name: 'chatops_notice_lag_seconds',
-    help: 'Time from when a maintenance notice was due to when it was posted, by notice kind.',
-    labelNames: ['kind'],
-    buckets: NOTICE_LAG_BUCKETS,
-    registers,
-  });
-  const noticesLate = new Counter({
-    name: 'chatops_notices_late_total',
-    help: 'Maintenance notices posted marked late (more than 5 s after they were due), by kind.',
-    labelNames: ['kind'],
-    registers,
-  });
-  const noticesFailed = new Counter({
-    name: 'chatops_notices_failed_total',
-    help: 'Maintenance notices dropped without being posted (no longer relevant after an outage), by kind.',
-    labelNames: ['kind'],
-    registers,
-  });
+  const noticeLag = histogram(
+    'chatops_notice_lag_seconds',
+    'Time from when a maintenance notice was due to when it was posted, by notice kind.',
+    ['kind'],
+    NOTICE_LAG_BUCKETS,
+  );
+  const noticesLate = counter(
+    'chatops_notices_late_total',
+    'Maintenance notices posted marked late (more than 5 s after they were due), by kind.',
+    ['kind'],
+  );
+  const noticesFailed = counter(
+    'chatops_notices_failed_total',
+    'Maintenance notices dropped without being posted (no longer relevant after an outage), by kind.',
+    ['kind'],
+  );
   for (const kind of NOTICE_KINDS) {
     noticesLate.inc({ kind }, 0);
     noticesFailed.inc({ kind }, 0);
   }
 
   // Outbound APIs ------------------------------------------------------------------------------------
-  const slackCalls = new Counter({
-    name: 'chatops_slack_api_calls_total',
-    help: 'Slack Web API HTTP requests (each retry counts), by method and result.',
-    labelNames: ['method', 'result'],
-    registers,
-  });
-  const awsCalls = new Counter({
-    name: 'chatops_aws_api_calls_total',
-    help: 'AWS API HTTP attempts (each SDK retry counts), by service and result.',
-    labelNames: ['service', 'result'],
-    registers,
-  });
+  const slackCalls = counter(
+    'chatops_slack_api_calls_total',
+    'Slack Web API HTTP requests (each retry counts), by method and result.',
+    ['method', 'result'],
+  );
+  const awsCalls = counter(
+    'chatops_aws_api_calls_total',
+    'AWS API HTTP attempts (each SDK retry counts), by service and result.',
+    ['service', 'result'],
+  );
 
   // Scrape-time state from Redis ---------------------------------------------------------------------
   let sources: ScrapeSources = { ...opts.sources };
