@@ -1,17 +1,19 @@
 // The production artefact: `npm run build`'s tsc output, started with `node .../bot/main.js` as `npm start`
 // does. Other integration tests run the TypeScript sources through tsx; this one runs what ships.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { stringify } from 'yaml';
 import {
+  type ChatopsProcess,
+  type ChatopsRole,
   createSlackClient,
   type FakeSlack,
-  freePort,
+  startChatopsProcess,
   startFakeSlack,
   startFakeSocketMode,
   startSmtpCapture,
@@ -22,7 +24,6 @@ import { createRedis } from '../../infra/redis.js';
 import { makeKey } from '../fixtures/keys.js';
 import { motoUrl as workerMotoUrl } from '../helpers/moto-url.js';
 import { ACCOUNTS, deleteKeys, SIGNING_SECRET, seedIamUser } from '../helpers/stack.js';
-import { until } from '../helpers/wait.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 // A private output directory: dist/ may be in use (or being rebuilt) by someone else meanwhile.
@@ -32,7 +33,7 @@ const PREFIX = `built-bot-${process.pid}`;
 let slack: FakeSlack;
 let configPath: string;
 let tmp: string;
-const running = new Set<ChildProcess>();
+let bots = 0;
 
 beforeAll(async () => {
   execFileSync(
@@ -46,11 +47,6 @@ beforeAll(async () => {
   writeFileSync(configPath, 'accounts: { osio: { id: "386414299200", region: us-east-1 } }\n');
 }, 60_000);
 
-afterEach(() => {
-  for (const child of running) child.kill('SIGKILL');
-  running.clear();
-});
-
 afterAll(async () => {
   await slack?.close();
   const redis = createRedis(inject('redisUrl'));
@@ -60,22 +56,18 @@ afterAll(async () => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-interface Bot {
-  port: number;
-  output(): string;
-  /** Sends SIGTERM and resolves with the exit code. */
-  stop(): Promise<number | null>;
-}
-
 /** Starts the bundle like `npm start` and resolves once GET /readyz answers 200. */
-async function startBuiltBot(env: Record<string, string>, nodeArgs: string[] = []): Promise<Bot> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [...nodeArgs, join(OUT, 'bot/main.js')], {
-    cwd: ROOT,
+async function startBuiltBot(role: ChatopsRole, env: Record<string, string>): Promise<ChatopsProcess> {
+  const name = `built-${role}-${++bots}`;
+  const bot = await startChatopsProcess({
+    name,
+    role,
+    nodeArgs: [join(OUT, 'bot/main.js')],
+    logPath: join(tmp, `${name}.log`),
+    readyTimeoutMs: 15_000,
     env: {
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'production',
-      PORT: String(port),
       SLACK_BOT_TOKEN: 'xoxb-test',
       SLACK_API_URL: slack.url,
       REDIS_URL: inject('redisUrl'),
@@ -84,43 +76,22 @@ async function startBuiltBot(env: Record<string, string>, nodeArgs: string[] = [
       CHATOPS_SHUTDOWN_TIMEOUT_MS: '2000',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  running.add(child);
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  await until(
-    'GET /readyz to answer 200',
-    async () => {
-      if (child.exitCode !== null) throw new Error(`the bot exited (${child.exitCode}):\n${out}`);
-      const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
-      return res?.status === 200;
-    },
-    15_000,
-  );
-  return {
-    port,
-    output: () => out,
-    stop: async () => {
-      child.kill('SIGTERM');
-      const code = await exited;
-      running.delete(child);
-      return code;
-    },
-  };
+  onTestFinished(() => bot.kill());
+  return bot;
+}
+
+/** SIGTERM, then how the process exited. */
+async function stop(bot: ChatopsProcess): Promise<string> {
+  await bot.stop();
+  return bot.exited;
 }
 
 describe('the built bot (dist/bot/main.js)', () => {
   it('starts with CHATOPS_ROLE=bot, is ready, answers slash commands over HTTP, and exits 0 on SIGTERM', async () => {
-    const bot = await startBuiltBot({ CHATOPS_ROLE: 'bot', SLACK_SIGNING_SECRET: SIGNING_SECRET });
+    const bot = await startBuiltBot('bot', { SLACK_SIGNING_SECRET: SIGNING_SECRET });
     const client = createSlackClient({
-      url: `http://127.0.0.1:${bot.port}/slack/events`,
+      url: `${bot.url}/slack/events`,
       signingSecret: SIGNING_SECRET,
     });
     const help = await client.command({
@@ -138,14 +109,14 @@ describe('the built bot (dist/bot/main.js)', () => {
       responseUrl: slack.responseUrl('C0DEVKIT', 'U0ALICE'),
     });
     expect(jobs.body, bot.output()).toMatch(/No recent jobs/);
-    expect(await bot.stop()).toBe(0);
+    expect(await stop(bot)).toBe('exit code 0');
     expect(bot.output()).toMatch(/"msg":"stopped"/);
   });
 
   it('rejects forged and malformed signatures with 401 (Bolt as published checks them)', async () => {
-    const bot = await startBuiltBot({ CHATOPS_ROLE: 'bot', SLACK_SIGNING_SECRET: SIGNING_SECRET });
+    const bot = await startBuiltBot('bot', { SLACK_SIGNING_SECRET: SIGNING_SECRET });
     const client = createSlackClient({
-      url: `http://127.0.0.1:${bot.port}/slack/events`,
+      url: `${bot.url}/slack/events`,
       signingSecret: SIGNING_SECRET,
     });
     const input = {
@@ -165,7 +136,7 @@ describe('the built bot (dist/bot/main.js)', () => {
       const res = await client.command(input, { timestamp, signature });
       expect(res.status, signature).toBe(401);
     }
-    expect(await bot.stop()).toBe(0);
+    expect(await stop(bot)).toBe('exit code 0');
   });
 
   it('connects in Socket Mode when SLACK_APP_TOKEN is set', async () => {
@@ -177,11 +148,11 @@ describe('the built bot (dist/bot/main.js)', () => {
     });
     try {
       slack.setResponse('apps.connections.open', { url: peer.url });
-      const bot = await startBuiltBot({ CHATOPS_ROLE: 'bot', SLACK_APP_TOKEN: 'xapp-test-token' });
+      const bot = await startBuiltBot('bot', { SLACK_APP_TOKEN: 'xapp-test-token' });
       const ack = await peer.ack;
       expect(ack.envelope_id).toBe('env-built');
       expect(ack.payload?.text).toMatch(/Commands you can run/);
-      expect(await bot.stop()).toBe(0);
+      expect(await stop(bot)).toBe('exit code 0');
     } finally {
       await peer.close();
     }
@@ -229,16 +200,15 @@ describe('the built bot (dist/bot/main.js)', () => {
     await seedIamUser(createAwsClients(loadConfig(path)).client(IAMClient, 'osio-dev', 'test-seed'), iamUser);
     const smtp = await startSmtpCapture();
     try {
-      const bot = await startBuiltBot({
+      const bot = await startBuiltBot('all', {
         ...aws,
-        CHATOPS_ROLE: 'all',
         CHATOPS_CONFIG: path,
         CHATOPS_SECRETS_ID: secretId,
         SLACK_BOT_TOKEN: '',
         SMTP_URL: smtp.url,
       });
       const ack = await createSlackClient({
-        url: `http://127.0.0.1:${bot.port}/slack/events`,
+        url: `${bot.url}/slack/events`,
         signingSecret: SIGNING_SECRET,
       }).command({
         command: '/reset-password',
@@ -249,7 +219,7 @@ describe('the built bot (dist/bot/main.js)', () => {
       expect(ack.body, bot.output()).toMatch(/Queued: resetting the console password/);
       const mail = await smtp.waitForMessage((m) => m.to.includes('alice@example.com'), 20_000);
       expect(mail.text).toMatch(/-----BEGIN PGP MESSAGE-----/);
-      expect(await bot.stop()).toBe(0);
+      expect(await stop(bot)).toBe('exit code 0');
     } finally {
       await smtp.close();
     }

@@ -1,16 +1,17 @@
 // /migration on moto (EC2, IAM, Secrets Manager, S3) with real Redis, signed requests and the fake
 // Slack API: phase 3 in short real windows (approvals, the run and its guarantees), the status card,
 // checks and cutovers, and phase 5's gate and the approval-gated deletion of dumps-test/.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   DeleteInstanceProfileCommand,
   IAMClient,
   RemoveRoleFromInstanceProfileCommand,
 } from '@aws-sdk/client-iam';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterEach, describe, expect } from 'vitest';
-import { createSlackClient, type FakeSlackMessage } from '../../devkit/index.js';
+import { describe, expect, onTestFinished } from 'vitest';
+import { createSlackClient, type FakeSlackMessage, startChatopsProcess } from '../../devkit/index.js';
 import type { Config } from '../../infra/config.js';
 import { postDumpReport } from '../helpers/dumps.js';
 import {
@@ -32,14 +33,9 @@ import {
   seedCutover,
   withMigrationWorld,
 } from '../helpers/migration.js';
-import { dumpRedis, it, SIGNING_SECRET, type Stack } from '../helpers/stack.js';
+import { motoUrl } from '../helpers/moto-url.js';
+import { dumpRedis, it, processEnv, SIGNING_SECRET, type Stack } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-const children: ChildProcess[] = [];
-afterEach(async () => {
-  for (const c of children.splice(0)) c.kill('SIGKILL');
-});
 
 async function request(s: Stack, args: string): Promise<FakeSlackMessage> {
   const ack = await s.command('U0OPS', '/migration', `phase3 request ${args}`);
@@ -302,25 +298,14 @@ describe('/migration phase 3', () => {
       withMigrationWorld({}, { topology: { bots: 1, workers: 0 }, jobs: { lockMs: 2_000 } }),
     );
     const instanceId = (s.config.migration as { instanceId: string }).instanceId;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bot/main.ts'], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        ...s.env,
-        CHATOPS_ROLE: 'worker',
-        AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL ?? '',
-        AWS_ACCESS_KEY_ID: 'testing',
-        AWS_SECRET_ACCESS_KEY: 'testing',
-        AWS_REGION: 'us-east-1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const worker = await startChatopsProcess({
+      name: 'worker',
+      role: 'worker',
+      logPath: join(mkdtempSync(join(tmpdir(), 'chatops-mig-')), 'worker.log'),
+      env: processEnv(s.env, { AWS_ENDPOINT_URL: motoUrl() }),
+      readyTimeoutMs: 30_000,
     });
-    children.push(child);
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    await until('the worker runs', () => out.includes('workers started'), 30_000);
+    onTestFinished(() => worker.kill());
     const c = await request(s, '+2s 60s');
     const id = requestIdOf(c);
     const click = clicker(s);
@@ -332,9 +317,9 @@ describe('/migration phase 3', () => {
       30_000,
       10,
     ).catch((err) => {
-      throw new Error(`${err}\n${out.slice(-4000)}`);
+      throw new Error(`${err}\n${worker.output().slice(-4000)}`);
     });
-    child.kill('SIGKILL');
+    await worker.kill();
     // Killed mid-run: the steps saved so far stop short of the end.
     expect(Number(await s.redis.hget(`${s.prefix}:mig:req:${id}`, 'step'))).toBeLessThan(5);
     await s.startInstance('worker');

@@ -1,12 +1,11 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo, createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { afterEach, describe, expect, inject } from 'vitest';
-import { startFakeSlack } from '../../devkit/index.js';
+import { afterEach, describe, expect, inject, onTestFinished } from 'vitest';
+import { type ChatopsRole, startChatopsProcess, startFakeSlack } from '../../devkit/index.js';
 import { createSmtpMailer, type Mailer } from '../../infra/mailer.js';
 import { createRedis } from '../../infra/redis.js';
 import { withSecretsFromAws } from '../../infra/secrets.js';
@@ -313,72 +312,76 @@ describe('graceful shutdown', () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const silentPort = (silent.address() as AddressInfo).port;
     const dir = mkdtempSync(join(tmpdir(), 'chatops-main-'));
+    const prefix = `sigterm-${process.pid}`;
+    const inherited = Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined);
     const env = {
-      ...process.env,
+      ...Object.fromEntries(inherited),
       SLACK_BOT_TOKEN: 'xoxb-test',
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_API_URL: slack.url,
-      PORT: '0',
       REDIS_URL: inject('redisUrl'),
-      CHATOPS_REDIS_PREFIX: `sigterm-${process.pid}`,
+      CHATOPS_REDIS_PREFIX: prefix,
     };
-    /** Runs bot/main.ts; sends SIGTERM once `signalWhen` holds (checked on output and every 50 ms). */
-    const run = (
+    let runs = 0;
+    /**
+     * Runs bot/main.ts without waiting for it to be ready (a bad config exits at once); sends SIGTERM
+     * once `signalWhen` holds on its output, and says how it exited.
+     */
+    const run = async (
       config: string,
       signalWhen?: (out: string) => boolean,
+      role: ChatopsRole = 'all',
       extraEnv: Record<string, string> = {},
-    ) =>
-      new Promise<{ code: number | null; out: string; afterSignalMs: number }>((resolve) => {
-        const path = join(dir, `c${Math.random()}.yaml`);
-        writeFileSync(path, config);
-        const child = spawn(process.execPath, ['--import', 'tsx', 'bot/main.ts'], {
-          env: { ...env, ...extraEnv, CHATOPS_CONFIG: path },
-        });
-        let out = '';
-        let signalledAt = 0;
-        const check = () => {
-          if (signalWhen?.(out) && !signalledAt) {
-            signalledAt = Date.now();
-            child.kill('SIGTERM');
-          }
-        };
-        const poll = setInterval(check, 50);
-        const onData = (d: Buffer) => {
-          out += d.toString();
-          check();
-        };
-        child.stdout.on('data', onData);
-        child.stderr.on('data', onData);
-        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-        child.on('exit', (code) => {
-          clearTimeout(timer);
-          clearInterval(poll);
-          resolve({ code, out, afterSignalMs: signalledAt ? Date.now() - signalledAt : -1 });
-        });
+    ) => {
+      const name = `main-${++runs}`;
+      const path = join(dir, `${name}.yaml`);
+      const logPath = join(dir, `${name}.log`);
+      writeFileSync(path, config);
+      const out = () => readFileSync(logPath, 'utf8');
+      const proc = await startChatopsProcess({
+        name,
+        role,
+        logPath,
+        env: { ...env, ...extraEnv, CHATOPS_CONFIG: path },
+        ready: async () => true,
+        stopGraceMs: 30_000,
       });
+      onTestFinished(() => proc.kill());
+      await until(
+        `${name} to exit or to be due a SIGTERM`,
+        () => !proc.running() || signalWhen?.(out()),
+        30_000,
+      );
+      let afterSignalMs = -1;
+      if (proc.running()) {
+        const signalledAt = Date.now();
+        await proc.stop();
+        afterSignalMs = Date.now() - signalledAt;
+      }
+      return { how: await proc.exited, out: out(), afterSignalMs };
+    };
     const okConfig = `accounts: { osio: { id: "386414299200", region: us-east-1 } }\n`;
     try {
       const good = await run(
         okConfig,
         (out) => out.includes('bot listening') && out.includes('workers started'),
       );
-      expect(good.code).toBe(0);
+      expect(good.how).toBe('exit code 0');
       expect(good.out).toMatch(/"msg":"stopped"/);
       const bad = await run(
         `accounts: { osio: { id: 12, region: nowhere } }\nroles: { Admin: [me] }\nbogus: 1\n`,
       );
-      expect(bad.code).toBe(1);
+      expect(bad.how).toBe('exit code 1');
       expect(bad.out).toMatch(/accounts\.osio\.id/);
       expect(bad.out).toMatch(/accounts\.osio\.region/);
       expect(bad.out).toMatch(/roles/);
       expect(bad.out).toMatch(/bogus|Unrecognized key/);
 
       slack.setResponse('apps.connections.open', { url: `ws://127.0.0.1:${silentPort}/link` });
-      const stuck = await run(okConfig, () => slack.callsTo('apps.connections.open').length > 0, {
+      const stuck = await run(okConfig, () => slack.callsTo('apps.connections.open').length > 0, 'bot', {
         SLACK_APP_TOKEN: 'xapp-test',
-        CHATOPS_ROLE: 'bot',
       });
-      expect(stuck.code).toBe(1);
+      expect(stuck.how).toBe('exit code 1');
       expect(stuck.out).toMatch(/start-up did not finish after the stop signal/);
       expect(stuck.afterSignalMs).toBeGreaterThanOrEqual(4_500);
       expect(stuck.afterSignalMs).toBeLessThan(15_000);
@@ -386,7 +389,7 @@ describe('graceful shutdown', () => {
       await slack.close();
       silent.close();
       const redis = createRedis(inject('redisUrl'));
-      await deleteKeys(redis, env.CHATOPS_REDIS_PREFIX);
+      await deleteKeys(redis, prefix);
       await redis.quit();
     }
   });
