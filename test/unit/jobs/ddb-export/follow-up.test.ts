@@ -1,15 +1,18 @@
 import { describe, expect, it } from 'vitest';
+import { ddbExportConfig } from '../../../../jobs/ddb-export/data.js';
 import { followUpText } from '../../../../jobs/ddb-export/follow-up.js';
+import { testConfig } from '../../../helpers/config.js';
 
-const cfg = {
-  sourceAccount: 'osio',
-  targetAccount: 'osio-dev',
-  bucket: 'dynamodb-migration-backups-osio',
-  watchTimeoutMinutes: 360,
-  pollStartSeconds: 15,
-  pollMaxSeconds: 120,
-  readThroughputRatio: 0.25,
-};
+// The config's defaults: watch 360 min, polls from 15 s up to 120 s, a quarter of the read throughput.
+const cfg = ddbExportConfig(
+  testConfig({
+    ddbExport: {
+      sourceAccount: 'osio',
+      targetAccount: 'osio-dev',
+      bucket: 'dynamodb-migration-backups-osio',
+    },
+  }),
+);
 
 describe('follow-up', () => {
   it("writes the runbook's follow-up: bucket, restore manual, access", () => {
