@@ -1,6 +1,7 @@
 // A small valid config for unit tests, built with the product's own parser.
 import { type Config, parseConfig } from '../../infra/config.js';
 import { ConfigError } from '../../infra/errors.js';
+import { type DdbExportConfig, ddbExportConfig } from '../../jobs/ddb-export/data.js';
 
 /** Two accounts, the usual channels, admin and approver roles, no people; `extra` overrides any key. */
 export function testConfig(extra: Record<string, unknown> = {}): Config {
@@ -19,6 +20,19 @@ export function testConfig(extra: Record<string, unknown> = {}): Config {
       ...extra,
     },
     '/tmp',
+  );
+}
+
+/** /ddb-export's section as the parser fills it: watch 360 min, polls from 15 s up to 120 s, a quarter of the read throughput. */
+export function testDdbExportConfig(): DdbExportConfig {
+  return ddbExportConfig(
+    testConfig({
+      ddbExport: {
+        sourceAccount: 'osio',
+        targetAccount: 'osio-dev',
+        bucket: 'dynamodb-migration-backups-osio',
+      },
+    }),
   );
 }
 

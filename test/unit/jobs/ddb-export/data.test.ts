@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ddbDedupKey, ddbExportConfig, ddbJobId, pollDelayMs } from '../../../../jobs/ddb-export/data.js';
-import { testConfig } from '../../../helpers/config.js';
+import { ddbDedupKey, ddbJobId, pollDelayMs } from '../../../../jobs/ddb-export/data.js';
+import { testDdbExportConfig } from '../../../helpers/config.js';
 
-// The config's defaults: watch 360 min, polls from 15 s up to 120 s, a quarter of the read throughput.
-const cfg = ddbExportConfig(
-  testConfig({
-    ddbExport: {
-      sourceAccount: 'osio',
-      targetAccount: 'osio-dev',
-      bucket: 'dynamodb-migration-backups-osio',
-    },
-  }),
-);
+const cfg = testDdbExportConfig();
 
 describe('ddb-export job data', () => {
   it('names jobs without ":", one dedup key per engine and table', () => {

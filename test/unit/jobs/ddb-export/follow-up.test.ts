@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ddbExportConfig } from '../../../../jobs/ddb-export/data.js';
 import { followUpText } from '../../../../jobs/ddb-export/follow-up.js';
-import { testConfig } from '../../../helpers/config.js';
+import { testDdbExportConfig } from '../../../helpers/config.js';
 
-// The config's defaults: watch 360 min, polls from 15 s up to 120 s, a quarter of the read throughput.
-const cfg = ddbExportConfig(
-  testConfig({
-    ddbExport: {
-      sourceAccount: 'osio',
-      targetAccount: 'osio-dev',
-      bucket: 'dynamodb-migration-backups-osio',
-    },
-  }),
-);
+const cfg = testDdbExportConfig();
 
 describe('follow-up', () => {
   it("writes the runbook's follow-up: bucket, restore manual, access", () => {
