@@ -1,8 +1,8 @@
 import * as openpgp from 'openpgp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { UserError } from '../../../infra/errors.js';
 import { encryptText, inspectKey, openpgpEncryptor } from '../../../infra/pgp.js';
 import { makeKeys, type TestKeys } from '../../fixtures/keys.js';
+import { userErrorOf } from '../../helpers/errors.js';
 
 const DAY_MS = 86_400_000;
 
@@ -10,16 +10,6 @@ let keys: TestKeys;
 beforeAll(async () => {
   keys = await makeKeys();
 });
-
-/** Runs `fn` and returns the UserError it throws, failing the test otherwise. */
-async function userErrorOf(fn: () => Promise<unknown>): Promise<UserError> {
-  const err = await fn().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(UserError);
-  return err as UserError;
-}
 
 describe('inspectKey', () => {
   it('accepts a valid ECC key and reports its fingerprint and user ids', async () => {
